@@ -1,0 +1,268 @@
+/**
+ * The environment, parsed once into a frozen, typed Config. Nothing else reads process.env.
+ * Names and defaults follow CONTRACT §7 (the original design's variables) plus the paths and ports
+ * Trinity adds. A bad value fails with the variable's name, what it expects and what it got.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigInvalid } from '../errors.js';
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const s = v.trim().toLowerCase();
+      if (TRUE.has(s)) return true;
+      if (FALSE.has(s)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    });
+
+const num = (fallback: number, opts: { min?: number; int?: boolean } = {}) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      const kind = opts.int ? 'an integer' : 'a number';
+      const bound = opts.min === undefined ? '' : ` >= ${opts.min}`;
+      if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${kind}${bound}, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `expected a port 0-65535, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (fallback: string | undefined) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const s = v === undefined || v.trim() === '' ? fallback : v.trim();
+      if (s === undefined) return undefined;
+      try {
+        const u = new URL(s);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+        return s.replace(/\/+$/, '');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+    });
+
+const steps = (fallback: number[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const parts = v.split(',').map((p) => Number(p.trim()));
+      const ok =
+        parts.length > 0 &&
+        parts.every((p, i) => Number.isFinite(p) && p > 0 && p <= 100 && (i === 0 || p > parts[i - 1])) &&
+        parts[parts.length - 1] === 100;
+      if (!ok) {
+        ctx.addIssue({ code: 'custom', message: `expected increasing percentages ending at 100 like "10,25,50,75,100", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return parts;
+    });
+
+const text = (fallback: string | undefined) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim()));
+
+/** The raw environment schema: one entry per variable, named exactly as users set it. */
+const envSchema = z.object({
+  JARVIS_HOME: text(undefined),
+  REACTOR_CORE_HOST: text('127.0.0.1'),
+  REACTOR_CORE_PORT: port(8090),
+  JARVIS_PRIME_HOST: text('127.0.0.1'),
+  JARVIS_PRIME_PORT: port(8002),
+  JARVIS_HOST: text('127.0.0.1'),
+  JARVIS_PORT: port(8010),
+  EXPERIENCE_DIR: text(undefined),
+  CHECKPOINT_DIR: text(undefined),
+  TRAINING_CHECKPOINT_DIR: text(undefined),
+  MODEL_REGISTRY_DIR: text(undefined),
+  TRAINING_DROPBOX_DIR: text(undefined),
+  REACTOR_CORE_API_URL: url(undefined),
+  REACTOR_CLOUD_API_URL: url(undefined),
+  JARVIS_PRIME_URL: url(undefined),
+  REACTOR_API_TIMEOUT: num(3600, { min: 0 }),
+  REACTOR_API_RETRIES: num(3, { min: 0, int: true }),
+  REACTOR_RETRY_DELAY: num(5.0, { min: 0 }),
+  MAX_TOTAL_MEMORY_GB: num(64, { min: 0 }),
+  JPRIME_MEMORY_THRESHOLD_GB: num(20, { min: 0 }),
+  TRAINING_MEMORY_RESERVE_GB: num(40, { min: 0 }),
+  RESOURCE_CHECK_INTERVAL: num(30, { min: 0 }),
+  MAX_CONCURRENT_TRAINING_JOBS: num(1, { min: 1, int: true }),
+  TRAINING_LOCK_TTL: num(7200, { min: 1 }),
+  TRAINING_SLOT_TIMEOUT: num(300, { min: 0 }),
+  CHECKPOINT_INTERVAL_EPOCHS: num(10, { min: 1, int: true }),
+  AUTO_RESUME_FAILED_TRAINING: bool(true),
+  AB_TEST_ENABLED: bool(true),
+  AB_TEST_INITIAL_PERCENTAGE: num(10, { min: 0 }),
+  AB_TEST_GRADUAL_ROLLOUT: bool(true),
+  ROLLOUT_STEPS: steps([10, 25, 50, 75, 100]),
+  COST_AWARE_TRAINING: bool(true),
+  LOCAL_TRAINING_MAX_SIZE_MB: num(1000, { min: 0 }),
+  CLOUD_TRAINING_MIN_SIZE_MB: num(1000, { min: 0 }),
+  GCP_TRAINING_ENABLED: bool(false),
+  MIN_EXPERIENCES_FOR_TRAINING: num(100, { min: 1, int: true }),
+  TRAINING_CHECK_INTERVAL: num(300, { min: 0 }),
+  AB_TEST_MIN_SAMPLES: num(50, { min: 1, int: true }),
+  MIN_EXPERIENCE_QUALITY: num(0.3, { min: 0 }),
+  AB_TEST_CONFIDENCE_THRESHOLD: num(0.95, { min: 0 }),
+  AUTO_TRAINING_ENABLED: bool(true),
+  JARVIS_PRIME_ENABLED: bool(true),
+  REACTOR_CORE_ENABLED: bool(true),
+  TRINITY_API_TOKEN: text(undefined),
+  TRINITY_DATABASE_URL: text(undefined),
+  /** Seconds between full scans of the events folder (the watcher can miss events under bursts). */
+  EXPERIENCE_RECONCILE_INTERVAL: num(10, { min: 0.05 }),
+  /** Seconds between rewrites of cross_repo/<service>_state.json. */
+  STATE_FILE_INTERVAL: num(5, { min: 0.05 }),
+  /** Largest accepted HTTP body in megabytes. */
+  MAX_REQUEST_BODY_MB: num(64, { min: 0.001 }),
+  /** Jobs that may wait behind the running ones before start answers 503. */
+  MAX_QUEUED_TRAINING_JOBS: num(16, { min: 1, int: true }),
+  LOG_LEVEL: text('info'),
+});
+
+export type Env = Record<string, string | undefined>;
+
+function expandHome(p: string, home: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return join(home, p.slice(2));
+  return p;
+}
+
+export function parseConfig(env: Env = process.env) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw ConfigInvalid(lines.join('; '));
+  }
+  const e = parsed.data;
+  const userHome = homedir();
+  const home = resolve(expandHome(e.JARVIS_HOME ?? join(userHome, '.jarvis'), userHome));
+  const under = (v: string | undefined, rel: string) => {
+    if (v === undefined) return join(home, rel);
+    const p = expandHome(v, userHome);
+    return isAbsolute(p) ? p : resolve(home, p);
+  };
+  const reactorHost = e.REACTOR_CORE_HOST!;
+  const primeHost = e.JARVIS_PRIME_HOST!;
+  const config = {
+    home,
+    logLevel: e.LOG_LEVEL!,
+    apiToken: e.TRINITY_API_TOKEN,
+    databaseUrl: e.TRINITY_DATABASE_URL,
+    databasePath: join(home, 'trinity.db'),
+    paths: {
+      events: under(e.EXPERIENCE_DIR, 'trinity/events'),
+      crossRepo: join(home, 'cross_repo'),
+      checkpoints: under(e.CHECKPOINT_DIR ?? e.TRAINING_CHECKPOINT_DIR, 'training_checkpoints'),
+      models: under(e.MODEL_REGISTRY_DIR, 'models'),
+      dropbox: under(e.TRAINING_DROPBOX_DIR, 'bridge/training_staging'),
+      logs: join(home, 'logs'),
+    },
+    reactor: {
+      host: reactorHost,
+      port: e.REACTOR_CORE_PORT,
+      url: e.REACTOR_CORE_API_URL ?? `http://${hostForUrl(reactorHost)}:${e.REACTOR_CORE_PORT}`,
+      cloudUrl: e.REACTOR_CLOUD_API_URL,
+      enabled: e.REACTOR_CORE_ENABLED,
+      apiTimeoutSeconds: e.REACTOR_API_TIMEOUT,
+      apiRetries: e.REACTOR_API_RETRIES,
+      retryDelaySeconds: e.REACTOR_RETRY_DELAY,
+      reconcileIntervalSeconds: e.EXPERIENCE_RECONCILE_INTERVAL,
+      maxQueuedJobs: e.MAX_QUEUED_TRAINING_JOBS,
+    },
+    prime: {
+      host: primeHost,
+      port: e.JARVIS_PRIME_PORT,
+      url: e.JARVIS_PRIME_URL ?? `http://${hostForUrl(primeHost)}:${e.JARVIS_PRIME_PORT}`,
+      external: e.JARVIS_PRIME_URL !== undefined,
+      enabled: e.JARVIS_PRIME_ENABLED,
+    },
+    jarvis: { host: e.JARVIS_HOST!, port: e.JARVIS_PORT },
+    training: {
+      checkpointIntervalEpochs: e.CHECKPOINT_INTERVAL_EPOCHS,
+      autoResumeFailed: e.AUTO_RESUME_FAILED_TRAINING,
+      maxConcurrentJobs: e.MAX_CONCURRENT_TRAINING_JOBS,
+      lockTtlSeconds: e.TRAINING_LOCK_TTL,
+      slotTimeoutSeconds: e.TRAINING_SLOT_TIMEOUT,
+      minExperienceQuality: e.MIN_EXPERIENCE_QUALITY,
+      minExperiencesForTraining: e.MIN_EXPERIENCES_FOR_TRAINING,
+      checkIntervalSeconds: e.TRAINING_CHECK_INTERVAL,
+      autoTrainingEnabled: e.AUTO_TRAINING_ENABLED,
+    },
+    resources: {
+      maxTotalMemoryGb: e.MAX_TOTAL_MEMORY_GB,
+      jprimeMemoryThresholdGb: e.JPRIME_MEMORY_THRESHOLD_GB,
+      trainingMemoryReserveGb: e.TRAINING_MEMORY_RESERVE_GB,
+      checkIntervalSeconds: e.RESOURCE_CHECK_INTERVAL,
+    },
+    placement: {
+      costAware: e.COST_AWARE_TRAINING,
+      localMaxSizeMb: e.LOCAL_TRAINING_MAX_SIZE_MB,
+      cloudMinSizeMb: e.CLOUD_TRAINING_MIN_SIZE_MB,
+      gcpEnabled: e.GCP_TRAINING_ENABLED,
+    },
+    abTest: {
+      enabled: e.AB_TEST_ENABLED,
+      initialPercentage: e.AB_TEST_INITIAL_PERCENTAGE,
+      gradualRollout: e.AB_TEST_GRADUAL_ROLLOUT,
+      rolloutSteps: e.ROLLOUT_STEPS,
+      minSamples: e.AB_TEST_MIN_SAMPLES,
+      confidenceThreshold: e.AB_TEST_CONFIDENCE_THRESHOLD,
+    },
+    stateFileIntervalSeconds: e.STATE_FILE_INTERVAL,
+    maxRequestBodyBytes: Math.round(e.MAX_REQUEST_BODY_MB * 1024 * 1024),
+  };
+  return deepFreeze(config);
+}
+
+export type Config = ReturnType<typeof parseConfig>;
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: the only binds allowed without an API token. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
