@@ -66,6 +66,8 @@ export const HttpNotReady = createError('TRN_ERR_HTTP_NOT_READY', 'service is %s
 // ── experiences ───────────────────────────────────────────────────────────
 export const ExperienceInvalid = createError('TRN_ERR_EXPERIENCE_INVALID', '%s', 400);
 export const ExperienceFileUnusable = createError('TRN_ERR_EXPERIENCE_FILE_UNUSABLE', 'file %s cannot be used: %s', 422);
+/** A caller of ExperienceIntake passed a wrong option (a programming error, not request data). */
+export const ExperienceIntakeInvalidOption = createError('TRN_ERR_EXPERIENCE_INTAKE_INVALID_OPTION', 'ExperienceIntake option %s must be %s, got %j', 500);
 
 // ── training ──────────────────────────────────────────────────────────────
 export const TrainingInvalidRequest = createError('TRN_ERR_TRAINING_INVALID_REQUEST', '%s', 400);
@@ -82,6 +84,15 @@ export const TrainerCrashed = createError('TRN_ERR_TRAINING_TRAINER_CRASHED', 't
 // ── registry / models ─────────────────────────────────────────────────────
 export const ModelNotFound = createError('TRN_ERR_MODEL_NOT_FOUND', 'no model %s %s', 404);
 export const ModelInvalidVersion = createError('TRN_ERR_MODEL_INVALID_VERSION', 'model version must look like v1.2.3, got %j', 400);
+export const ModelUnknownType = createError('TRN_ERR_MODEL_UNKNOWN_TYPE', 'unknown model_type %j; expected one of %s', 400);
+/** Same job id registered again for another model type: the job runner mixed up its jobs. */
+export const ModelJobConflict = createError('TRN_ERR_MODEL_JOB_CONFLICT', 'job %s already registered %s %s, not a %s model', 409);
+/** The folder a finished job handed over cannot become a version (missing, empty, symlinks, reserved names). */
+export const ModelArtifactsInvalid = createError('TRN_ERR_MODEL_ARTIFACTS_INVALID', 'model artifacts in %s cannot be registered: %s', 500);
+/** A caller of ModelRegistry passed a wrong option or argument (a programming error, not request data). */
+export const ModelRegistryInvalidArgument = createError('TRN_ERR_MODEL_REGISTRY_INVALID_ARGUMENT', 'ModelRegistry %s must be %s, got %j', 500);
+/** Copying, syncing or renaming a version folder failed; the original error is the cause. */
+export const ModelRegisterFailed = createError('TRN_ERR_MODEL_REGISTER_FAILED', 'could not register a %s model for job %s: %s', 500);
 
 // ── store ─────────────────────────────────────────────────────────────────
 export const StoreFailed = createError('TRN_ERR_STORE_FAILED', 'database operation failed: %s', 500);

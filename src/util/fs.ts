@@ -1,5 +1,5 @@
 /** File helpers with Trinity's guarantees: private modes, and writes that never leave half a file. */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -59,6 +59,20 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 
 /** fsyncs a directory so a rename inside it survives a power loss. */
 export function fsyncDir(path: string): void {
+  fsyncFile(path);
+}
+
+/** fsyncs every file in a folder tree, then the folders themselves, before the tree is renamed into place. */
+export function syncTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) syncTree(p);
+    else if (entry.isFile()) fsyncFile(p);
+  }
+  fsyncDir(dir);
+}
+
+function fsyncFile(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

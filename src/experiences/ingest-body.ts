@@ -1,0 +1,51 @@
+/**
+ * Experiences posted over HTTP: the same shapes as files (batch, envelope, array, one experience),
+ * the same normalisation, straight into the buffer. Bad items are reported, good ones still go in.
+ */
+import { ExperienceInvalid } from '../errors.js';
+import type { ExperienceStore } from '../store/experiences-store.js';
+import { containerFromJson, isShapeError } from './containers.js';
+import { DEFAULT_BATCH_SIZE } from './intake-options.js';
+import { isUsable, normalizeExperience } from './normalize.js';
+import type { ItemError, NormalizedExperience } from './types.js';
+
+export interface IngestBodyResult {
+  /** New rows, trainable or not. */
+  accepted: number;
+  /** Items already in the buffer (same id or content). */
+  duplicates: number;
+  /** Items refused: not an experience object, or a bad id. */
+  rejected: ItemError[];
+  /** Among the accepted and duplicates: kept but not trainable (no label, negative feedback, low quality, fits no trainer). */
+  unusable: number;
+}
+
+/** Throws ExperienceInvalid (400) when the body is none of the accepted shapes. */
+export function ingestBody(body: unknown, store: ExperienceStore, source = 'http'): IngestBodyResult {
+  const container = containerFromJson(body);
+  if (isShapeError(container)) {
+    if (container.error === 'no experiences') return { accepted: 0, duplicates: 0, rejected: [], unusable: 0 };
+    throw ExperienceInvalid.with({ details: container.details }, `invalid experiences body: ${container.error}`);
+  }
+  const out: IngestBodyResult = { accepted: 0, duplicates: 0, rejected: [], unusable: 0 };
+  let batch: NormalizedExperience[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const c = store.insertBatch(batch, { source });
+    out.accepted += c.accepted;
+    out.duplicates += c.duplicates;
+    batch = [];
+  };
+  container.items.forEach((item, i) => {
+    const res = normalizeExperience(item, { defaultModelType: container.defaultModelType });
+    if (!res.ok) {
+      out.rejected.push({ index: container.positions[i], error: res.error });
+      return;
+    }
+    if (!isUsable(res.experience, store.minQuality)) out.unusable++;
+    batch.push(res.experience);
+    if (batch.length >= DEFAULT_BATCH_SIZE) flush();
+  });
+  flush();
+  return out;
+}

@@ -1,0 +1,238 @@
+/**
+ * ExperienceIntake: keeps the events folder drained into the buffer. Correctness comes from full
+ * scans (at start, after every watcher event, and on a timer); chokidar only makes them prompt. Files
+ * are processed one at a time in name order, so a burst never runs two transactions at once.
+ */
+import { EventEmitter } from 'node:events';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { ensureDirAsync } from '../util/fs.js';
+import { FileProcessor, type FileOutcome } from './file-processor.js';
+import { resolveIntakeOptions, type ExperienceIntakeOptions, type ResolvedIntakeOptions } from './intake-options.js';
+import { REJECTED_DIR_NAME, RejectedFolder } from './rejected-folder.js';
+
+export type IngestedEvent = Extract<FileOutcome, { status: 'ingested' | 'already_ingested' }>;
+export type RejectedEvent = Extract<FileOutcome, { status: 'rejected' }>;
+export type DeferredEvent = Extract<FileOutcome, { status: 'deferred' }>;
+
+export interface ReconciledEvent {
+  /** Files looked at in this scan. */
+  files: number;
+  /** Files still waiting (deferred or left by close()). */
+  pending: number;
+  durationMs: number;
+}
+
+/** Event name → listener arguments. */
+export interface IntakeEvents {
+  /** A file's experiences are committed and the file deleted (or it was already ingested). */
+  ingested: [IngestedEvent];
+  /** A whole file went to rejected/. */
+  rejected: [RejectedEvent];
+  /** A file looks half-written; it is retried at `retryAtMs`. */
+  deferred: [DeferredEvent];
+  /** A full scan ended. */
+  reconciled: [ReconciledEvent];
+  /** Something failed that is not the file's fault (database, permissions); the file stays for the next scan. */
+  error: [Error, string | null];
+}
+
+/** Dot-files and *.tmp are writes in flight (CONTRACT §2); rejected/ is ours. */
+export function isCandidateName(name: string): boolean {
+  return !name.startsWith('.') && !name.toLowerCase().endsWith('.tmp') && name !== REJECTED_DIR_NAME;
+}
+
+export class ExperienceIntake extends EventEmitter<IntakeEvents> {
+  private readonly opts: ResolvedIntakeOptions;
+  private readonly processor: FileProcessor;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Files deferred as half-written, with the time to look again. */
+  private readonly deferredUntil = new Map<string, number>();
+  private scanRequested = false;
+  private loop: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  /** Set synchronously by close(), before any await, so a running scan stops after its current file. */
+  private closed = false;
+  private signalClosed: () => void = () => {};
+  /** Resolves when close() is called: a start() still waiting for the watcher stops waiting. */
+  private readonly closedSignal = new Promise<void>((resolve) => {
+    this.signalClosed = resolve;
+  });
+
+  constructor(options: ExperienceIntakeOptions) {
+    super();
+    this.opts = resolveIntakeOptions(options);
+    this.processor = new FileProcessor({
+      dir: this.opts.dir,
+      store: this.opts.store,
+      rejected: new RejectedFolder(join(this.opts.dir, REJECTED_DIR_NAME)),
+      batchSize: this.opts.batchSize,
+      settleMs: this.opts.settleMs,
+      isClosing: () => this.closed,
+    });
+  }
+
+  get dir(): string {
+    return this.opts.dir;
+  }
+
+  /** Creates the folders, drains what is already there (files dropped while the service was down), then watches. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      await ensureDirAsync(join(this.opts.dir, REJECTED_DIR_NAME));
+      if (this.closed) return;
+      // Watch first, scan second: a file dropped between the two is then seen by one or the other.
+      if (this.opts.watch) await this.startWatcher();
+      await this.scanNow();
+      if (this.closed) return;
+      this.timer = setInterval(() => this.requestScan(), this.opts.reconcileIntervalMs);
+      this.timer.unref();
+    })();
+    return this.starting;
+  }
+
+  /** Runs a full scan now (or joins the one running) and resolves when it ends. */
+  async scanNow(): Promise<void> {
+    this.requestScan();
+    while (this.loop !== null) await this.loop;
+  }
+
+  /** Stops watching and waits for the file in progress. Safe to call twice: returns the same promise. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.signalClosed();
+    this.closing ??= (async () => {
+      if (this.timer !== null) clearInterval(this.timer);
+      if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+      const watcher = this.watcher;
+      this.watcher = null;
+      if (watcher !== null) await watcher.close();
+      while (this.loop !== null) await this.loop;
+    })();
+    return this.closing;
+  }
+
+  /** Resolves once chokidar has read the folder; files present before that are the scan's to find. */
+  private async startWatcher(): Promise<void> {
+    const root = this.opts.dir;
+    const watcher = watch(root, {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (path: string) => path !== root && !isCandidateName(basename(path)),
+    });
+    watcher.on('add', () => this.requestScan());
+    watcher.on('change', () => this.requestScan());
+    watcher.on('error', (err: unknown) => {
+      // The timer scan still finds every file; a watcher failure only costs latency.
+      this.opts.logger.warn({ err }, 'experience folder watcher failed');
+    });
+    this.watcher = watcher;
+    await Promise.race([new Promise<void>((resolve) => watcher.once('ready', () => resolve())), this.closedSignal]);
+  }
+
+  /** Coalesces requests: at most one scan runs, and one more follows if anything asked meanwhile. */
+  private requestScan(): void {
+    this.scanRequested = true;
+    if (this.loop !== null) return;
+    this.loop = (async () => {
+      try {
+        while (this.scanRequested && !this.closed) {
+          this.scanRequested = false;
+          await this.scanOnce();
+        }
+      } finally {
+        this.loop = null;
+      }
+    })();
+  }
+
+  private async scanOnce(): Promise<void> {
+    const started = Date.now();
+    let names: string[];
+    try {
+      const entries = await readdir(this.opts.dir, { withFileTypes: true });
+      names = entries.filter((e) => e.isFile() && isCandidateName(e.name)).map((e) => e.name);
+    } catch (err) {
+      this.fail(err, null);
+      return;
+    }
+    // Code-unit order, not locale order: the same on every machine.
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const present = new Set(names);
+    for (const name of this.deferredUntil.keys()) if (!present.has(name)) this.deferredUntil.delete(name);
+
+    let pending = 0;
+    for (const name of names) {
+      if (this.closed) {
+        pending++;
+        continue;
+      }
+      const waitUntil = this.deferredUntil.get(name);
+      if (waitUntil !== undefined && Date.now() < waitUntil) {
+        pending++;
+        continue;
+      }
+      this.deferredUntil.delete(name);
+      try {
+        const outcome = await this.processor.process(name);
+        if (this.report(outcome)) pending++;
+      } catch (err) {
+        pending++;
+        this.fail(err, name);
+      }
+    }
+    this.armRetry();
+    this.emit('reconciled', { files: names.length, pending, durationMs: Date.now() - started });
+  }
+
+  /** Emits the outcome; true when the file is still waiting. */
+  private report(outcome: FileOutcome): boolean {
+    const log = this.opts.logger;
+    switch (outcome.status) {
+      case 'ingested':
+        log.info(outcome, 'experience file ingested');
+        this.emit('ingested', outcome);
+        return false;
+      case 'already_ingested':
+        log.info(outcome, 'experience file already ingested; deleted');
+        this.emit('ingested', outcome);
+        return false;
+      case 'rejected':
+        log.warn(outcome, 'experience file rejected');
+        this.emit('rejected', outcome);
+        return false;
+      case 'deferred':
+        log.debug(outcome, 'experience file deferred');
+        this.deferredUntil.set(outcome.file, outcome.retryAtMs);
+        this.emit('deferred', outcome);
+        return true;
+      case 'skipped':
+        log.debug(outcome, 'experience file skipped');
+        return true;
+    }
+  }
+
+  /** One timer for the earliest deferred file; the periodic scan would find it too, only later. */
+  private armRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.deferredUntil.size === 0 || this.closed) return;
+    const next = Math.min(...this.deferredUntil.values());
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.requestScan();
+    }, Math.max(0, next - Date.now()));
+    this.retryTimer.unref();
+  }
+
+  private fail(err: unknown, file: string | null): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.opts.logger.error({ err: error, file }, 'experience intake failed; the file stays for the next scan');
+    // An 'error' event without a listener would crash the process; the log above is enough then.
+    if (this.listenerCount('error') > 0) this.emit('error', error, file);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * CONTRACT §2 in one function: an experience as received → its id, model type, label, kind and
+ * trainer example. Only something that is not an experience object at all is an item error; anything
+ * else is kept, and when it cannot be trained on the reason names the field.
+ */
+import { EXPERIENCE_TYPE_TO_MODEL, MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
+import type { Example } from '../training/trainers/types.js';
+import { EXTRACTORS, describe, isJsonObject, type FoundLabel, type LabelLookup } from './extractors/index.js';
+import { contentId, splitFor } from './identity.js';
+import type { ExperienceKind, JsonObject, NormalizedExperience } from './types.js';
+
+/** Longest accepted `id`; ids are stored and indexed, so unbounded ones would be a cheap attack. */
+export const MAX_ID_CHARS = 256;
+
+export interface NormalizeOptions {
+  /** Model type for items without their own `model_type`: a batch's `model_type`, or a training job's. */
+  defaultModelType?: unknown;
+}
+
+export type NormalizeResult = { ok: true; experience: NormalizedExperience } | { ok: false; error: string };
+
+type Resolved = { modelType: ModelType } | { reason: string };
+
+function resolveModelType(raw: JsonObject, fallback: unknown): Resolved {
+  const known = MODEL_TYPES.join(', ');
+  if (raw.model_type !== undefined && raw.model_type !== null) {
+    return isModelType(raw.model_type) ? { modelType: raw.model_type } : { reason: `model_type ${describe(raw.model_type)} is not one of ${known}` };
+  }
+  if (fallback !== undefined && fallback !== null) {
+    return isModelType(fallback) ? { modelType: fallback } : { reason: `the batch's model_type ${describe(fallback)} is not one of ${known}` };
+  }
+  if (raw.type === undefined || raw.type === null) return { reason: 'neither model_type nor type is given' };
+  const mapped = typeof raw.type === 'string' ? EXPERIENCE_TYPE_TO_MODEL[raw.type] : undefined;
+  if (mapped === undefined) {
+    return { reason: `type ${describe(raw.type)} maps to no model type (known types: ${Object.keys(EXPERIENCE_TYPE_TO_MODEL).join(', ')})` };
+  }
+  return { modelType: mapped };
+}
+
+/** `quality_score` at the top level or in `metadata`; a value that is not a number is a reason. */
+function readQuality(raw: JsonObject): { quality: number | null } | { reason: string } {
+  let path = 'quality_score';
+  let q: unknown = raw.quality_score;
+  if ((q === undefined || q === null) && isJsonObject(raw.metadata)) {
+    path = 'metadata.quality_score';
+    q = raw.metadata.quality_score;
+  }
+  if (q === undefined || q === null) return { quality: null };
+  if (typeof q !== 'number' || !Number.isFinite(q)) return { reason: `${path} must be a number, got ${describe(q)}` };
+  return { quality: q };
+}
+
+/**
+ * The label sources in order: `expected_output`, then — only when `success` is true, because then the
+ * assistant's own answer was right — `actual_output` and `output`.
+ */
+function labelLookup(raw: JsonObject): LabelLookup {
+  const sources: [string, unknown][] = [['expected_output', raw.expected_output]];
+  if (raw.success === true) sources.push(['actual_output', raw.actual_output], ['output', raw.output]);
+  return (names) => {
+    for (const [path, source] of sources) {
+      if (source === undefined || source === null) continue;
+      if (!isJsonObject(source)) {
+        if (Array.isArray(source)) continue;
+        return { value: source, path } satisfies FoundLabel;
+      }
+      for (const name of names) {
+        const value = source[name];
+        if (value !== undefined && value !== null) return { value, path: `${path}.${name}` };
+      }
+    }
+    return undefined;
+  };
+}
+
+function validId(raw: JsonObject): { id: string | undefined } | { error: string } {
+  const id = raw.id;
+  if (id === undefined || id === null) return { id: undefined };
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_CHARS) {
+    return { error: `id must be a non-empty string of at most ${MAX_ID_CHARS} characters, got ${describe(id)}` };
+  }
+  return { id };
+}
+
+/**
+ * Why an item is refused outright (not stored), or null. Cheap: no hashing, so a whole file can be
+ * checked before any of it is committed.
+ */
+export function itemError(raw: unknown): string | null {
+  if (!isJsonObject(raw)) return `an experience must be a JSON object, got ${describe(raw)}`;
+  const idCheck = validId(raw);
+  return 'error' in idCheck ? idCheck.error : null;
+}
+
+export function normalizeExperience(raw: unknown, options: NormalizeOptions = {}): NormalizeResult {
+  if (!isJsonObject(raw)) return { ok: false, error: `an experience must be a JSON object, got ${describe(raw)}` };
+  const idCheck = validId(raw);
+  if ('error' in idCheck) return { ok: false, error: idCheck.error };
+  const id = idCheck.id ?? contentId(raw);
+  const base = { id, split: splitFor(id), raw };
+
+  const quality = readQuality(raw);
+  const resolved = resolveModelType(raw, options.defaultModelType);
+  const modelType = 'modelType' in resolved ? resolved.modelType : null;
+  const unusable = (reason: string): NormalizeResult => ({
+    ok: true,
+    experience: { ...base, modelType, kind: 'unusable', reason, quality: 'quality' in quality ? quality.quality : null, example: null },
+  });
+  if ('reason' in resolved) return unusable(resolved.reason);
+  if ('reason' in quality) return unusable(quality.reason);
+
+  const input = isJsonObject(raw.input) ? raw.input : undefined;
+  const extraction = EXTRACTORS[resolved.modelType].extract(input, labelLookup(raw));
+  if (extraction.status === 'invalid') return unusable(extraction.reason);
+  if (extraction.status === 'no_label') {
+    if (raw.success === false) {
+      const experience: NormalizedExperience = {
+        ...base,
+        modelType,
+        kind: 'negative',
+        reason: `negative feedback: success is false and ${extraction.wanted} is missing`,
+        quality: quality.quality,
+        example: null,
+      };
+      return { ok: true, experience };
+    }
+    const why = raw.success === true ? '' : ' (actual_output is used only when success is true)';
+    return unusable(`no label: ${extraction.wanted} is missing${why}`);
+  }
+  const example: Example = { id, input: extraction.input };
+  if (extraction.label !== undefined) example.label = extraction.label;
+  if (extraction.score !== undefined) example.score = extraction.score;
+  const kind: ExperienceKind = raw.success === false ? 'correction' : 'example';
+  return { ok: true, experience: { ...base, modelType, kind, reason: null, quality: quality.quality, example } };
+}
+
+/** Trainable now: an example or a correction whose quality (when given) reaches `minQuality`. */
+export function isUsable(e: NormalizedExperience, minQuality: number): boolean {
+  return e.example !== null && (e.quality === null || e.quality >= minQuality);
+}
+
+/** Why `e` is not trained on under `minQuality`, or null when it is. */
+export function unusableReason(e: NormalizedExperience, minQuality: number): string | null {
+  if (e.reason !== null) return e.reason;
+  if (e.quality !== null && e.quality < minQuality) return `quality_score ${e.quality} is below the minimum ${minQuality}`;
+  return null;
+}

@@ -1,0 +1,49 @@
+/** Experiences API (CONTRACT §3): post experiences into the buffer, read its per-type figures. */
+import type { FastifyPluginAsync } from 'fastify';
+import { ExperienceInvalid } from '../../errors.js';
+import { ingestBody } from '../../experiences/index.js';
+import type { ExperienceStore } from '../../store/experiences-store.js';
+
+export interface ExperienceRoutesOptions {
+  /** The buffer; its `minQuality` (MIN_EXPERIENCE_QUALITY) decides what counts as usable. */
+  store: ExperienceStore;
+}
+
+// No body schema: Fastify's Ajv coerces types ('array' mode wraps a bare string into a list), and the
+// shapes are checked by containerFromJson anyway, with messages naming the field.
+const postSchema = {
+  response: {
+    200: {
+      type: 'object',
+      required: ['accepted', 'duplicates', 'rejected'],
+      properties: {
+        accepted: { type: 'integer' },
+        duplicates: { type: 'integer' },
+        unusable: { type: 'integer' },
+        rejected: {
+          type: 'array',
+          items: { type: 'object', properties: { index: { type: 'integer' }, error: { type: 'string' } }, required: ['index', 'error'] },
+        },
+      },
+    },
+  },
+} as const;
+
+export const experienceRoutes: FastifyPluginAsync<ExperienceRoutesOptions> = async (app, { store }) => {
+  app.post('/api/experiences', { schema: postSchema }, async (req) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null) {
+      throw ExperienceInvalid.with(
+        { details: `expected {experiences: [...]}, an array of experiences or one experience object; got ${body === null ? 'null' : typeof body}` },
+        'invalid experiences body: must be a JSON object or array',
+      );
+    }
+    return ingestBody(body, store);
+  });
+
+  app.get('/api/experiences/stats', async () => {
+    const { types, totals } = store.stats();
+    // Per model type at the top level (what JARVIS reads: stats[type].new_since_last_training), plus totals.
+    return { ...types, totals };
+  });
+};

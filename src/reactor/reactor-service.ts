@@ -1,0 +1,163 @@
+/**
+ * Reactor-Core assembled: database, experience intake, model registry, training jobs, HTTP API and
+ * the state file. `start()` answers health with `starting` (503) until the store is open, the events
+ * folder reconciled and interrupted jobs recovered; `close()` checkpoints running jobs and can be
+ * called twice.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { isLoopback } from '../config/config.js';
+import { ConfigInvalid, HttpNotReady } from '../errors.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { ExperienceStore } from '../store/experiences-store.js';
+import { JobStore } from '../store/jobs-store.js';
+import { ExperienceIntake, createTrainingData, intakeOptionsFromConfig } from '../experiences/index.js';
+import { ModelRegistry } from '../registry/index.js';
+import { TrainingService } from '../training/training-service.js';
+import { createApp } from '../http/create-app.js';
+import { healthRoutes } from '../http/routes/health.js';
+import { trainingRoutes } from '../http/routes/training.js';
+import { experienceRoutes } from '../http/routes/experiences.js';
+import { modelsRoutes } from '../http/routes/models.js';
+import { ReactorState } from './reactor-state.js';
+import { ensureDir } from '../util/fs.js';
+import { TRINITY_VERSION } from '../version.js';
+
+export interface ReactorOptions {
+  config: Config;
+  logger: Logger;
+}
+
+export class Reactor {
+  readonly app: FastifyInstance;
+  private readonly state: ReactorState;
+  private db: Db | null = null;
+  private intake: ExperienceIntake | null = null;
+  private training: TrainingService | null = null;
+  private registry: ModelRegistry | null = null;
+  private experiences: ExperienceStore | null = null;
+  private ready = false;
+  private port = 0;
+  private closing: Promise<void> | null = null;
+  private readonly problems: string[] = [];
+
+  constructor(private readonly opts: ReactorOptions) {
+    const { config, logger } = opts;
+    if (!isLoopback(config.reactor.host) && !config.apiToken) {
+      throw ConfigInvalid(`REACTOR_CORE_HOST ${config.reactor.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
+    }
+    this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
+    this.state = new ReactorState(
+      {
+        ready: () => this.ready,
+        problems: () => this.problems,
+        trainerPids: () => this.training?.trainerPids() ?? [],
+        activeJobs: () => this.training?.activeJobCount() ?? 0,
+        bufferSize: () => this.experiences?.size() ?? 0,
+        bufferByType: () => {
+          const stats = this.experiences?.stats();
+          return stats ? Object.fromEntries(Object.entries(stats.types).map(([t, s]) => [t, { total: s.total, usable: s.usable }])) : {};
+        },
+        modelsDeployed: () => this.modelsDeployed(),
+        port: () => this.port,
+      },
+      TRINITY_VERSION,
+      config.paths.crossRepo,
+    );
+  }
+
+  private modelsDeployed(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const s of this.registry?.list() ?? []) if (s.stable) out[s.modelType] = s.stable;
+    return out;
+  }
+
+  /** Opens everything, starts listening, and returns the bound port. */
+  async start(): Promise<number> {
+    const { config, logger } = this.opts;
+    for (const dir of Object.values(config.paths)) ensureDir(dir);
+    // Routes first, so health answers `starting` while the store opens and the folder is reconciled.
+    this.app.register(healthRoutes, {
+      health: () => this.state.health(),
+      resources: () => this.state.resources(),
+      metrics: this.state.metrics,
+    });
+    this.app.register(async (scope) => {
+      scope.addHook('onRequest', async (_req, reply) => {
+        if (!this.ready) {
+          reply.header('retry-after', '1');
+          throw HttpNotReady('starting');
+        }
+      });
+      scope.register(trainingRoutes, { training: this.trainingService() });
+      scope.register(experienceRoutes, { store: this.experienceStore() });
+      scope.register(modelsRoutes, { registry: this.modelRegistry() });
+    });
+    await this.app.listen({ host: config.reactor.host, port: config.reactor.port });
+    const addr = this.app.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : config.reactor.port;
+    this.state.startHeartbeat(config.stateFileIntervalSeconds * 1000);
+
+    this.intake = new ExperienceIntake(intakeOptionsFromConfig(config, this.experienceStore(), logger.child({ component: 'intake' })));
+    this.intake.on('error', (err: unknown) => logger.error({ err }, 'experience intake error'));
+    await this.modelRegistry().reconcile();
+    await this.intake.start();
+    this.trainingService().on('event', () => void this.state.writeStateFile());
+    this.trainingService().recover();
+    this.ready = true;
+    void this.state.writeStateFile();
+    logger.info({ port: this.port, home: config.home }, 'reactor-core ready');
+    return this.port;
+  }
+
+  private database(): Db {
+    this.db ??= openDatabase({ path: this.opts.config.databasePath });
+    return this.db;
+  }
+
+  private experienceStore(): ExperienceStore {
+    this.experiences ??= new ExperienceStore(this.database(), { minQuality: this.opts.config.training.minExperienceQuality });
+    return this.experiences;
+  }
+
+  private modelRegistry(): ModelRegistry {
+    this.registry ??= new ModelRegistry({
+      db: this.database(),
+      modelsDir: this.opts.config.paths.models,
+      logger: this.opts.logger.child({ component: 'registry' }),
+    });
+    return this.registry;
+  }
+
+  private trainingService(): TrainingService {
+    const { config, logger } = this.opts;
+    this.training ??= new TrainingService({
+      jobs: new JobStore(this.database()),
+      data: createTrainingData(this.experienceStore()),
+      versions: this.modelRegistry(),
+      logger: logger.child({ component: 'training' }),
+      checkpointsRoot: config.paths.checkpoints,
+      dropboxDir: config.paths.dropbox,
+      maxConcurrentJobs: config.training.maxConcurrentJobs,
+      maxQueuedJobs: config.reactor.maxQueuedJobs,
+      checkpointIntervalEpochs: config.training.checkpointIntervalEpochs,
+      autoResume: config.training.autoResumeFailed,
+    });
+    return this.training;
+  }
+
+  /** Stops intake and HTTP, lets running jobs checkpoint, closes the database. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ready = false;
+      await this.intake?.close();
+      await this.training?.close();
+      await this.app.close();
+      await this.state.stop();
+      this.db?.close();
+      this.opts.logger.info('reactor-core stopped');
+    })();
+    return this.closing;
+  }
+}

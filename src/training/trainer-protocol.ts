@@ -1,0 +1,52 @@
+/**
+ * Messages between the job runner (parent) and a trainer child process, as unions keyed by `cmd`
+ * (parent → child) and `type` (child → parent). The child never touches the database: it reads its
+ * dataset file, writes checkpoints and artifacts, and reports through these messages.
+ */
+import type { ModelType } from '../model-types.js';
+import type { EpochMetrics, TrainerOptions } from './trainers/types.js';
+
+export interface TrainerJobSpec {
+  jobId: string;
+  modelType: ModelType;
+  /** JSONL of DatasetLine, written by the parent before the first start. */
+  datasetPath: string;
+  options: TrainerOptions;
+  seed: number;
+  checkpointsRoot: string;
+  checkpointEnabled: boolean;
+  checkpointInterval: number;
+  /** Where the finished model is exported, for the registry to pick up. */
+  exportDir: string;
+  /** Continue from the latest checkpoint if there is one. */
+  resume: boolean;
+}
+
+/** One line of a job's dataset file. */
+export interface DatasetLine {
+  id: string;
+  split: 'train' | 'validation';
+  input: Record<string, unknown>;
+  label?: string;
+  score?: number;
+}
+
+export type StopReason = 'cancel' | 'shutdown';
+
+export type ParentMessage = { cmd: 'start'; job: TrainerJobSpec } | { cmd: 'stop'; reason: StopReason };
+
+export interface EpochReport extends EpochMetrics {
+  epoch: number;
+  total_epochs: number;
+  samples_per_second: number;
+  eta_seconds: number;
+}
+
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'started'; resumedFromEpoch: number | null; trainSize: number; validationSize: number }
+  | { type: 'epoch'; report: EpochReport }
+  | { type: 'checkpoint'; epoch: number; path: string; metrics: EpochReport }
+  | { type: 'exported'; dir: string; epochs: number; metrics: EpochReport; trainSize: number; validationSize: number }
+  | { type: 'stopped'; reason: StopReason; epoch: number }
+  | { type: 'failed'; error: string; stack?: string };

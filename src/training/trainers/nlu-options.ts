@@ -1,0 +1,78 @@
+/**
+ * The nlu trainer's settings: its defaults, filled in in one place, and every option checked with a
+ * message naming it and the value received, before any work starts.
+ */
+import { TrainingInvalidRequest } from '../../errors.js';
+import { DEFAULT_TEXT_FEATURES, type TextFeatureConfig } from '../text-features.js';
+import type { FeatureWeighting } from './nlu-features.js';
+import type { TrainerOptions } from './types.js';
+import type { AdamSettings } from './sparse-embedding.js';
+
+/** The architectures `options.architecture` may name. */
+export const NLU_ARCHITECTURES = ['fasttext', 'fasttext-hidden'] as const;
+export type NluArchitecture = (typeof NLU_ARCHITECTURES)[number];
+
+/** Defaults, each measured on SNIPS (see the nlu trainer's notes) and not tuned to it alone. */
+export const NLU_DEFAULTS = Object.freeze({
+  /** `fasttext`: pooled n-gram embedding → softmax. `fasttext-hidden` adds one ReLU layer. */
+  architecture: 'fasttext' as NluArchitecture,
+  /** Examples per step. 32: small batches suit the sparse table (more steps per epoch, same cost per example). */
+  batchSize: 32,
+  /** Adam step size for both the embedding table and the dense head. */
+  learningRate: 0.01,
+  /** Embedding width (floats per row). */
+  embeddingDim: 64,
+  /** Width of the hidden layer of `fasttext-hidden` (units). */
+  hiddenUnits: 128,
+  /** How an example's n-gram rows are weighted in the pooled mean. */
+  weighting: 'idf' as FeatureWeighting,
+  /** Epochs a job should ask for when it has no preference: enough to converge on intent data sets. */
+  epochs: 5,
+});
+
+/** Adam's moment decay rates and epsilon (Kingma & Ba's defaults). */
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPSILON = 1e-8;
+/** Batches above this only waste memory for a model this small. */
+const MAX_BATCH_SIZE = 65_536;
+
+export interface NluSettings {
+  architecture: NluArchitecture;
+  epochs: number;
+  batchSize: number;
+  adam: AdamSettings;
+  embeddingDim: number;
+  /** Units per hidden layer; empty for `fasttext`. */
+  hidden: number[];
+  weighting: FeatureWeighting;
+  features: TextFeatureConfig;
+}
+
+export function resolveNluSettings(options: TrainerOptions): NluSettings {
+  const { epochs } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw TrainingInvalidRequest(`epochs must be a positive integer, got ${String(epochs)}`);
+  const batchSize = options.batchSize ?? NLU_DEFAULTS.batchSize;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw TrainingInvalidRequest(`batchSize must be an integer 1-${MAX_BATCH_SIZE}, got ${String(batchSize)}`);
+  }
+  const learningRate = options.learningRate ?? NLU_DEFAULTS.learningRate;
+  if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0 || learningRate > 1) {
+    throw TrainingInvalidRequest(`learningRate must be a number in (0, 1], got ${String(learningRate)}`);
+  }
+  const name = options.architecture === undefined || options.architecture === '' ? NLU_DEFAULTS.architecture : options.architecture;
+  if (!(NLU_ARCHITECTURES as readonly string[]).includes(name)) {
+    throw TrainingInvalidRequest(`architecture ${JSON.stringify(name)} is not an nlu architecture; expected one of ${NLU_ARCHITECTURES.join(', ')}`);
+  }
+  const architecture = name as NluArchitecture;
+  return {
+    architecture,
+    epochs,
+    batchSize,
+    adam: { learningRate, beta1: ADAM_BETA1, beta2: ADAM_BETA2, epsilon: ADAM_EPSILON },
+    embeddingDim: NLU_DEFAULTS.embeddingDim,
+    hidden: architecture === 'fasttext-hidden' ? [NLU_DEFAULTS.hiddenUnits] : [],
+    weighting: NLU_DEFAULTS.weighting,
+    features: { ...DEFAULT_TEXT_FEATURES },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The nlu trainer: text → intent with a fastText-like model. Hashed word unigrams, bigrams and character
+ * 3–5-grams index rows of an embedding table; an example is the IDF-weighted mean of its rows; a dense
+ * head (optionally with one ReLU layer) gives softmax scores over the intents.
+ *
+ * The sparse part (gather, pooling, the gradient scatter and a lazy Adam on touched rows) runs in plain JS
+ * typed arrays: the wasm backend has no gradient for gather, and a dense update of the whole table is two
+ * orders of magnitude slower. TF.js runs the dense head, the loss and every gradient, including the one
+ * w.r.t. the pooled input that the table needs.
+ *
+ * Measured on SNIPS (2 cores, defaults): see the nlu section of docs or the report in the change that added
+ * this file; tests in test/training/nlu.test.ts hold the guarantees (learning, determinism, exact resume,
+ * no tensor leaks, fresh-process predictions).
+ */
+import { createHash } from 'node:crypto';
+import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
+import type { Rng } from '../rng.js';
+import { initTf } from '../tf.js';
+import { DenseHead, initHeadWeights } from './dense-head.js';
+import { buildVocab, featurizeAll, inputText, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
+import { readNluState, writeNluModel, writeNluState } from './nlu-files.js';
+import { NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-options.js';
+import { loadNluPredictor } from './nlu-predictor.js';
+import { SparseEmbedding } from './sparse-embedding.js';
+import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
+
+/** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
+const EVAL_BATCH_SIZE = 1024;
+/** The decayed learning rate never drops below this fraction of the initial one (steps past the plan keep learning). */
+const LR_FLOOR = Number(process.env.NLU_FLOOR ?? 0.01);
+
+/** Knobs the job options do not expose; for tests and experiments. Defaults in NLU_DEFAULTS. */
+export interface NluTuning {
+  embeddingDim?: number;
+  hiddenUnits?: number;
+  weighting?: NluSettings['weighting'];
+  features?: Partial<NluSettings['features']>;
+}
+
+/** The texts and label ids of usable examples; unusable ones (no text, no label) are counted, not trained on. */
+function extract(examples: readonly Example[]): { texts: string[]; labels: string[]; skipped: number } {
+  const texts: string[] = [];
+  const labels: string[] = [];
+  for (const ex of examples) {
+    const text = ex.input && typeof ex.input === 'object' ? inputText(ex.input) : undefined;
+    if (text === undefined || typeof ex.label !== 'string' || ex.label === '') continue;
+    texts.push(text);
+    labels.push(ex.label);
+  }
+  return { texts, labels, skipped: examples.length - texts.length };
+}
+
+interface Prepared {
+  settings: NluSettings;
+  labels: string[];
+  vocab: FeatureVocab;
+  train: FeatureMatrix;
+  trainY: Int32Array;
+  val: FeatureMatrix;
+  /** -1 for a validation intent the training set never had: always counted wrong, adds no loss. */
+  valY: Int32Array;
+  valKnown: number;
+  layerSizes: number[];
+  /** Identifies data + settings, so a checkpoint is never loaded into a different model. */
+  fingerprint: string;
+}
+
+export const PROF = { pool: 0, tf: 0, sparse: 0 };
+class NluTrainer implements ModelTrainer {
+  readonly modelType = 'nlu' as const;
+  private p?: Prepared;
+  private table?: SparseEmbedding;
+  private head?: DenseHead;
+  private step = 0;
+  private pooled = new Float32Array(0);
+  private batchLabels = new Int32Array(0);
+  private busy = false;
+
+  constructor(private readonly tuning: NluTuning) {}
+
+  async init(train: Example[], validation: Example[], options: TrainerOptions, rng: Rng): Promise<void> {
+    if (this.p) throw TrainingInvalidRequest('init was already called on this nlu trainer');
+    const base = resolveNluSettings(options);
+    const tf = await initTf();
+    const dim = this.tuning.embeddingDim ?? base.embeddingDim;
+    const hiddenUnits = this.tuning.hiddenUnits ?? NLU_DEFAULTS.hiddenUnits;
+    if (!Number.isInteger(dim) || dim < 1) throw TrainingInvalidRequest(`embeddingDim must be a positive integer, got ${String(dim)}`);
+    if (!Number.isInteger(hiddenUnits) || hiddenUnits < 1) throw TrainingInvalidRequest(`hiddenUnits must be a positive integer, got ${String(hiddenUnits)}`);
+    const settings: NluSettings = {
+      ...base,
+      embeddingDim: dim,
+      hidden: base.hidden.length > 0 ? [hiddenUnits] : [],
+      weighting: this.tuning.weighting ?? base.weighting,
+      features: { ...base.features, ...this.tuning.features },
+    };
+    const tr = extract(train);
+    if (tr.texts.length === 0) throw TrainingNoData('nlu', `none of ${train.length} training examples has input.text and a label`);
+    const va = extract(validation);
+    const labels = [...new Set(tr.labels)].sort();
+    const labelId = new Map(labels.map((l, i) => [l, i]));
+    const vocab = buildVocab(tr.texts, settings.features, settings.weighting);
+    const layerSizes = [dim, ...settings.hidden, labels.length];
+    const valY = Int32Array.from(va.labels, (l) => labelId.get(l) ?? -1);
+    this.p = {
+      settings,
+      labels,
+      vocab,
+      train: featurizeAll(tr.texts, vocab),
+      trainY: Int32Array.from(tr.labels, (l) => labelId.get(l) as number),
+      val: featurizeAll(va.texts, vocab),
+      valY,
+      valKnown: valY.filter((y) => y >= 0).length,
+      layerSizes,
+      fingerprint: fingerprint(settings, labels, vocab, layerSizes),
+    };
+    // fastText's init: small uniform rows, so early pooled vectors are near zero and the head leads.
+    this.table = new SparseEmbedding(vocab.buckets.length, dim);
+    this.table.initUniform(rng, 1 / dim);
+    this.head = new DenseHead(tf, layerSizes, initHeadWeights(layerSizes, rng));
+    const batch = Math.max(settings.batchSize, EVAL_BATCH_SIZE);
+    this.pooled = new Float32Array(batch * dim);
+    this.batchLabels = new Int32Array(batch);
+  }
+
+  private ready(): { p: Prepared; table: SparseEmbedding; head: DenseHead } {
+    if (!this.p || !this.table || !this.head) throw TrainingInvalidRequest('the nlu trainer was not initialised (call init first) or was disposed');
+    return { p: this.p, table: this.table, head: this.head };
+  }
+
+  async runEpoch(_epoch: number, rng: Rng, shouldStop: () => boolean): Promise<EpochMetrics> {
+    const { p, table, head } = this.ready();
+    if (this.busy) throw TrainingInvalidRequest('an epoch is already running on this nlu trainer');
+    this.busy = true;
+    try {
+      const n = p.train.count;
+      const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
+      const { batchSize, adam } = p.settings;
+      let samples = 0;
+      let stopped = false;
+      for (let start = 0; start < n && !stopped; start += batchSize) {
+        const end = Math.min(start + batchSize, n);
+        let t0 = performance.now();
+        table.pool(p.train, order, start, end, this.pooled);
+        PROF.pool += performance.now() - t0; t0 = performance.now();
+        for (let b = start; b < end; b++) this.batchLabels[b - start] = p.trainY[order[b]];
+        this.step += 1;
+        const stepAdam = { ...adam, learningRate: adam.learningRate * this.decay(p) };
+        const dPooled = head.trainStep(this.pooled, end - start, this.batchLabels, stepAdam, this.step);
+        PROF.tf += performance.now() - t0; t0 = performance.now();
+        table.applyGradient(p.train, order, start, end, dPooled, stepAdam, this.step);
+        PROF.sparse += performance.now() - t0;
+        samples += end - start;
+        stopped = shouldStop();
+      }
+      const trained = head.takeTotals();
+      // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
+      const val = stopped ? { loss: NaN, accuracy: NaN } : this.evaluate(p, table, head);
+      return {
+        loss: trained.lossSum / Math.max(samples, 1),
+        accuracy: trained.correct / Math.max(samples, 1),
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        samples,
+      };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * The learning-rate factor of the current step: linear decay to LR_FLOOR over all planned epochs, as
+   * fastText does. Without it the model overfits after two epochs; with it the last epoch is the best one.
+   */
+  private decay(p: Prepared): number {
+    if (process.env.NLU_DECAY === '0') return 1;
+    const total = p.settings.epochs * Math.ceil(p.train.count / p.settings.batchSize);
+    return Math.max(LR_FLOOR, 1 - (this.step - 1) / total);
+  }
+
+  /** Loss and accuracy on the validation set; NaN when it is empty. */
+  private evaluate(p: Prepared, table: SparseEmbedding, head: DenseHead): { loss: number; accuracy: number } {
+    const n = p.val.count;
+    if (n === 0) return { loss: NaN, accuracy: NaN };
+    const order = Uint32Array.from({ length: n }, (_, i) => i);
+    for (let start = 0; start < n; start += EVAL_BATCH_SIZE) {
+      const end = Math.min(start + EVAL_BATCH_SIZE, n);
+      table.pool(p.val, order, start, end, this.pooled);
+      this.batchLabels.set(p.valY.subarray(start, end));
+      head.evaluate(this.pooled, end - start, this.batchLabels);
+    }
+    const t = head.takeTotals();
+    return { loss: p.valKnown > 0 ? t.lossSum / p.valKnown : NaN, accuracy: t.correct / n };
+  }
+
+  async saveState(dir: string): Promise<void> {
+    const { p, table, head } = this.ready();
+    await writeNluState(dir, { step: this.step, fingerprint: p.fingerprint, table: table.table, tableM: table.m, tableV: table.v, layerSizes: p.layerSizes, head: head.getState() });
+  }
+
+  async loadState(dir: string): Promise<void> {
+    const { p, table, head } = this.ready();
+    const s = await readNluState(dir, p.fingerprint, table.rows, p.layerSizes);
+    table.table.set(s.table);
+    table.m.set(s.tableM);
+    table.v.set(s.tableV);
+    head.setState(s.head);
+    this.step = s.step;
+  }
+
+  async exportModel(dir: string): Promise<void> {
+    const { p, table, head } = this.ready();
+    await writeNluModel(dir, { architecture: p.settings.architecture, labels: p.labels, vocab: p.vocab, table: table.table, layerSizes: p.layerSizes, head: head.getWeights() });
+  }
+
+  dispose(): void {
+    this.head?.dispose();
+    this.head = undefined;
+    this.table = undefined;
+    this.p = undefined;
+  }
+}
+
+function fingerprint(settings: NluSettings, labels: readonly string[], vocab: FeatureVocab, layerSizes: readonly number[]): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ a: settings.architecture, f: settings.features, w: settings.weighting, labels, layerSizes }));
+  h.update(new Uint8Array(vocab.buckets.buffer, vocab.buckets.byteOffset, vocab.buckets.byteLength));
+  return h.digest('hex').slice(0, 32);
+}
+
+/** A fresh nlu trainer; `tuning` overrides knobs the job options do not carry (tests, experiments). */
+export function createNluTrainer(tuning: NluTuning = {}): ModelTrainer {
+  return new NluTrainer(tuning);
+}
+
+export const nluTrainerModule: TrainerModule = {
+  modelType: 'nlu',
+  createTrainer: () => createNluTrainer(),
+  loadPredictor: loadNluPredictor,
+};
+
+export { NLU_DEFAULTS } from './nlu-options.js';
+export type { NluPrediction } from './nlu-predictor.js';

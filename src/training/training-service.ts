@@ -1,0 +1,436 @@
+/**
+ * Reactor's training jobs: accepts start requests, freezes each job's dataset to a file, runs up to
+ * MAX_CONCURRENT_TRAINING_JOBS trainer processes, turns their reports into the job's event log,
+ * registers the finished model, and resumes interrupted jobs from their last checkpoint.
+ */
+import { EventEmitter } from 'node:events';
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { JobEvent, JobRecord, JobStore } from '../store/jobs-store.js';
+import { TERMINAL_JOB_STATUSES } from '../store/jobs-store.js';
+import {
+  TrainingJobFinished,
+  TrainingJobNotFound,
+  TrainingNoData,
+  TrainingQueueFull,
+  TrainingStaleFencingToken,
+} from '../errors.js';
+import { getTrainerModule } from './trainers/index.js';
+import type { Example } from './trainers/types.js';
+import { parseStartRequest, checkJobId, type StartRequest } from './job-request.js';
+import { TrainerChild } from './trainer-child.js';
+import type { ChildMessage, EpochReport, TrainerJobSpec } from './trainer-protocol.js';
+import { writeDataset } from './dataset-file.js';
+import { readDropboxFile } from './dropbox.js';
+import { ensureDir } from '../util/fs.js';
+import type { ModelType } from '../model-types.js';
+
+/** How often a trainer that died on its own is restarted from its checkpoint before the job fails. */
+export const MAX_AUTO_RESUMES = 3;
+/** Samples per second assumed for a duration estimate before any job of the type has finished. */
+const DEFAULT_SAMPLES_PER_SECOND = 5_000;
+const FENCING_LOCK_NAME = 'training_slot';
+
+export interface Dataset {
+  train: Example[];
+  validation: Example[];
+}
+
+/** Where training data comes from; implemented over the experience buffer (src/experiences). */
+export interface TrainingDataPort {
+  bufferDataset(modelType: ModelType): Dataset & { maxSeq: number };
+  inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
+  markTrained(modelType: ModelType, seq: number): void;
+}
+
+/** Where finished models go; implemented by the registry (src/registry). */
+export interface VersionPort {
+  register(input: {
+    modelType: ModelType;
+    jobId: string;
+    sourceDir: string;
+    metrics: Record<string, number>;
+    counts: Record<string, number>;
+  }): Promise<{ version: string }>;
+}
+
+export interface TrainingServiceOptions {
+  jobs: JobStore;
+  data: TrainingDataPort;
+  versions: VersionPort;
+  logger: Logger;
+  checkpointsRoot: string;
+  dropboxDir: string;
+  maxConcurrentJobs: number;
+  maxQueuedJobs: number;
+  checkpointIntervalEpochs: number;
+  autoResume: boolean;
+}
+
+export interface StartResponse {
+  job_id: string;
+  status: 'started' | 'queued';
+  message: string;
+  started_at: string | null;
+  estimated_duration_seconds: number;
+  rejected?: { index: number; error: string }[];
+}
+
+export interface TrainingServiceListener {
+  event: (jobId: string, event: JobEvent) => void;
+}
+
+interface Running {
+  child: TrainerChild;
+  stopping: 'cancel' | 'shutdown' | null;
+  terminal: boolean;
+}
+
+const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
+
+export class TrainingService extends EventEmitter {
+  private readonly running = new Map<string, Running>();
+  private readonly resumeCount = new Map<string, number>();
+  /** Jobs whose trainer has exported and that are being registered; never relaunched meanwhile. */
+  private readonly finishing = new Set<string>();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly opts: TrainingServiceOptions) {
+    super();
+  }
+
+  override on<E extends keyof TrainingServiceListener>(event: E, listener: TrainingServiceListener[E]): this {
+    return super.on(event, listener);
+  }
+
+  /** POST /api/training/start */
+  start(body: unknown): StartResponse {
+    const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
+    if (req.fencingToken !== undefined) {
+      const seen = this.opts.jobs.checkFencingToken(FENCING_LOCK_NAME, req.fencingToken);
+      if (seen !== null) throw TrainingStaleFencingToken.with({ seen, details: `token ${req.fencingToken} < ${seen}` });
+    }
+    if (req.jobId !== undefined) {
+      const existing = this.opts.jobs.get(req.jobId);
+      if (existing) return this.startResponse(existing, 'job already exists; this is the same job');
+    }
+    getTrainerModule(req.modelType); // 400 for types without a trainer
+    const active = this.opts.jobs.countActive();
+    if (active >= this.opts.maxConcurrentJobs + this.opts.maxQueuedJobs) {
+      const oldest = this.opts.jobs.withStatus('training')[0];
+      throw TrainingQueueFull.with({ active_job_id: oldest?.jobId ?? null, retry_after_seconds: 30 }, active);
+    }
+    const { dataset, maxSeq, rejected } = this.collectData(req);
+    if (dataset.train.length === 0) {
+      const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
+      throw TrainingNoData(req.modelType, why);
+    }
+    const jobId = req.jobId ?? randomUUID();
+    const { job, created } = this.opts.jobs.create({
+      jobId,
+      modelType: req.modelType,
+      request: requestRecord(req),
+      totalEpochs: req.epochs,
+    });
+    if (!created) return this.startResponse(job, 'job already exists; this is the same job');
+    const datasetPath = join(ensureDir(join(this.opts.checkpointsRoot, jobId)), 'dataset.jsonl');
+    writeDataset(datasetPath, dataset);
+    const size = dataset.train.length + dataset.validation.length;
+    this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
+      datasetPath,
+      datasetSize: size,
+      bufferMaxSeq: maxSeq,
+    });
+    this.schedule();
+    const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
+    return rejected.length ? { ...response, rejected } : response;
+  }
+
+  status(jobId: string): Record<string, unknown> {
+    return statusView(this.mustGet(jobId));
+  }
+
+  list(filter: { status?: string; modelType?: string; limit?: number }): Record<string, unknown>[] {
+    return this.opts.jobs.list(filter).map(statusView);
+  }
+
+  get(jobId: string): JobRecord | undefined {
+    return this.opts.jobs.get(checkJobId(jobId));
+  }
+
+  eventsSince(jobId: string, afterSeq: number): JobEvent[] {
+    return this.opts.jobs.eventsSince(jobId, afterSeq);
+  }
+
+  /** POST /api/training/cancel/{id}: resolves once the trainer has exited and the job is cancelled. */
+  async cancel(jobId: string): Promise<{ job_id: string; status: 'cancelled'; message: string }> {
+    const job = this.mustGet(jobId);
+    if (TERMINAL_JOB_STATUSES.includes(job.status)) throw TrainingJobFinished(jobId, job.status);
+    const run = this.running.get(jobId);
+    if (run) {
+      run.stopping = 'cancel';
+      await run.child.stop('cancel');
+    }
+    const now = this.opts.jobs.get(jobId)!;
+    if (!TERMINAL_JOB_STATUSES.includes(now.status)) this.finishCancelled(jobId, now.epoch);
+    return { job_id: jobId, status: 'cancelled', message: `cancelled at epoch ${now.epoch}` };
+  }
+
+  /** Jobs that were training or queued when the service stopped: resume or fail them, then schedule. */
+  recover(): void {
+    for (const job of this.opts.jobs.withStatus('training')) {
+      if (this.opts.autoResume) {
+        this.opts.logger.info({ job_id: job.jobId, epoch: job.epoch }, 'resuming interrupted training job');
+      } else {
+        this.fail(job.jobId, 'the service stopped while the job was training and AUTO_RESUME_FAILED_TRAINING is off');
+      }
+    }
+    this.schedule();
+  }
+
+  /** Trainer process ids, for memory accounting. */
+  trainerPids(): number[] {
+    return [...this.running.values()].map((r) => r.child.pid).filter((p): p is number => p !== undefined);
+  }
+
+  activeJobCount(): number {
+    return this.running.size;
+  }
+
+  /** Stops every trainer after it checkpoints its current epoch; jobs stay `training` and resume on restart. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(
+        [...this.running.values()].map((r) => {
+          r.stopping = 'shutdown';
+          return r.child.stop('shutdown');
+        }),
+      );
+    })();
+    return this.closing;
+  }
+
+  private mustGet(jobId: string): JobRecord {
+    const job = this.opts.jobs.get(checkJobId(jobId));
+    if (!job) throw TrainingJobNotFound();
+    return job;
+  }
+
+  private collectData(req: StartRequest): { dataset: Dataset; maxSeq: number | null; rejected: { index: number; error: string }[] } {
+    if (req.experiences !== undefined || req.datasetPath !== undefined) {
+      const raw = req.experiences ?? readDropboxFile(req.datasetPath!, this.opts.dropboxDir);
+      const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
+      return { dataset: { train, validation }, maxSeq: null, rejected };
+    }
+    const { train, validation, maxSeq } = this.opts.data.bufferDataset(req.modelType);
+    return { dataset: { train, validation }, maxSeq, rejected: [] };
+  }
+
+  private startResponse(job: JobRecord, message: string): StartResponse {
+    const perSecond = this.opts.jobs.lastSamplesPerSecond(job.modelType) ?? DEFAULT_SAMPLES_PER_SECOND;
+    const remaining = Math.max(0, job.totalEpochs - job.epoch);
+    return {
+      job_id: job.jobId,
+      status: job.status === 'queued' ? 'queued' : 'started',
+      message,
+      started_at: iso(job.startedAt ?? job.createdAt),
+      estimated_duration_seconds: Math.ceil(((job.datasetSize ?? 0) * remaining) / perSecond) + 1,
+    };
+  }
+
+  private append(jobId: string, event: string, data: Record<string, unknown>, patch?: Parameters<JobStore['appendEvent']>[3]): void {
+    const e = this.opts.jobs.appendEvent(jobId, event, data, patch);
+    this.emit('event', jobId, e);
+  }
+
+  private schedule(): void {
+    if (this.closing) return;
+    const candidates = [...this.opts.jobs.withStatus('training'), ...this.opts.jobs.withStatus('queued')];
+    for (const job of candidates) {
+      if (this.running.size >= this.opts.maxConcurrentJobs) return;
+      if (this.running.has(job.jobId) || this.finishing.has(job.jobId)) continue;
+      this.launch(job);
+    }
+  }
+
+  private launch(job: JobRecord): void {
+    const req = job.request as unknown as StartRequest;
+    const spec: TrainerJobSpec = {
+      jobId: job.jobId,
+      modelType: job.modelType as ModelType,
+      datasetPath: job.datasetPath!,
+      options: { epochs: job.totalEpochs, batchSize: req.batchSize, learningRate: req.learningRate, architecture: req.architecture },
+      seed: req.seed ?? seedFromJobId(job.jobId),
+      checkpointsRoot: this.opts.checkpointsRoot,
+      checkpointEnabled: req.checkpointEnabled,
+      checkpointInterval: req.checkpointInterval,
+      exportDir: join(this.opts.checkpointsRoot, job.jobId, 'export'),
+      resume: true,
+    };
+    if (job.status === 'queued') {
+      this.opts.jobs.update(job.jobId, { status: 'training', startedAt: Date.now() / 1000 });
+    }
+    const child = new TrainerChild(spec);
+    const run: Running = { child, stopping: null, terminal: false };
+    this.running.set(job.jobId, run);
+    child.on('message', (msg) => {
+      this.onChildMessage(job.jobId, run, msg).catch((err: unknown) => {
+        this.opts.logger.error({ err, job_id: job.jobId }, 'handling trainer message failed');
+        run.terminal = true;
+        this.fail(job.jobId, `could not finish the job: ${(err as Error).message}`);
+        child.kill();
+      });
+    });
+    child.on('exit', (code, signal) => this.onChildExit(job.jobId, run, code, signal));
+    this.opts.logger.info({ job_id: job.jobId, pid: child.pid, model_type: job.modelType }, 'trainer started');
+  }
+
+  private async onChildMessage(jobId: string, run: Running, msg: ChildMessage): Promise<void> {
+    switch (msg.type) {
+      case 'ready':
+        return;
+      case 'started':
+        if (msg.resumedFromEpoch !== null) {
+          this.append(
+            jobId,
+            'status',
+            { job_id: jobId, status: 'training', epoch: msg.resumedFromEpoch, resumed_from_epoch: msg.resumedFromEpoch, message: `resumed from epoch ${msg.resumedFromEpoch}` },
+            { resumedFromEpoch: msg.resumedFromEpoch, epoch: msg.resumedFromEpoch },
+          );
+        }
+        return;
+      case 'epoch':
+        this.append(jobId, 'status', { job_id: jobId, status: 'training', ...roundReport(msg.report) }, { epoch: msg.report.epoch, metrics: metricsOf(msg.report) });
+        return;
+      case 'checkpoint':
+        this.append(
+          jobId,
+          'checkpoint',
+          { job_id: jobId, epoch: msg.epoch, checkpoint_path: msg.path, metrics: metricsOf(msg.metrics) },
+          { checkpoint: { epoch: msg.epoch, checkpoint_path: msg.path } },
+        );
+        return;
+      case 'exported': {
+        run.terminal = true;
+        this.finishing.add(jobId);
+        try {
+          await this.complete(jobId, msg);
+        } finally {
+          this.finishing.delete(jobId);
+        }
+        this.schedule();
+        return;
+      }
+      case 'stopped':
+        if (msg.reason === 'cancel') {
+          run.terminal = true;
+          this.finishCancelled(jobId, msg.epoch);
+        }
+        return;
+      case 'failed':
+        run.terminal = true;
+        this.fail(jobId, msg.error);
+        return;
+    }
+  }
+
+  private async complete(jobId: string, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
+    const job = this.opts.jobs.get(jobId)!;
+    const metrics = metricsOf(msg.metrics);
+    const { version } = await this.opts.versions.register({
+      modelType: job.modelType as ModelType,
+      jobId,
+      sourceDir: msg.dir,
+      metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second, epochs: msg.epochs },
+      counts: { train: msg.trainSize, validation: msg.validationSize },
+    });
+    if (job.bufferMaxSeq !== null) this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
+    rmSync(msg.dir, { recursive: true, force: true });
+    this.append(
+      jobId,
+      'completed',
+      { job_id: jobId, status: 'completed', model_version: version, metrics: { ...metrics, samples_per_second: round(msg.metrics.samples_per_second) } },
+      { status: 'completed', modelVersion: version, completedAt: Date.now() / 1000, metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second } },
+    );
+    this.opts.logger.info({ job_id: jobId, model_version: version, ...metrics }, 'training job completed');
+  }
+
+  private onChildExit(jobId: string, run: Running, code: number | null, signal: NodeJS.Signals | null): void {
+    this.running.delete(jobId);
+    if (!run.terminal && run.stopping === null) {
+      const job = this.opts.jobs.get(jobId);
+      if (job && !TERMINAL_JOB_STATUSES.includes(job.status)) {
+        const attempts = (this.resumeCount.get(jobId) ?? 0) + 1;
+        const why = signal ? `killed by ${signal}` : `exit code ${code}`;
+        if (this.opts.autoResume && attempts <= MAX_AUTO_RESUMES && !this.closing) {
+          this.resumeCount.set(jobId, attempts);
+          this.opts.logger.warn({ job_id: jobId, attempt: attempts }, `trainer ${why}; resuming from the last checkpoint`);
+        } else {
+          this.fail(jobId, `trainer process ${why}`);
+        }
+      }
+    }
+    this.schedule();
+  }
+
+  private finishCancelled(jobId: string, epoch: number): void {
+    this.append(jobId, 'cancelled', { job_id: jobId, status: 'cancelled', epoch }, { status: 'cancelled', completedAt: Date.now() / 1000 });
+  }
+
+  private fail(jobId: string, error: string): void {
+    this.append(jobId, 'failed', { job_id: jobId, status: 'failed', error }, { status: 'failed', error, completedAt: Date.now() / 1000 });
+    this.opts.logger.error({ job_id: jobId, error }, 'training job failed');
+  }
+}
+
+function seedFromJobId(jobId: string): number {
+  return createHash('sha256').update(jobId).digest().readUInt32LE(0);
+}
+
+function requestRecord(req: StartRequest): Record<string, unknown> {
+  const { experiences: _experiences, ...rest } = req;
+  return { ...rest, inline: req.experiences !== undefined };
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : x;
+}
+
+function metricsOf(r: EpochReport): Record<string, number> {
+  return { loss: round(r.loss), accuracy: round(r.accuracy), val_loss: round(r.val_loss), val_accuracy: round(r.val_accuracy) };
+}
+
+function roundReport(r: EpochReport): Record<string, number> {
+  return {
+    epoch: r.epoch,
+    total_epochs: r.total_epochs,
+    ...metricsOf(r),
+    samples_per_second: Math.round(r.samples_per_second),
+    eta_seconds: Math.round(r.eta_seconds * 10) / 10,
+  };
+}
+
+/** GET /api/training/status shape (CONTRACT §3). */
+export function statusView(job: JobRecord): Record<string, unknown> {
+  const m = job.metrics ?? {};
+  return {
+    job_id: job.jobId,
+    model_type: job.modelType,
+    status: job.status,
+    epoch: job.epoch,
+    total_epochs: job.totalEpochs,
+    loss: m.loss ?? null,
+    accuracy: m.accuracy ?? null,
+    metrics: { loss: m.loss ?? null, accuracy: m.accuracy ?? null, val_loss: m.val_loss ?? null, val_accuracy: m.val_accuracy ?? null },
+    model_version: job.modelVersion,
+    error: job.error,
+    created_at: iso(job.createdAt),
+    started_at: iso(job.startedAt),
+    completed_at: iso(job.completedAt),
+    checkpoint: job.checkpoint,
+    resumed_from_epoch: job.resumedFromEpoch,
+    experiences: job.datasetSize,
+  };
+}
