@@ -112,10 +112,19 @@ export class ReactorClient {
   async streamJob(jobId: string, o: StreamJobOptions = {}): Promise<JobStreamEnd> {
     const { onEvent, ...follow } = o;
     const events = this.jobEvents(jobId, follow);
-    for (;;) {
-      const step = await events.next();
-      if (step.done) return step.value;
-      await onEvent?.(step.value);
+    let finished = false;
+    try {
+      for (;;) {
+        const step = await events.next();
+        if (step.done) {
+          finished = true;
+          return step.value;
+        }
+        await onEvent?.(step.value);
+      }
+    } finally {
+      // onEvent threw: close the connection now rather than when the generator is collected.
+      if (!finished) await events.return({ reason: 'aborted', lastEventId: undefined });
     }
   }
 

@@ -6,7 +6,7 @@
 import { EXPERIENCE_TYPE_TO_MODEL, MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
 import type { Example } from '../training/trainers/types.js';
 import { EXTRACTORS, describe, isJsonObject, type FoundLabel, type LabelLookup } from './extractors/index.js';
-import { contentId, splitFor } from './identity.js';
+import { canonicalJson, sha256Hex, splitFor } from './identity.js';
 import type { ExperienceKind, JsonObject, NormalizedExperience } from './types.js';
 
 /** Longest accepted `id`; ids are stored and indexed, so unbounded ones would be a cheap attack. */
@@ -21,8 +21,10 @@ export type NormalizeResult = { ok: true; experience: NormalizedExperience } | {
 
 type Resolved = { modelType: ModelType } | { reason: string };
 
+const KNOWN_MODEL_TYPES = MODEL_TYPES.join(', ');
+
 function resolveModelType(raw: JsonObject, fallback: unknown): Resolved {
-  const known = MODEL_TYPES.join(', ');
+  const known = KNOWN_MODEL_TYPES;
   if (raw.model_type !== undefined && raw.model_type !== null) {
     return isModelType(raw.model_type) ? { modelType: raw.model_type } : { reason: `model_type ${describe(raw.model_type)} is not one of ${known}` };
   }
@@ -92,37 +94,22 @@ export function itemError(raw: unknown): string | null {
   return 'error' in idCheck ? idCheck.error : null;
 }
 
-export function normalizeExperience(raw: unknown, options: NormalizeOptions = {}): NormalizeResult {
-  if (!isJsonObject(raw)) return { ok: false, error: `an experience must be a JSON object, got ${describe(raw)}` };
-  const idCheck = validId(raw);
-  if ('error' in idCheck) return { ok: false, error: idCheck.error };
-  const id = idCheck.id ?? contentId(raw);
-  const base = { id, split: splitFor(id), raw };
+interface Verdict {
+  kind: ExperienceKind;
+  reason: string | null;
+  example: Example | null;
+}
 
-  const quality = readQuality(raw);
-  const resolved = resolveModelType(raw, options.defaultModelType);
-  const modelType = 'modelType' in resolved ? resolved.modelType : null;
-  const unusable = (reason: string): NormalizeResult => ({
-    ok: true,
-    experience: { ...base, modelType, kind: 'unusable', reason, quality: 'quality' in quality ? quality.quality : null, example: null },
-  });
-  if ('reason' in resolved) return unusable(resolved.reason);
-  if ('reason' in quality) return unusable(quality.reason);
+const unusable = (reason: string): Verdict => ({ kind: 'unusable', reason, example: null });
 
+/** What the experience is good for, given its model type. */
+function classify(raw: JsonObject, id: string, modelType: ModelType): Verdict {
   const input = isJsonObject(raw.input) ? raw.input : undefined;
-  const extraction = EXTRACTORS[resolved.modelType].extract(input, labelLookup(raw));
+  const extraction = EXTRACTORS[modelType].extract(input, labelLookup(raw));
   if (extraction.status === 'invalid') return unusable(extraction.reason);
   if (extraction.status === 'no_label') {
     if (raw.success === false) {
-      const experience: NormalizedExperience = {
-        ...base,
-        modelType,
-        kind: 'negative',
-        reason: `negative feedback: success is false and ${extraction.wanted} is missing`,
-        quality: quality.quality,
-        example: null,
-      };
-      return { ok: true, experience };
+      return { kind: 'negative', reason: `negative feedback: success is false and ${extraction.wanted} is missing`, example: null };
     }
     const why = raw.success === true ? '' : ' (actual_output is used only when success is true)';
     return unusable(`no label: ${extraction.wanted} is missing${why}`);
@@ -130,8 +117,35 @@ export function normalizeExperience(raw: unknown, options: NormalizeOptions = {}
   const example: Example = { id, input: extraction.input };
   if (extraction.label !== undefined) example.label = extraction.label;
   if (extraction.score !== undefined) example.score = extraction.score;
-  const kind: ExperienceKind = raw.success === false ? 'correction' : 'example';
-  return { ok: true, experience: { ...base, modelType, kind, reason: null, quality: quality.quality, example } };
+  return { kind: raw.success === false ? 'correction' : 'example', reason: null, example };
+}
+
+export function normalizeExperience(raw: unknown, options: NormalizeOptions = {}): NormalizeResult {
+  if (!isJsonObject(raw)) return { ok: false, error: `an experience must be a JSON object, got ${describe(raw)}` };
+  const idCheck = validId(raw);
+  if ('error' in idCheck) return { ok: false, error: idCheck.error };
+  // The canonical JSON is computed once: it is both the content hash input and the stored body.
+  const rawJson = idCheck.id === undefined ? canonicalJson(raw) : null;
+  const id = idCheck.id ?? sha256Hex(rawJson ?? '');
+
+  const quality = readQuality(raw);
+  const resolved = resolveModelType(raw, options.defaultModelType);
+  let verdict: Verdict;
+  if ('reason' in resolved) verdict = unusable(resolved.reason);
+  else if ('reason' in quality) verdict = unusable(quality.reason);
+  else verdict = classify(raw, id, resolved.modelType);
+  const experience: NormalizedExperience = {
+    id,
+    modelType: 'modelType' in resolved ? resolved.modelType : null,
+    kind: verdict.kind,
+    reason: verdict.reason,
+    quality: 'quality' in quality ? quality.quality : null,
+    split: splitFor(id),
+    example: verdict.example,
+    raw,
+    rawJson,
+  };
+  return { ok: true, experience };
 }
 
 /** Trainable now: an example or a correction whose quality (when given) reaches `minQuality`. */

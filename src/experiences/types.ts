@@ -39,6 +39,8 @@ export interface NormalizedExperience {
   example: Example | null;
   /** The experience as received. */
   raw: JsonObject;
+  /** `raw` as canonical JSON when it was computed for the content hash (saves serialising it twice), else null. */
+  rawJson: string | null;
 }
 
 /** A problem with one item of a file or request body: it is rejected, not stored. */

@@ -111,7 +111,7 @@ function toRow(e: NormalizedExperience, source: string, now: number): Experience
     split: e.split,
     quality: e.quality,
     example,
-    body: JSON.stringify(e.raw),
+    body: e.rawJson ?? JSON.stringify(e.raw),
     source,
     created_at: now,
   };

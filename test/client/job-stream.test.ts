@@ -137,3 +137,18 @@ describe('ReactorClient.streamJob', () => {
     expect(fake.requests.at(-1)!.headers.accept).toBe('application/x-ndjson');
   });
 });
+
+describe('ReactorClient.streamJob with a throwing onEvent', () => {
+  it('rejects with the callback error and closes the connection', async () => {
+    const { client, fake } = await setup({ eventDelayMs: 20 }, 50);
+    const err = await client
+      .streamJob('job-1', {
+        onEvent: (e) => {
+          if (e.id === 2) throw new Error('consumer broke');
+        },
+      })
+      .catch((x: unknown) => x);
+    expect((err as Error).message).toBe('consumer broke');
+    expect(fake.streamResumes).toHaveLength(1);
+  });
+});

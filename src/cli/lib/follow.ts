@@ -34,7 +34,7 @@ export async function followToExit(req: FollowRequest): Promise<number> {
     const end = await client.streamJob(jobId, {
       signal: stop.signal,
       onEvent: (e) => output.event(e),
-      onReconnect: ({ attempt, delayMs }) => output.notice(`connection to the reactor lost; reconnecting in ${fmtDuration(delayMs / 1000)} (attempt ${attempt})`),
+      onReconnect: ({ attempt, delayMs }) => output.notice(`connection to the reactor lost; reconnecting in ${delayMs < 1000 ? `${delayMs} ms` : fmtDuration(delayMs / 1000)} (attempt ${attempt})`),
       onFallback: () => output.notice('the event stream keeps failing; polling the job status every second instead'),
     });
     if (end.reason === 'aborted') {

@@ -146,7 +146,8 @@ class TtyOutput extends PlainOutput {
 
   private ensureBar(): void {
     if (this.bar) return;
-    const columns = this.tty.stdout.columns ?? 80;
+    // Some PTYs report 0 columns; treat that as unknown.
+    const columns = this.tty.stdout.columns || 80;
     // The text around the bar is ~55 characters; give the bar what is left, within reason.
     const width = Math.min(30, Math.max(10, columns - 60));
     this.multibar = new MultiBar({
@@ -155,6 +156,8 @@ class TtyOutput extends PlainOutput {
       fps: BAR_FPS,
       hideCursor: true,
       clearOnComplete: false,
+      // A logged line erases the bar; without this it is only redrawn once its text changes.
+      forceRedraw: true,
       // We handle SIGINT ourselves (stop following, print how to resume); the bar must not exit for us.
       gracefulExit: false,
     });

@@ -26,6 +26,7 @@ export function adamStepSize(s: AdamSettings, t: number): number {
  * add) for the examples `order[start..end)`. Training and the plain-JS predictor both pool through here, so
  * they see the very same vectors.
  */
+const ROWWISE = process.env.NLU_ROWWISE === '1';
 export function poolRows(table: Float32Array, dim: number, x: FeatureMatrix, order: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
   out.fill(0, 0, (end - start) * dim);
   for (let b = 0; b < end - start; b++) {
@@ -49,6 +50,7 @@ export class SparseEmbedding {
   /** row → its slot in `grad` during a batch, -1 otherwise. */
   private readonly slot: Int32Array;
   private touched: number[] = [];
+  readonly vRow: Float32Array;
 
   constructor(
     readonly rows: number,
@@ -58,6 +60,7 @@ export class SparseEmbedding {
     this.m = new Float32Array(rows * dim);
     this.v = new Float32Array(rows * dim);
     this.slot = new Int32Array(rows).fill(-1);
+    this.vRow = new Float32Array(rows);
   }
 
   /** Uniform in [-limit, limit), row by row, from the job's generator. */
@@ -98,19 +101,41 @@ export class SparseEmbedding {
     }
     const step = adamStepSize(adam, t);
     const { beta1, beta2, epsilon } = adam;
+    const c1 = 1 - beta1;
+    const c2 = 1 - beta2;
     const { table, m, v } = this;
+    const fround = Math.fround;
+    if (ROWWISE) {
+      const vr = this.vRow;
+      for (let s = 0; s < touched.length; s++) {
+        const r = touched[s];
+        const base = r * dim;
+        const g0 = s * dim;
+        let gg = 0;
+        for (let d = 0; d < dim; d++) gg += grad[g0 + d] * grad[g0 + d];
+        const vi = (vr[r] = fround(beta2 * vr[r] + (c2 * gg) / dim));
+        const scale = step / (Math.sqrt(vi) + epsilon);
+        for (let d = 0; d < dim; d++) {
+          const i = base + d;
+          const mi = (m[i] = fround(beta1 * m[i] + c1 * grad[g0 + d]));
+          table[i] -= scale * mi;
+        }
+        slot[r] = -1;
+      }
+    } else {
     for (let s = 0; s < touched.length; s++) {
       const base = touched[s] * dim;
       const g0 = s * dim;
       for (let d = 0; d < dim; d++) {
         const i = base + d;
         const g = grad[g0 + d];
-        m[i] = beta1 * m[i] + (1 - beta1) * g;
-        v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-        // Read back the stored float32 moments, exactly as a run resumed from a checkpoint would.
-        table[i] -= (step * m[i]) / (Math.sqrt(v[i]) + epsilon);
+        // fround: use exactly the float32 moments stored, as a run resumed from a checkpoint would.
+        const mi = (m[i] = fround(beta1 * m[i] + c1 * g));
+        const vi = (v[i] = fround(beta2 * v[i] + c2 * g * g));
+        table[i] -= (step * mi) / (Math.sqrt(vi) + epsilon);
       }
       slot[touched[s]] = -1;
+    }
     }
     touched.length = 0;
   }
