@@ -119,13 +119,14 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
   /** Resolves once chokidar has read the folder; files present before that are the scan's to find. */
   private async startWatcher(): Promise<void> {
     const root = this.opts.dir;
-    const watcher = watch(root, {
-      ignoreInitial: true,
-      depth: 0,
-      ignored: (path: string) => path !== root && !isCandidateName(basename(path)),
+    // Only the folder itself is watched, never its files: chokidar gives every watched file its own
+    // fs.watch handle and re-stats the whole folder on its events, which made 640 files take 12 s
+    // instead of under one. Its raw folder events (a name created, renamed or changed) are all a
+    // scan needs to start.
+    const watcher = watch(root, { ignoreInitial: true, depth: 0, ignored: (path: string) => path !== root });
+    watcher.on('raw', (_event, name) => {
+      if (typeof name === 'string' && isCandidateName(basename(name))) this.requestScan();
     });
-    watcher.on('add', () => this.requestScan());
-    watcher.on('change', () => this.requestScan());
     watcher.on('error', (err: unknown) => {
       // The timer scan still finds every file; a watcher failure only costs latency.
       this.opts.logger.warn({ err }, 'experience folder watcher failed');

@@ -1,0 +1,121 @@
+/**
+ * The big one: 13,784 real SNIPS utterances dropped as files of every form, with corrupt and duplicated
+ * files, ingested by a real process that is SIGKILLed twice in the middle and started again. Each
+ * experience must end up in the buffer exactly once, and every corrupt file in rejected/ with a reason.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCandidateName, type RejectionRecord } from '../../src/experiences/index.js';
+import { openDatabase } from '../../src/store/database.js';
+import { ExperienceStore } from '../../src/store/experiences-store.js';
+import { buildSnipsDrop, type SnipsDrop } from './snips-drop.js';
+import { tempDir, waitFor } from './helpers.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/intake-process.mjs', import.meta.url));
+const DIST_ENTRY = fileURLToPath(new URL('../../dist/experiences/index.js', import.meta.url));
+const CSV_ROWS = 13_784;
+
+interface Run {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+function startIntake(home: string): Run {
+  const child = spawn(process.execPath, [FIXTURE], {
+    env: { ...process.env, JARVIS_HOME: home, EXPERIENCE_RECONCILE_INTERVAL: '0.5', LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const events: Record<string, unknown>[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      events.push({ event: 'noise', line });
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, events, exited };
+}
+
+const count = (run: Run, event: string) => run.events.filter((e) => e.event === event).length;
+
+describe('ExperienceIntake on SNIPS', () => {
+  let home: string;
+  let events: string;
+  let cleanup: () => void;
+  let drop: SnipsDrop;
+
+  beforeAll(() => {
+    if (!existsSync(DIST_ENTRY)) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+    ({ dir: home, cleanup } = tempDir('trinity-snips-'));
+    events = join(home, 'trinity', 'events');
+    mkdirSync(events, { recursive: true });
+    drop = buildSnipsDrop(events);
+  });
+
+  afterAll(() => cleanup());
+
+  const leftInFolder = () => readdirSync(events).filter((n) => isCandidateName(n));
+
+  it('builds one expected id per CSV row, duplicated rows included', () => {
+    expect(drop.expectedIds.size).toBe(CSV_ROWS);
+    expect(drop.files.length).toBeGreaterThan(600);
+  });
+
+  it('ends with every experience exactly once after two SIGKILLs mid-ingestion', async () => {
+    const total = drop.files.length;
+    // Two runs killed hard part-way, then one that drains the folder.
+    for (const killAfter of [3, 150]) {
+      const run = startIntake(home);
+      await waitFor(() => count(run, 'ingested') >= killAfter || count(run, 'started') > 0, 30_000, `${killAfter} files ingested`);
+      run.child.kill('SIGKILL');
+      await run.exited;
+      const left = leftInFolder().length;
+      console.log("killed", killAfter, "left", left, "of", total, "events", run.events.length, Date.now());
+      expect(left, 'killed after some files were gone but not all').toBeGreaterThan(0);
+      expect(left).toBeLessThan(total);
+    }
+    const run = startIntake(home);
+    await waitFor(() => count(run, 'started') > 0 && leftInFolder().length === 0, 40_000, 'the events folder to drain');
+    console.log("drained", Date.now(), run.events.filter((e) => e.event === "reconciled").map((e) => JSON.stringify(e)).slice(0, 3));
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+
+    const db = openDatabase({ path: join(home, 'trinity.db') });
+    try {
+      const store = new ExperienceStore(db);
+      const nlu = store.stats().types.nlu;
+      expect(nlu).toMatchObject({ total: CSV_ROWS, usable: CSV_ROWS, unusable: 0, negative_feedback: 0 });
+      expect(store.size()).toBe(CSV_ROWS);
+      const ids = new Set((db.prepare('SELECT id FROM experiences').pluck().all() as string[]));
+      expect([...drop.expectedIds].filter((id) => !ids.has(id))).toEqual([]);
+      const { train, validation } = store.dataset('nlu');
+      expect(train.length + validation.length).toBe(CSV_ROWS);
+      expect(validation.length / CSV_ROWS).toBeGreaterThan(0.08);
+      expect(validation.length / CSV_ROWS).toBeLessThan(0.12);
+      expect(new Set(train.map((e) => e.label)).size).toBe(7);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('leaves in-flight files alone and every corrupt file in rejected/ with its reason', () => {
+    expect(readdirSync(events).filter((n) => n !== 'rejected').sort()).toEqual([...drop.inFlight].sort());
+    const rejectedDir = join(events, 'rejected');
+    const files = readdirSync(rejectedDir).filter((n) => !n.startsWith('.'));
+    for (const name of [...drop.rejectedWhole, ...drop.rejectedPart]) {
+      expect(files).toContain(name);
+      const why = JSON.parse(readFileSync(join(rejectedDir, `${name}.error.json`), 'utf8')) as RejectionRecord;
+      expect(why).toMatchObject({ file: name, error: expect.any(String), details: expect.any(String), rejected_at: expect.any(String) });
+    }
+    expect(files).toHaveLength(2 * (drop.rejectedWhole.length + drop.rejectedPart.length));
+    const envelopePart = JSON.parse(readFileSync(join(rejectedDir, drop.rejectedPart[0]), 'utf8')) as { payload: { experiences: unknown[] } };
+    expect(envelopePart.payload.experiences).toEqual(['not an experience', null]);
+    expect(readFileSync(join(rejectedDir, drop.rejectedPart[1]), 'utf8')).toBe('{"type": "command", "input": {"text": "cut off\n');
+  });
+});
