@@ -2,7 +2,7 @@ import { loadTf } from './common.mjs';
 const tf = await loadTf();
 const N = 64, H = 8;
 const x = tf.randomUniform([N, H, H, 16]);
-const time = (name, fn, reps = 50) => { for (let i=0;i<3;i++) tf.tidy(fn); const t0 = performance.now(); for (let i = 0; i < reps; i++) tf.tidy(() => { const r = fn(); (Array.isArray(r)?r[0]:r).dataSync(); }); console.log(name, ((performance.now() - t0) / reps).toFixed(3), 'ms'); };
+const time = (name, fn, reps = 50) => { for (let i=0;i<3;i++) tf.tidy(fn); const c0 = process.cpuUsage(); const t0 = performance.now(); for (let i = 0; i < reps; i++) tf.tidy(() => { const r = fn(); (Array.isArray(r)?r[0]:r).dataSync(); }); const c = process.cpuUsage(c0); console.log(name, "wall", ((performance.now() - t0) / reps).toFixed(3), "cpu", ((c.user + c.system) / 1000 / reps).toFixed(3)); };
 time('pad', () => tf.pad(x, [[0,0],[1,1],[1,1],[0,0]]));
 const p = tf.pad(x, [[0,0],[1,1],[1,1],[0,0]]);
 time('slice', () => tf.slice(p, [0,1,1,0],[N,8,8,16]));
@@ -23,3 +23,6 @@ time('conv3d dw', () => tf.grad((f) => tf.sum(tf.conv3d(tf.reshape(x,[N,1,8,8,16
 time('conv3d dx', () => tf.grad((a) => tf.sum(tf.conv3d(a, tf.randomNormal([1,3,3,16,32]), 1, 'same')))(tf.reshape(x,[N,1,8,8,16])));
 time('slice grad', () => tf.grad((a) => tf.sum(tf.slice(a, [0,1,1,0],[N,8,8,16])))(p));
 time('concat grad', () => tf.grads((a,b) => tf.sum(tf.concat([a,b],3)))([x,x]));
+const dy = tf.randomNormal([N*64,32]);
+time('transpose+matmul', () => tf.matMul(tf.transpose(cols), dy));
+time('matmul BT', () => tf.matMul(dy, w, false, true));

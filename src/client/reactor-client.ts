@@ -73,7 +73,7 @@ export class ReactorClient {
 
   /** Recent jobs, newest first. */
   jobs(filter: JobsFilter = {}, o: CallOptions = {}): Promise<JobStatus[]> {
-    const query = { status: filter.status, model_type: filter.model_type };
+    const query = { status: filter.status, model_type: filter.model_type, limit: filter.limit === undefined ? undefined : String(filter.limit) };
     return requestJson(this.opts, { method: 'GET', path: '/api/training/jobs', query, signal: o.signal }, jobListSchema);
   }
 

@@ -35,6 +35,8 @@ export interface TrainingStartRequest {
 export interface JobsFilter {
   status?: string;
   model_type?: string;
+  /** Most jobs to return (the reactor's default is 50, its maximum 500). */
+  limit?: number;
 }
 
 export type JobStatusValue = z.infer<typeof jobStatusValue>;

@@ -62,6 +62,9 @@ function describeHttpError(err: ReactorHttpError): ErrorReport {
   if (err.code === 'TRN_ERR_TRAINING_JOB_NOT_FOUND' || (err.status === 404 && /job/i.test(err.error))) {
     return report('list recent jobs with `trinity jobs`');
   }
+  if (err.code === 'TRN_ERR_TRAINING_NO_DATA') {
+    return report('pass --file data.jsonl, or send experiences to the reactor first (drop files in JARVIS_HOME/trinity/events/)', EXIT.USAGE);
+  }
   if (err.status === 413) return report('the request is larger than the reactor accepts (MAX_REQUEST_BODY_MB); split the file', EXIT.USAGE);
   if (err.status === 503 && typeof err.body?.retry_after_seconds === 'number') {
     const active = typeof err.body.active_job_id === 'string' ? ` (running: ${err.body.active_job_id})` : '';

@@ -1,0 +1,122 @@
+/**
+ * The voice trainer's settings: defaults filled in in one place, every option checked with a message
+ * naming it and the value received, before any audio is decoded.
+ */
+import { TrainingInvalidRequest } from '../../errors.js';
+import type { AudioFeatureConfig } from '../audio/index.js';
+import type { AdamSettings } from './sparse-embedding.js';
+import type { TrainerOptions } from './types.js';
+
+/** The architectures `options.architecture` may name. */
+export const VOICE_ARCHITECTURES = ['mlp', 'linear'] as const;
+export type VoiceArchitecture = (typeof VOICE_ARCHITECTURES)[number];
+
+/** Defaults, measured on FSDD speakers (see voice.ts) and chosen to generalise, not to fit that set. */
+export const VOICE_DEFAULTS = Object.freeze({
+  /** `mlp`: standardised features → one ReLU layer → softmax. `linear`: multinomial logistic regression. */
+  architecture: 'mlp' as VoiceArchitecture,
+  /** Examples per step. */
+  batchSize: 32,
+  /** Adam step size at the start; it decays linearly to LR_FLOOR of itself over the planned epochs. */
+  learningRate: 0.003,
+  /** Width of the `mlp` hidden layer (units). */
+  hiddenUnits: 128,
+  /** Standard deviation of Gaussian noise added to standardised training features: a cheap regulariser for small enrolment sets. */
+  inputNoise: 0.2,
+});
+
+/** Fraction of the initial learning rate the decay stops at. */
+export const LR_FLOOR = 0.05;
+
+/**
+ * Featuriser defaults. 25 ms frames every 10 ms, 40 mel bands, 20 cepstra with deltas: the textbook
+ * MFCC front end. maxHz is decided per data set (the lowest Nyquist frequency seen in training, capped
+ * at MAX_ANALYSIS_HZ) so one model serves every rate at or above its training audio's.
+ */
+export const AUDIO_FEATURE_DEFAULTS: Readonly<Omit<AudioFeatureConfig, 'maxHz'>> = Object.freeze({
+  frameMs: 25,
+  hopMs: 10,
+  preEmphasis: 0.97,
+  melBands: 40,
+  minHz: 20,
+  mfcc: 20,
+  deltaWidth: 2,
+  vadDb: 30,
+  maxSeconds: 30,
+});
+
+/** Speech above this carries little speaker information a small model uses; wideband audio is cut here. */
+export const MAX_ANALYSIS_HZ = 7_600;
+/** The mel range stops short of Nyquist: anti-aliasing filters roll the top few percent off. */
+export const NYQUIST_FRACTION = 0.95;
+
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPSILON = 1e-8;
+/** Batches above this only waste memory for a model this small. */
+const MAX_BATCH_SIZE = 65_536;
+
+export interface VoiceSettings {
+  architecture: VoiceArchitecture;
+  epochs: number;
+  batchSize: number;
+  adam: AdamSettings;
+  /** Units per hidden layer; empty for `linear`. */
+  hidden: number[];
+  inputNoise: number;
+}
+
+/** Knobs the job options do not expose; for tests and experiments. */
+export interface VoiceTuning {
+  hiddenUnits?: number;
+  inputNoise?: number;
+  features?: Partial<Omit<AudioFeatureConfig, 'maxHz'>>;
+}
+
+export function resolveVoiceSettings(options: TrainerOptions, tuning: VoiceTuning): VoiceSettings {
+  const { epochs } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw TrainingInvalidRequest(`epochs must be a positive integer, got ${String(epochs)}`);
+  const batchSize = options.batchSize ?? VOICE_DEFAULTS.batchSize;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw TrainingInvalidRequest(`batchSize must be an integer 1-${MAX_BATCH_SIZE}, got ${String(batchSize)}`);
+  }
+  const learningRate = options.learningRate ?? VOICE_DEFAULTS.learningRate;
+  if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0 || learningRate > 1) {
+    throw TrainingInvalidRequest(`learningRate must be a number in (0, 1], got ${String(learningRate)}`);
+  }
+  const name = options.architecture === undefined || options.architecture === '' ? VOICE_DEFAULTS.architecture : options.architecture;
+  if (!(VOICE_ARCHITECTURES as readonly string[]).includes(name)) {
+    throw TrainingInvalidRequest(`architecture ${JSON.stringify(name)} is not a voice architecture; expected one of ${VOICE_ARCHITECTURES.join(', ')}`);
+  }
+  const architecture = name as VoiceArchitecture;
+  const hiddenUnits = tuning.hiddenUnits ?? VOICE_DEFAULTS.hiddenUnits;
+  if (!Number.isInteger(hiddenUnits) || hiddenUnits < 1) throw TrainingInvalidRequest(`hiddenUnits must be a positive integer, got ${String(hiddenUnits)}`);
+  const inputNoise = tuning.inputNoise ?? VOICE_DEFAULTS.inputNoise;
+  if (!Number.isFinite(inputNoise) || inputNoise < 0) throw TrainingInvalidRequest(`inputNoise must be a number ≥ 0, got ${String(inputNoise)}`);
+  return {
+    architecture,
+    epochs,
+    batchSize,
+    adam: { learningRate, beta1: ADAM_BETA1, beta2: ADAM_BETA2, epsilon: ADAM_EPSILON },
+    hidden: architecture === 'mlp' ? [hiddenUnits] : [],
+    inputNoise,
+  };
+}
+
+/** The featuriser settings for training audio whose lowest sample rate is `minRate` Hz. */
+export function audioConfigFor(minRate: number, tuning: VoiceTuning): AudioFeatureConfig {
+  const c: AudioFeatureConfig = {
+    ...AUDIO_FEATURE_DEFAULTS,
+    ...tuning.features,
+    maxHz: Math.floor(Math.min(MAX_ANALYSIS_HZ, (NYQUIST_FRACTION * minRate) / 2)),
+  };
+  const positive: (keyof AudioFeatureConfig)[] = ['frameMs', 'hopMs', 'melBands', 'mfcc', 'maxSeconds', 'vadDb'];
+  for (const k of positive) if (!(c[k] > 0)) throw TrainingInvalidRequest(`features.${k} must be a positive number, got ${String(c[k])}`);
+  if (!Number.isInteger(c.melBands) || !Number.isInteger(c.mfcc) || c.mfcc > c.melBands) {
+    throw TrainingInvalidRequest(`features.mfcc must be an integer ≤ features.melBands, got ${String(c.mfcc)} and ${String(c.melBands)}`);
+  }
+  if (!Number.isInteger(c.deltaWidth) || c.deltaWidth < 1) throw TrainingInvalidRequest(`features.deltaWidth must be a positive integer, got ${String(c.deltaWidth)}`);
+  if (!(c.minHz >= 0 && c.minHz < c.maxHz)) throw TrainingInvalidRequest(`features.minHz must be in [0, ${c.maxHz}), got ${String(c.minHz)}`);
+  if (!(c.preEmphasis >= 0 && c.preEmphasis < 1)) throw TrainingInvalidRequest(`features.preEmphasis must be in [0, 1), got ${String(c.preEmphasis)}`);
+  return c;
+}
