@@ -10,7 +10,7 @@ export type {
   Split,
   SplitExample,
 } from './types.js';
-export { canonicalJson, contentId, splitFor, VALIDATION_PERCENT } from './identity.js';
+export { canonicalJson, contentId, sha256Hex, splitFor, VALIDATION_PERCENT } from './identity.js';
 export { normalizeExperience, itemError, isUsable, unusableReason, MAX_ID_CHARS, type NormalizeOptions, type NormalizeResult } from './normalize.js';
 export { containerFromJson, containerFromText, isShapeError, type Container, type ContainerForm, type ShapeError } from './containers.js';
 export { examplesFromExperiences, splitExamples, summarizeItemErrors, type InlineExamples } from './examples.js';

@@ -135,9 +135,9 @@ describe('ReactorClient', () => {
     fake.addJob('b', 2, 'failed', 'voice');
     const client = new ReactorClient({ baseUrl: fake.url });
     expect((await client.jobs()).map((j) => j.job_id)).toEqual(['b', 'a']);
-    const failed = await client.jobs({ status: 'failed', model_type: 'voice' });
+    const failed = await client.jobs({ status: 'failed', model_type: 'voice', limit: 5 });
     expect(failed.map((j) => j.job_id)).toEqual(['b']);
-    expect(fake.requests.at(-1)!.query.toString()).toBe('status=failed&model_type=voice');
+    expect(fake.requests.at(-1)!.query.toString()).toBe('status=failed&model_type=voice&limit=5');
   });
 
   it('cancels a job and url-encodes its id', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ExperienceIntake, type IngestedEvent, type RejectedEvent, type RejectionRecord } from '../../src/experiences/index.js';
+import { ExperienceIntake, normalizeExperience, sha256Hex, type IngestedEvent, type RejectedEvent, type RejectionRecord } from '../../src/experiences/index.js';
 import type { ExperienceStore } from '../../src/store/experiences-store.js';
 import { memoryStore, nlu, tempDir, waitFor } from './helpers.js';
 
@@ -173,6 +173,50 @@ describe('ExperienceIntake', () => {
     const files = rejectedFiles();
     expect(files).toHaveLength(4);
     expect(files.filter((f) => f.endsWith('.error.json'))).toHaveLength(2);
+  });
+
+  it('adds nothing twice when a crash left a file partly committed (some batches in, no file record)', async () => {
+    const experiences = Array.from({ length: 25 }, (_, k) => nlu(`t${k}`, 'A'));
+    put('big.json', { batch_id: 'big', model_type: 'nlu', experiences, created_at: 1 });
+    // The second transaction fails as if the process died there: the first 10 rows are committed.
+    const real = store.insertBatch.bind(store);
+    let calls = 0;
+    store.insertBatch = (rows, options) => {
+      if (++calls === 2) throw new Error('simulated crash');
+      return real(rows, options);
+    };
+    const failed = create({ batchSize: 10 });
+    const errors: string[] = [];
+    failed.on('error', (err) => errors.push(err.message));
+    await failed.start();
+    await failed.close();
+    expect(errors).toEqual(['simulated crash']);
+    expect(nluTotal()).toBe(10);
+    expect(remaining()).toEqual(['big.json']);
+
+    store.insertBatch = real;
+    const seen: IngestedEvent[] = [];
+    const restarted = create({ batchSize: 10 });
+    restarted.on('ingested', (e) => seen.push(e));
+    await restarted.start();
+    expect(nluTotal()).toBe(25);
+    expect(seen).toMatchObject([{ status: 'ingested', accepted: 15, duplicates: 10 }]);
+    expect(remaining()).toEqual([]);
+  });
+
+  it('only deletes a file whose rows were committed before a crash kept it from being deleted', async () => {
+    const content = JSON.stringify({ batch_id: 'c', model_type: 'nlu', experiences: [nlu('a', 'A')], created_at: 1 });
+    put('committed.json', content);
+    const res = normalizeExperience(nlu('a', 'A'));
+    if (!res.ok) throw new Error(res.error);
+    store.insertBatch([res.experience], { source: 'file:committed.json', file: { sha256: sha256Hex(content), name: 'committed.json', rejected: 0 } });
+    const seen: IngestedEvent[] = [];
+    const i = create();
+    i.on('ingested', (e) => seen.push(e));
+    await i.start();
+    expect(seen.map((e) => e.status)).toEqual(['already_ingested']);
+    expect(remaining()).toEqual([]);
+    expect(nluTotal()).toBe(1);
   });
 
   it('closes once: close() twice returns the same promise, and start after close does nothing', async () => {

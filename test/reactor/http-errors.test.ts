@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { Reactor } from '../../src/reactor/reactor-service.js';
@@ -7,7 +8,7 @@ import { tempHome } from '../helpers/processes.js';
 
 describe('Reactor HTTP errors', () => {
   let reactor: Reactor;
-  const inject = (opts: Parameters<Reactor['app']['inject']>[0]) => reactor.app.inject(opts);
+  const inject = (opts: InjectOptions) => reactor.app.inject(opts);
   const start = (payload: unknown) =>
     inject({ method: 'POST', url: '/api/training/start', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
 

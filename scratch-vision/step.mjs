@@ -1,0 +1,26 @@
+import { loadTf, readCsv } from './common.mjs';
+const tf = await loadTf();
+const N = Number(process.argv[2] ?? 64), S = Number(process.argv[3] ?? 8), variant = process.argv[4] ?? 'custom';
+const C1 = 16, C2 = 32;
+const x = tf.randomUniform([N, S, S, 1]);
+const P2 = S / 2 >= 8 ? 2 : 1; const S2 = S / 2 / P2; const flat = S2 * S2 * C2;
+const w1 = tf.variable(tf.randomNormal([3, 3, 1, C1], 0, 0.3)); const b1 = tf.variable(tf.zeros([C1]));
+const w2 = tf.variable(tf.randomNormal([3, 3, C1, C2], 0, 0.1)); const b2 = tf.variable(tf.zeros([C2]));
+const w3 = tf.variable(tf.randomNormal([flat, 10], 0, 0.05)); const b3 = tf.variable(tf.zeros([10]));
+const vars = [w1, b1, w2, b2, w3, b3];
+const labels = tf.oneHot(tf.randomUniform([N], 0, 10, 'int32'), 10);
+const mm = tf.customGrad((a, b, save) => { save([a, b]); return { value: tf.matMul(a, b), gradFunc: (dy, [a, b]) => [tf.matMul(dy, tf.transpose(b)), tf.matMul(tf.transpose(a), dy)] }; });
+const conv = tf.customGrad((x, w, save) => { save([x, w]); return { value: tf.conv2d(x, w, 1, 'same'), gradFunc: (dy, [x, w]) => {
+  const dx = tf.conv2d(dy, tf.reverse(tf.transpose(w, [0, 1, 3, 2]), [0, 1]), 1, 'same');
+  const xp = tf.pad(x, [[0,0],[1,1],[1,1],[0,0]]);
+  const dw = tf.transpose(tf.conv2d(tf.transpose(xp, [3,1,2,0]), tf.transpose(dy, [1,2,0,3]), 1, 'valid'), [1,2,0,3]);
+  return [dx, dw]; } }; });
+const C = variant === 'custom' ? conv : (a, w) => tf.conv2d(a, w, 1, 'same');
+const M = variant === 'custom' ? mm : (a, b) => tf.matMul(a, b);
+const f = () => { let h = tf.relu(tf.add(C(x, w1), b1)); h = tf.maxPool(h, 2, 2, 'valid'); h = tf.relu(tf.add(C(h, w2), b2)); if (P2 === 2) h = tf.maxPool(h, 2, 2, 'valid'); h = tf.reshape(h, [N, flat]); return tf.losses.softmaxCrossEntropy(labels, tf.add(M(h, w3), b3)); };
+const step = () => tf.tidy(() => { const { grads } = tf.variableGrads(f, vars); for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.01))); });
+for (let i = 0; i < 3; i++) step();
+const steps = Math.max(10, Math.ceil(3823 / N)); const c0 = process.cpuUsage(); const t0 = performance.now();
+for (let i = 0; i < steps; i++) step();
+await w1.data(); const c = process.cpuUsage(c0); const cpu = (c.user + c.system) / 1e6;
+console.log(variant, 'S', S, 'batch', N, 'cpu s/epoch(3823)', (cpu * 3823 / (steps*N)).toFixed(3), 'samples/cpu-s', Math.round(steps * N / cpu), 'wall', ((performance.now()-t0)/1000).toFixed(2));

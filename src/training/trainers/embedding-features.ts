@@ -1,0 +1,134 @@
+/**
+ * Texts → the sparse bags the embedding encoder pools. Features are the shared hashed n-grams
+ * (text-features.ts); weights are sublinear TF-IDF, L2-normalised per text. Every hash bucket has a fixed
+ * random ±1/√dim row derived from (seed, bucket), so before any training the pooled vector is a random
+ * projection of the TF-IDF vector and cosines approximate TF-IDF cosines (Johnson–Lindenstrauss): the
+ * encoder starts as the classic baseline and training only has to improve on it.
+ *
+ * Buckets seen in at least `minCount` training texts get a trainable row (initialised to their random
+ * row); all others, including n-grams first met at serving time, keep their random row. That is how an
+ * unseen word still matches itself in another sentence, as it would under TF-IDF.
+ */
+import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
+import type { FeatureMatrix } from './nlu-features.js';
+
+/** The featuriser and the row layout of an encoder; stored with every export and checkpoint. */
+export interface EmbeddingFeatureSpace {
+  readonly config: TextFeatureConfig;
+  readonly dim: number;
+  /** Seed of the fixed random rows (drawn from the job's Rng). */
+  readonly seed: number;
+  /** Number of training texts the document frequencies were counted on. */
+  readonly docCount: number;
+  /** Buckets with a trainable row, ascending; row i is bucket `buckets[i]`. */
+  readonly buckets: Uint32Array;
+  /** Smoothed IDF of each trainable row. */
+  readonly idf: Float32Array;
+  /** bucket → trainable row, or -1. */
+  readonly lookup: Int32Array;
+}
+
+/** lowbias32 (Wellons): a cheap integer hash with good avalanche, enough to draw row signs. */
+function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** Writes bucket's fixed random row (each entry ±1/√dim) into `out` at `offset`. */
+export function randomRow(seed: number, bucket: number, dim: number, out: Float32Array, offset: number): void {
+  const scale = Math.fround(1 / Math.sqrt(dim));
+  const key = mix32((bucket ^ mix32(seed)) >>> 0);
+  for (let chunk = 0; chunk * 32 < dim; chunk++) {
+    const bits = mix32((key + Math.imul(chunk + 1, 0x9e3779b9)) >>> 0);
+    const end = Math.min(dim, chunk * 32 + 32);
+    for (let d = chunk * 32; d < end; d++) out[offset + d] = (bits >>> (d & 31)) & 1 ? scale : -scale;
+  }
+}
+
+/** sklearn's smooth IDF: ln((1 + n) / (1 + df)) + 1; an unseen n-gram (df 0) gets the largest. */
+function smoothIdf(docCount: number, df: number): number {
+  return Math.log((1 + docCount) / (1 + df)) + 1;
+}
+
+/** Counts document frequencies over the training texts and gives rows to buckets in ≥ minCount of them. */
+export function buildFeatureSpace(texts: readonly string[], config: TextFeatureConfig, dim: number, seed: number, minCount: number): EmbeddingFeatureSpace {
+  const df = new Map<number, number>();
+  const scratch: number[] = [];
+  for (const text of texts) {
+    scratch.length = 0;
+    for (const b of new Set(hashFeatures(text, config, scratch))) df.set(b, (df.get(b) ?? 0) + 1);
+  }
+  const buckets = Uint32Array.from([...df].filter(([, n]) => n >= minCount).map(([b]) => b)).sort();
+  const idf = Float32Array.from(buckets, (b) => smoothIdf(texts.length, df.get(b) as number));
+  return featureSpaceFrom(config, dim, seed >>> 0, texts.length, buckets, idf);
+}
+
+/** Rebuilds the bucket → row lookup of a stored feature space. */
+export function featureSpaceFrom(config: TextFeatureConfig, dim: number, seed: number, docCount: number, buckets: Uint32Array, idf: Float32Array): EmbeddingFeatureSpace {
+  const lookup = new Int32Array(1 << config.hashBits).fill(-1);
+  for (let r = 0; r < buckets.length; r++) lookup[buckets[r]] = r;
+  return { config, dim, seed, docCount, buckets, idf, lookup };
+}
+
+/** The trainable rows' initial values: each bucket's random row. */
+export function initialTable(space: EmbeddingFeatureSpace): Float32Array {
+  const table = new Float32Array(space.buckets.length * space.dim);
+  for (let r = 0; r < space.buckets.length; r++) randomRow(space.seed, space.buckets[r], space.dim, table, r * space.dim);
+  return table;
+}
+
+/**
+ * Texts as a CSR matrix over the trainable rows plus, per text, the fixed part: the weighted sum of the
+ * random rows of its other buckets ([count, dim]). Pooled vector = table rows pooled + fixed part.
+ */
+export interface EmbeddingBags {
+  readonly matrix: FeatureMatrix;
+  readonly fixed: Float32Array;
+}
+
+export function featurizeTexts(texts: readonly string[], space: EmbeddingFeatureSpace): EmbeddingBags {
+  const { dim } = space;
+  const offsets = new Uint32Array(texts.length + 1);
+  const rows: number[] = [];
+  const weights: number[] = [];
+  const fixed = new Float32Array(texts.length * dim);
+  const counts = new Map<number, number>();
+  const scratch: number[] = [];
+  const random = new Float32Array(dim);
+  texts.forEach((text, i) => {
+    counts.clear();
+    scratch.length = 0;
+    for (const b of hashFeatures(text, space.config, scratch)) counts.set(b, (counts.get(b) ?? 0) + 1);
+    // Ascending buckets: the order of the sums below, and so every float, depends on the text alone.
+    const buckets = [...counts.keys()].sort((a, b) => a - b);
+    const raw = buckets.map((b) => {
+      const r = space.lookup[b];
+      return (1 + Math.log(counts.get(b) as number)) * (r >= 0 ? space.idf[r] : smoothIdf(space.docCount, 0));
+    });
+    const norm = Math.sqrt(raw.reduce((s, w) => s + w * w, 0));
+    const fixedRow = new Float64Array(dim);
+    buckets.forEach((b, k) => {
+      const w = raw[k] / norm;
+      const r = space.lookup[b];
+      if (r >= 0) {
+        rows.push(r);
+        weights.push(w);
+        return;
+      }
+      randomRow(space.seed, b, dim, random, 0);
+      for (let d = 0; d < dim; d++) fixedRow[d] += w * random[d];
+    });
+    fixed.set(fixedRow, i * dim);
+    offsets[i + 1] = rows.length;
+  });
+  return { matrix: { count: texts.length, offsets, rows: Int32Array.from(rows), weights: Float32Array.from(weights) }, fixed };
+}
+
+/** The sum of non-empty word features: a text with none has nothing to embed. */
+export function hasFeatures(text: string, config: TextFeatureConfig): boolean {
+  return hashFeatures(text, config).length > 0;
+}

@@ -1,0 +1,99 @@
+/**
+ * Embedding examples as pairs of text ids, and the per-batch masks the loss needs. Texts are stored once
+ * (STS data repeats sentences across pairs), so each is featurised once and a repeat inside a batch is
+ * recognised by id rather than mistaken for a negative.
+ */
+import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
+import { MASKED, type PairBatch } from './embedding-head.js';
+import type { Example } from './types.js';
+
+/** Highest similarity score the contract allows (CONTRACT §2: 0–5). */
+export const MAX_SCORE = 5;
+
+export interface PairSet {
+  /** Unique texts; pairs refer to them by index. */
+  texts: string[];
+  a: Int32Array;
+  b: Int32Array;
+  /** Score 0–5, NaN for a pair given as `text` + `positive` without one. */
+  score: Float32Array;
+  /** 1 for a pair that means the same: `positive` pairs and scored pairs at or above the threshold. */
+  positive: Uint8Array;
+  /** Examples that were not a usable pair (missing or blank texts, texts without any word, bad score). */
+  skipped: number;
+}
+
+const usable = (v: unknown, config: TextFeatureConfig): v is string => typeof v === 'string' && v.trim() !== '' && hashFeatures(v, config).length > 0;
+
+/** The two texts and the score of one example, or undefined when it is not a usable pair. */
+function pairOf(ex: Example, config: TextFeatureConfig): { a: string; b: string; score: number } | undefined {
+  const input = ex.input !== null && typeof ex.input === 'object' ? ex.input : {};
+  const scored = input.text_a !== undefined || input.text_b !== undefined;
+  const a = scored ? input.text_a : input.text;
+  const b = scored ? input.text_b : input.positive;
+  if (!usable(a, config) || !usable(b, config)) return undefined;
+  const s = ex.score;
+  if (s === undefined) return scored ? undefined : { a, b, score: NaN };
+  return typeof s === 'number' && s >= 0 && s <= MAX_SCORE ? { a, b, score: s } : undefined;
+}
+
+export function extractPairs(examples: readonly Example[], positiveThreshold: number, config: TextFeatureConfig): PairSet {
+  const ids = new Map<string, number>();
+  const id = (text: string): number => {
+    let i = ids.get(text);
+    if (i === undefined) ids.set(text, (i = ids.size));
+    return i;
+  };
+  const a: number[] = [];
+  const b: number[] = [];
+  const score: number[] = [];
+  for (const ex of examples) {
+    const p = pairOf(ex, config);
+    if (!p) continue;
+    a.push(id(p.a));
+    b.push(id(p.b));
+    score.push(p.score);
+  }
+  return {
+    texts: [...ids.keys()],
+    a: Int32Array.from(a),
+    b: Int32Array.from(b),
+    score: Float32Array.from(score),
+    // A pair without a score was given as "these two mean the same".
+    positive: Uint8Array.from(score, (s) => (Number.isNaN(s) || s >= positiveThreshold ? 1 : 0)),
+    skipped: examples.length - a.length,
+  };
+}
+
+/**
+ * Fills the masks and positive flags of `batch` for pairs `order[start..end)`. A candidate j ≠ i that
+ * shares a text with pair i is masked out of i's negatives (it may be the very same sentence); CoSENT
+ * compares every two scored pairs whose scores differ.
+ */
+export function fillMasks(pairs: PairSet, order: ArrayLike<number>, start: number, end: number, batch: PairBatch): void {
+  const n = end - start;
+  batch.n = n;
+  for (let i = 0; i < n; i++) {
+    const p = order[start + i];
+    batch.positive[i] = pairs.positive[p];
+    const si = pairs.score[p];
+    for (let j = 0; j < n; j++) {
+      const q = order[start + j];
+      const shared = j !== i && (pairs.a[q] === pairs.a[p] || pairs.b[q] === pairs.b[p] || pairs.a[q] === pairs.b[p] || pairs.b[q] === pairs.a[p]);
+      batch.negativeMask[i * n + j] = shared ? MASKED : 0;
+      // NaN compares false: unscored pairs take no part in the ranking loss.
+      batch.rankMask[i * n + j] = si > pairs.score[q] ? 0 : MASKED;
+    }
+  }
+}
+
+/** A batch buffer big enough for `size` pairs of width `dim`. */
+export function createPairBatch(size: number, dim: number): PairBatch {
+  return {
+    x: new Float32Array(2 * size * dim),
+    n: 0,
+    positive: new Float32Array(size),
+    negativeMask: new Float32Array(size * size),
+    rankMask: new Float32Array(size * size),
+  };
+}
