@@ -11,6 +11,7 @@
  */
 import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
 import type { FeatureMatrix } from './nlu-features.js';
+import { poolRows } from './sparse-embedding.js';
 
 /** The featuriser and the row layout of an encoder; stored with every export and checkpoint. */
 export interface EmbeddingFeatureSpace {
@@ -128,7 +129,16 @@ export function featurizeTexts(texts: readonly string[], space: EmbeddingFeature
   return { matrix: { count: texts.length, offsets, rows: Int32Array.from(rows), weights: Float32Array.from(weights) }, fixed };
 }
 
-/** The sum of non-empty word features: a text with none has nothing to embed. */
-export function hasFeatures(text: string, config: TextFeatureConfig): boolean {
-  return hashFeatures(text, config).length > 0;
+/**
+ * Pooled bags of texts `order[start..end)` into `out` ([n, dim]): trainable rows through the shared
+ * poolRows, then the fixed part. Training, evaluation and the predictor all pool here, so they agree bit
+ * for bit.
+ */
+export function poolBags(table: Float32Array, dim: number, bags: EmbeddingBags, order: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
+  poolRows(table, dim, bags.matrix, order, start, end, out);
+  for (let b = 0; b < end - start; b++) {
+    const o = b * dim;
+    const f = order[start + b] * dim;
+    for (let d = 0; d < dim; d++) out[o + d] += bags.fixed[f + d];
+  }
 }

@@ -3,6 +3,7 @@
  * (STS data repeats sentences across pairs), so each is featurised once and a repeat inside a batch is
  * recognised by id rather than mistaken for a negative.
  */
+import { recallAtOne, spearman } from '../metrics.js';
 import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
 import { MASKED, type PairBatch } from './embedding-head.js';
 import type { Example } from './types.js';
@@ -96,4 +97,49 @@ export function createPairBatch(size: number, dim: number): PairBatch {
     negativeMask: new Float32Array(size * size),
     rankMask: new Float32Array(size * size),
   };
+}
+
+/** Retrieval among more candidates than this is computed in consecutive groups of this many (cost is quadratic). */
+export const RECALL_GROUP_SIZE = 1000;
+
+export interface PairFigures {
+  /** Scored pairs (Spearman's n) and positive pairs (recall@1's n). */
+  scored: number;
+  positives: number;
+  /** Spearman of cosine vs score over scored pairs; NaN with fewer than two. */
+  spearman: number;
+  /** Recall@1 of finding each positive pair's second text from its first among the other positives' second texts. */
+  recallAt1: number;
+}
+
+/** Figures of an encoder on `pairs`, given the unit vector of every text ([texts, dim] row-major). */
+export function pairFigures(pairs: PairSet, unit: ArrayLike<number>, dim: number): PairFigures {
+  const cosines: number[] = [];
+  const scores: number[] = [];
+  const pos: number[] = [];
+  for (let p = 0; p < pairs.a.length; p++) {
+    if (pairs.positive[p] === 1) pos.push(p);
+    if (Number.isNaN(pairs.score[p])) continue;
+    let c = 0;
+    const oa = pairs.a[p] * dim;
+    const ob = pairs.b[p] * dim;
+    for (let d = 0; d < dim; d++) c += unit[oa + d] * unit[ob + d];
+    cosines.push(c);
+    scores.push(pairs.score[p]);
+  }
+  let hits = 0;
+  for (let g = 0; g < pos.length; g += RECALL_GROUP_SIZE) {
+    const group = pos.slice(g, g + RECALL_GROUP_SIZE);
+    const n = group.length;
+    const queries = new Float64Array(n * dim);
+    const candidates = new Float64Array(n * dim);
+    group.forEach((p, i) => {
+      for (let d = 0; d < dim; d++) {
+        queries[i * dim + d] = unit[pairs.a[p] * dim + d];
+        candidates[i * dim + d] = unit[pairs.b[p] * dim + d];
+      }
+    });
+    hits += recallAtOne(queries, candidates, n, dim, Int32Array.from(group, (p) => pairs.b[p])) * n;
+  }
+  return { scored: scores.length, positives: pos.length, spearman: spearman(cosines, scores), recallAt1: pos.length > 0 ? hits / pos.length : NaN };
 }

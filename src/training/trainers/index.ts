@@ -6,9 +6,11 @@ import { TrainingUnknownModelType } from '../../errors.js';
 import type { ModelType } from '../../model-types.js';
 import { nluTrainerModule } from './nlu.js';
 import type { TrainerModule } from './types.js';
+import { voiceTrainerModule } from './voice.js';
 
 const MODULES: Readonly<Partial<Record<ModelType, TrainerModule>>> = Object.freeze({
   nlu: nluTrainerModule,
+  voice: voiceTrainerModule,
 });
 
 /** The model types that have a trainer, in a stable order. */

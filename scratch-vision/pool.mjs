@@ -1,0 +1,17 @@
+import { loadTf } from './common.mjs';
+const tf = await loadTf();
+const N = 64, H = Number(process.argv[2] ?? 8), C = 16;
+const x = tf.randomNormal([N, H, H, C]);
+const time = (name, fn, reps = 100) => { for (let i=0;i<3;i++) tf.tidy(() => fn().dataSync()); const c0 = process.cpuUsage(); for (let i = 0; i < reps; i++) tf.tidy(() => fn().dataSync()); const c = process.cpuUsage(c0); console.log(name.padEnd(20), 'cpu ms', ((c.user + c.system) / 1000 / reps).toFixed(3)); };
+const g = (pool) => () => tf.grad((a) => tf.sum(tf.mul(pool(tf.relu(a)), 1.5)))(x);
+time('maxPool', g((a) => tf.maxPool(a, 2, 2, 'valid')));
+time('avgPool', g((a) => tf.avgPool(a, 2, 2, 'valid')));
+time('max6d', g((a) => tf.max(tf.reshape(a, [N, H/2, 2, H/2, 2, C]), [2, 4])));
+time('max5d two-step', g((a) => { const r = tf.reshape(a, [N*H/2, 2, H/2, 2, C]); const m = tf.max(r, 1); return tf.max(m, 2); }));
+const maxSlices = (a) => { const r = tf.reshape(a, [N*H/2, 2, H/2*2*C]); const m = tf.maximum(tf.slice(r, [0,0,0],[N*H/2,1,H*C]), tf.slice(r, [0,1,0],[N*H/2,1,H*C])); const r2 = tf.reshape(m, [N*H/2*H/2, 2, C]); return tf.maximum(tf.slice(r2,[0,0,0],[N*H*H/4,1,C]), tf.slice(r2,[0,1,0],[N*H*H/4,1,C])); };
+time('maxSlices', g(maxSlices));
+const unst = (a) => { const r = tf.reshape(a, [N*H/2, 2, H/2*2*C]); const [p,q] = tf.unstack(r, 1); const m = tf.maximum(p,q); const r2 = tf.reshape(m, [N*H/2*H/2, 2, C]); const [s,t] = tf.unstack(r2, 1); return tf.maximum(s,t); };
+time('unstack', g(unst));
+const w = tf.randomNormal([2,2,C,C]);
+time('stride2 conv fwd', () => tf.conv2d(tf.relu(x), w, 2, 'valid'));
+time('relu only', g((a) => a));

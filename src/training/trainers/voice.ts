@@ -1,0 +1,192 @@
+/**
+ * The voice trainer: speaker identification with a calibrated `authenticated` decision.
+ *
+ * Input is either a speaker embedding (`input.audio_embedding`, used as is) or a base64 PCM16 mono WAV
+ * (`input.audio`) turned into pooled MFCC statistics in plain JS (src/training/audio). Features are
+ * standardised with the training set's mean and standard deviation; a small dense network (one ReLU layer
+ * by default) gives softmax scores over the enrolled users. Training adds Gaussian noise to the
+ * standardised features (drawn from the job's Rng) — on a few hundred clips per user it is the regulariser
+ * that keeps held-out accuracy at the training accuracy. The learning rate decays linearly over the
+ * planned epochs so the last epoch is also the best one.
+ *
+ * The threshold for `authenticated` is fitted on the validation split at export (voice-calibration.ts);
+ * the export holds it with its false-accept and false-reject rates (model.json and calibration.json).
+ */
+import { createHash } from 'node:crypto';
+import { TrainingInvalidRequest } from '../../errors.js';
+import type { Rng } from '../rng.js';
+import { initTf } from '../tf.js';
+import { DenseHead, initHeadWeights } from './dense-head.js';
+import { calibrate, type VoiceCalibration } from './voice-calibration.js';
+import { prepareVoiceData, type FeatureSet, type VoiceData } from './voice-data.js';
+import { readVoiceState, writeVoiceModel, writeVoiceState, type VoiceDataSummary } from './voice-files.js';
+import { LR_FLOOR, resolveVoiceSettings, type VoiceSettings, type VoiceTuning } from './voice-options.js';
+import { denseLogits, loadVoicePredictor } from './voice-predictor.js';
+import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
+
+/** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
+const EVAL_BATCH_SIZE = 1024;
+
+/** What a finished (or running) voice trainer can tell about its data and calibration. */
+export interface VoiceTrainerSummary extends VoiceDataSummary {
+  input: VoiceData['featurizer'];
+  labels: string[];
+  /** Wall-clock seconds init spent decoding and featurising. */
+  feature_seconds: number;
+  /** Set once exportModel has run. */
+  calibration: VoiceCalibration | null;
+}
+
+interface Ready {
+  data: VoiceData;
+  settings: VoiceSettings;
+  head: DenseHead;
+  layerSizes: number[];
+  fingerprint: string;
+}
+
+export class VoiceTrainer implements ModelTrainer {
+  readonly modelType = 'voice' as const;
+  private state?: Ready;
+  private step = 0;
+  private batchX = new Float32Array(0);
+  private batchY = new Int32Array(0);
+  private busy = false;
+  private featureSeconds = 0;
+  private calibration: VoiceCalibration | null = null;
+
+  constructor(private readonly tuning: VoiceTuning = {}) {}
+
+  async init(train: Example[], validation: Example[], options: TrainerOptions, rng: Rng): Promise<void> {
+    if (this.state) throw TrainingInvalidRequest('init was already called on this voice trainer');
+    const settings = resolveVoiceSettings(options, this.tuning);
+    const tf = await initTf();
+    const t0 = performance.now();
+    const data = prepareVoiceData(train, validation, this.tuning);
+    this.featureSeconds = (performance.now() - t0) / 1000;
+    const layerSizes = [data.dim, ...settings.hidden, data.labels.length];
+    const head = new DenseHead(tf, layerSizes, initHeadWeights(layerSizes, rng));
+    this.state = { data, settings, head, layerSizes, fingerprint: fingerprint(settings, data, layerSizes) };
+    this.batchX = new Float32Array(settings.batchSize * data.dim);
+    this.batchY = new Int32Array(settings.batchSize);
+  }
+
+  private ready(): Ready {
+    if (!this.state) throw TrainingInvalidRequest('the voice trainer was not initialised (call init first) or was disposed');
+    return this.state;
+  }
+
+  async runEpoch(_epoch: number, rng: Rng, shouldStop: () => boolean): Promise<EpochMetrics> {
+    const { data, settings, head } = this.ready();
+    if (this.busy) throw TrainingInvalidRequest('an epoch is already running on this voice trainer');
+    this.busy = true;
+    try {
+      const { n, x, y } = data.train;
+      const dim = data.dim;
+      const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
+      const stepsPlanned = settings.epochs * Math.ceil(n / settings.batchSize);
+      let samples = 0;
+      let stopped = false;
+      for (let start = 0; start < n && !stopped; start += settings.batchSize) {
+        const count = Math.min(settings.batchSize, n - start);
+        for (let b = 0; b < count; b++) {
+          const row = order[start + b] * dim;
+          for (let d = 0; d < dim; d++) this.batchX[b * dim + d] = x[row + d] + settings.inputNoise * rng.normal();
+          this.batchY[b] = y[order[start + b]];
+        }
+        this.step += 1;
+        const decay = Math.max(LR_FLOOR, 1 - (this.step - 1) / stepsPlanned);
+        // The returned gradient w.r.t. the input is for trainers with a learnt input layer; nothing here uses it.
+        head.trainStep(this.batchX, count, this.batchY, { ...settings.adam, learningRate: settings.adam.learningRate * decay }, this.step);
+        samples += count;
+        stopped = shouldStop();
+      }
+      const trained = head.takeTotals();
+      // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
+      const val = stopped ? { loss: NaN, accuracy: NaN } : evaluate(head, data.val, dim);
+      return {
+        loss: trained.lossSum / Math.max(samples, 1),
+        accuracy: trained.correct / Math.max(samples, 1),
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        samples,
+      };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async saveState(dir: string): Promise<void> {
+    const { head, layerSizes, fingerprint: fp } = this.ready();
+    await writeVoiceState(dir, { step: this.step, fingerprint: fp, layerSizes, head: head.getState() });
+  }
+
+  async loadState(dir: string): Promise<void> {
+    const { head, layerSizes, fingerprint: fp } = this.ready();
+    const s = await readVoiceState(dir, fp, layerSizes);
+    head.setState(s.head);
+    this.step = s.step;
+  }
+
+  /** Calibrates the threshold on the validation split (the training set when it is empty) and writes the export. */
+  async exportModel(dir: string): Promise<void> {
+    const { data, settings, head, layerSizes } = this.ready();
+    const weights = head.getWeights();
+    const on = data.val.n > 0 ? data.val : data.train;
+    const logits = Array.from({ length: on.n }, (_, i) => denseLogits(layerSizes, weights, on.x.subarray(i * data.dim, (i + 1) * data.dim)));
+    this.calibration = calibrate(logits, on.y, data.val.n > 0 ? 'validation' : 'train');
+    const model = { architecture: settings.architecture, labels: data.labels, featurizer: data.featurizer, mean: data.mean, std: data.std, layerSizes, head: weights, calibration: this.calibration };
+    await writeVoiceModel(dir, model, this.dataSummary(data));
+  }
+
+  private dataSummary(data: VoiceData): VoiceDataSummary {
+    return { train: data.train.n, validation: data.val.n, skipped: data.skipped };
+  }
+
+  /** Data counts, featurisation time and (after export) the calibration: the figures a version's manifest reports. */
+  summary(): VoiceTrainerSummary {
+    const { data } = this.ready();
+    return { ...this.dataSummary(data), input: data.featurizer, labels: data.labels, feature_seconds: this.featureSeconds, calibration: this.calibration };
+  }
+
+  dispose(): void {
+    this.state?.head.dispose();
+    this.state = undefined;
+  }
+}
+
+/** Loss (over known users) and accuracy (over all) of a feature set; NaN when it is empty. */
+function evaluate(head: DenseHead, set: FeatureSet, dim: number): { loss: number; accuracy: number } {
+  if (set.n === 0) return { loss: NaN, accuracy: NaN };
+  for (let start = 0; start < set.n; start += EVAL_BATCH_SIZE) {
+    const count = Math.min(EVAL_BATCH_SIZE, set.n - start);
+    head.evaluate(set.x.subarray(start * dim), count, set.y.subarray(start));
+  }
+  const t = head.takeTotals();
+  const known = set.y.reduce((k, y) => k + (y >= 0 ? 1 : 0), 0);
+  return { loss: known > 0 ? t.lossSum / known : NaN, accuracy: t.correct / set.n };
+}
+
+/** Identifies settings + data, so a checkpoint is never loaded into a different model. */
+function fingerprint(settings: VoiceSettings, data: VoiceData, layerSizes: readonly number[]): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ a: settings.architecture, noise: settings.inputNoise, batch: settings.batchSize, input: data.featurizer, labels: data.labels, layerSizes }));
+  for (const a of [data.mean, data.std, data.train.x, data.train.y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex').slice(0, 32);
+}
+
+/** A fresh voice trainer; `tuning` overrides knobs the job options do not carry (tests, experiments). */
+export function createVoiceTrainer(tuning: VoiceTuning = {}): VoiceTrainer {
+  return new VoiceTrainer(tuning);
+}
+
+export const voiceTrainerModule: TrainerModule = {
+  modelType: 'voice',
+  createTrainer: () => createVoiceTrainer(),
+  loadPredictor: loadVoicePredictor,
+};
+
+export { VOICE_DEFAULTS, AUDIO_FEATURE_DEFAULTS } from './voice-options.js';
+export type { VoiceTuning } from './voice-options.js';
+export type { VoiceCalibration } from './voice-calibration.js';
+export type { VoicePrediction } from './voice-predictor.js';
