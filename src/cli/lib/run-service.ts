@@ -44,5 +44,7 @@ export async function runService(ctx: CliContext, opts: RunServiceOptions): Prom
   const port = await service.start();
   println(ctx.io.stderr, `${opts.service} listening on port ${port} (home ${config.home}); Ctrl-C to stop`);
   await stopped;
-  logger.flush();
+  // Everything is closed; don't wait for idle sockets or timers of libraries to let the loop drain.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.exit(0);
 }
