@@ -1,6 +1,8 @@
 /** Experience intake: normalisation (CONTRACT §2), file intake of the events folder, inline examples for training. */
 export type {
   ExperienceKind,
+  ExperienceStats,
+  ExperienceTotals,
   ExperienceTypeStats,
   InsertCounts,
   IntakeLogger,

@@ -53,6 +53,10 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
   private readonly deferredUntil = new Map<string, number>();
   private scanRequested = false;
   private loop: Promise<void> | null = null;
+  /** Scans started and finished so far; scanNow() waits for a scan that started after it was called. */
+  private scansStarted = 0;
+  private scansFinished = 0;
+  private readonly scanWaiters: { scan: number; resolve: () => void }[] = [];
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
   /** Set synchronously by close(), before any await, so a running scan stops after its current file. */
@@ -90,10 +94,16 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
     return this.starting;
   }
 
-  /** Runs a full scan now (or joins the one running) and resolves when it ends. */
-  async scanNow(): Promise<void> {
-    this.requestScan();
-    while (this.loop !== null) await this.loop;
+  /**
+   * Resolves when a full scan that started after this call has ended (at once after close()). Files
+   * arriving meanwhile do not hold it up: under a steady stream of files it still resolves.
+   */
+  scanNow(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.scanWaiters.push({ scan: this.scansStarted + 1, resolve });
+      this.requestScan();
+    });
   }
 
   /** Stops watching and waits for the file in progress. Safe to call twice: returns the same promise. */
@@ -105,6 +115,7 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
       this.watcher?.close();
       this.watcher = null;
       while (this.loop !== null) await this.loop;
+      this.releaseWaiters(true);
     })();
     return this.closing;
   }
@@ -140,10 +151,14 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
       try {
         while (this.scanRequested && !this.closed) {
           this.scanRequested = false;
+          this.scansStarted++;
           await this.scanOnce();
+          this.scansFinished = this.scansStarted;
+          this.releaseWaiters();
         }
       } finally {
         this.loop = null;
+        if (this.closed) this.releaseWaiters(true);
       }
     })();
   }
@@ -184,7 +199,19 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
       }
     }
     this.armRetry();
-    this.emit('reconciled', { files: names.length, pending, durationMs: Date.now() - started });
+    const summary: ReconciledEvent = { files: names.length, pending, durationMs: Date.now() - started };
+    if (summary.files > summary.pending) this.opts.logger.info(summary, 'experience folder scanned');
+    this.emit('reconciled', summary);
+  }
+
+  private releaseWaiters(all = false): void {
+    for (let i = this.scanWaiters.length - 1; i >= 0; i--) {
+      const w = this.scanWaiters[i];
+      if (all || w.scan <= this.scansFinished) {
+        this.scanWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
   }
 
   /** Emits the outcome; true when the file is still waiting. */
@@ -192,11 +219,12 @@ export class ExperienceIntake extends EventEmitter<IntakeEvents> {
     const log = this.opts.logger;
     switch (outcome.status) {
       case 'ingested':
-        log.info(outcome, 'experience file ingested');
+        // Per file at debug: the forwarder writes one file per event, so info would be one line per experience.
+        log.debug(outcome, 'experience file ingested');
         this.emit('ingested', outcome);
         return false;
       case 'already_ingested':
-        log.info(outcome, 'experience file already ingested; deleted');
+        log.debug(outcome, 'experience file already ingested; deleted');
         this.emit('ingested', outcome);
         return false;
       case 'rejected':

@@ -77,6 +77,23 @@ export interface ExperienceTypeStats {
   last_trained_at: string | null;
 }
 
+/** Counts over every model type, plus rows whose model type is unknown. */
+export interface ExperienceTotals {
+  total: number;
+  usable: number;
+  unusable: number;
+  negative_feedback: number;
+  low_quality: number;
+  corrections: number;
+  /** Rows with no known model type (counted as unusable). */
+  untyped: number;
+}
+
+export interface ExperienceStats {
+  types: Record<ModelType, ExperienceTypeStats>;
+  totals: ExperienceTotals;
+}
+
 /** A pino-compatible logger: the intake logs through whatever the service hands it. */
 export interface IntakeLogger {
   debug(obj: object, msg?: string): void;

@@ -5,7 +5,15 @@
  */
 import type { Statement, Transaction } from 'better-sqlite3';
 import { StoreFailed } from '../errors.js';
-import type { ExperienceKind, ExperienceTypeStats, InsertCounts, NormalizedExperience, Split } from '../experiences/index.js';
+import type {
+  ExperienceKind,
+  ExperienceStats,
+  ExperienceTotals,
+  ExperienceTypeStats,
+  InsertCounts,
+  NormalizedExperience,
+  Split,
+} from '../experiences/index.js';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
 import type { Example } from '../training/trainers/types.js';
 import type { Db } from './database.js';
@@ -40,23 +48,6 @@ export interface DatasetOptions {
 export interface ExperienceDataset {
   train: Example[];
   validation: Example[];
-}
-
-/** Counts over every model type, plus rows whose model type is unknown. */
-export interface ExperienceTotals {
-  total: number;
-  usable: number;
-  unusable: number;
-  negative_feedback: number;
-  low_quality: number;
-  corrections: number;
-  /** Rows with no known model type (counted as unusable). */
-  untyped: number;
-}
-
-export interface ExperienceStats {
-  types: Record<ModelType, ExperienceTypeStats>;
-  totals: ExperienceTotals;
 }
 
 export interface ExperienceStoreOptions {

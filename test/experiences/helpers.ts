@@ -15,13 +15,8 @@ export function memoryStore(minQuality?: number): { db: Db; store: ExperienceSto
   return { db, store: new ExperienceStore(db, { minQuality }) };
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Polls until `cond` holds (the shared helper of the end-to-end tests). */
+export { waitFor } from '../helpers/processes.js';
 
 /** A minimal PCM WAV (44-byte header + samples) as base64. */
 export function wavBase64({ channels = 1, bits = 16, format = 1, rate = 8000, samples = 16 } = {}): string {
