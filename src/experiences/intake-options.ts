@@ -25,7 +25,7 @@ export interface ExperienceIntakeOptions {
   batchSize?: number;
   /** Milliseconds a fresh file that does not parse (or a fresh JSON lines file) is given to settle. Default 2,000. */
   settleMs?: number;
-  /** Watch the folder with chokidar; when false only the rescans find files. Default true. */
+  /** Watch the folder (fs.watch); when false only the rescans find files. Default true. */
   watch?: boolean;
 }
 
