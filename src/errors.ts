@@ -94,5 +94,62 @@ export const ModelRegistryInvalidArgument = createError('TRN_ERR_MODEL_REGISTRY_
 /** Copying, syncing or renaming a version folder failed; the original error is the cause. */
 export const ModelRegisterFailed = createError('TRN_ERR_MODEL_REGISTER_FAILED', 'could not register a %s model for job %s: %s', 500);
 
+// ── serving (J-Prime) ─────────────────────────────────────────────────────
+export const ServingUnknownModelType = createError('TRN_ERR_SERVING_UNKNOWN_MODEL_TYPE', 'no model type %j is served here; expected one of %s', 404);
+/** The type is known but no version of it is loaded (nothing deployed yet, or prime is still starting). */
+export const ServingNoModel = createError('TRN_ERR_SERVING_NO_MODEL', 'no %s model is being served; %s', 503);
+/** The predictor refused the input (bad or missing field); counts as an error of that version. */
+export const ServingInvalidInput = createError('TRN_ERR_SERVING_INVALID_INPUT', 'invalid input for %s %s: %s', 400);
+/** The predictor threw for another reason; the original error is the cause. */
+export const ServingPredictionFailed = createError('TRN_ERR_SERVING_PREDICTION_FAILED', '%s %s failed to predict: %s', 500);
+export const ServingPredictionNotFound = createError('TRN_ERR_SERVING_PREDICTION_NOT_FOUND', 'prediction_id %j is unknown; prime remembers its last %d predictions', 404);
+export const ServingFeedbackConflict = createError('TRN_ERR_SERVING_FEEDBACK_CONFLICT', 'prediction %s already has feedback success=%s', 409);
+/** A version failed its digest check, load or probe prediction; it never receives traffic. */
+export const ServingLoadFailed = createError('TRN_ERR_SERVING_LOAD_FAILED', 'could not load %s %s: %s', 422);
+export const ServingInvalidSplit = createError('TRN_ERR_SERVING_INVALID_SPLIT', '%s', 400);
+/** A caller of the serving classes passed a wrong option (a programming error, not request data). */
+export const ServingInvalidOption = createError('TRN_ERR_SERVING_INVALID_OPTION', 'serving option %s must be %s, got %j', 500);
+export const ServingClosed = createError('TRN_ERR_SERVING_CLOSED', 'the model server is closed', 503);
+
 // ── store ─────────────────────────────────────────────────────────────────
 export const StoreFailed = createError('TRN_ERR_STORE_FAILED', 'database operation failed: %s', 500);
+
+// ── deploy (rollouts, rollback, prime's split) ────────────────────────────
+export const DeployInvalidRequest = createError('TRN_ERR_DEPLOY_INVALID_REQUEST', '%s', 400);
+export const DeployNotFound = createError('TRN_ERR_DEPLOY_NOT_FOUND', 'Deployment not found: %j', 404);
+/** One active deployment per model type; the answer carries `active_deployment_id`. */
+export const DeployActive = createError('TRN_ERR_DEPLOY_ACTIVE', '%s already has an active deployment %s (%s); abort it or wait for it to end', 409);
+/** The same deployment_id was sent for another model type or version. */
+export const DeployIdConflict = createError('TRN_ERR_DEPLOY_ID_CONFLICT', 'deployment_id %j already names a deployment of %s %s', 409);
+/** The gate: a version clearly less accurate than stable; carries both accuracies and the allowed drop. */
+export const DeployAccuracyGate = createError(
+  'TRN_ERR_DEPLOY_ACCURACY_GATE',
+  '%s %s has val_accuracy %s, more than %s below stable %s (%s); send force: true to deploy it anyway',
+  422,
+);
+export const DeployFinished = createError('TRN_ERR_DEPLOY_FINISHED', 'deployment %s already ended as %s; it cannot be %s', 409);
+export const DeployNoRollbackTarget = createError('TRN_ERR_DEPLOY_NO_ROLLBACK_TARGET', 'no earlier %s version to roll back to from %s; name one with previous_version', 409);
+export const DeployPrimeUnreachable = createError('TRN_ERR_DEPLOY_PRIME_UNREACHABLE', 'prime is not reachable at %s (%s)', 503);
+/** Prime answered 422: a version of the split failed to load or probe; carries `version`. */
+export const DeployPrimeRejected = createError('TRN_ERR_DEPLOY_PRIME_REJECTED', 'prime refused the %s split: %s', 422);
+export const DeployPrimeBadResponse = createError('TRN_ERR_DEPLOY_PRIME_BAD_RESPONSE', 'unexpected answer from prime for %s: %s', 502);
+/** A caller of DeploymentService or PrimeClient passed a wrong option (a programming error, not request data). */
+export const DeployInvalidOption = createError('TRN_ERR_DEPLOY_INVALID_OPTION', '%s option %s must be %s, got %j', 500);
+
+// ── coordinator (JARVIS: queue, training lock, resources, forwarding) ─────
+export const CoordinatorInvalidRequest = createError('TRN_ERR_COORDINATOR_INVALID_REQUEST', '%s', 400);
+export const CoordinatorUnknownModelType = createError('TRN_ERR_COORDINATOR_UNKNOWN_MODEL_TYPE', 'unknown model_type %j; expected one of %s', 400);
+export const CoordinatorInvalidPriority = createError('TRN_ERR_COORDINATOR_INVALID_PRIORITY', 'priority must be one of CRITICAL, HIGH, NORMAL, LOW or 3, 2, 1, 0; got %j', 400);
+export const CoordinatorJobNotFound = createError('TRN_ERR_COORDINATOR_JOB_NOT_FOUND', 'no coordinator job %j', 404);
+/** A waiting job gave up after TRAINING_SLOT_TIMEOUT; it goes back to the queue with this reason. */
+export const CoordinatorSlotTimeout = createError('TRN_ERR_COORDINATOR_SLOT_TIMEOUT', 'gave up after %s s (TRAINING_SLOT_TIMEOUT): %s', 503);
+/** The reactor a job needs cannot be reached (circuit open, refused, timed out); the job waits in the queue. */
+export const CoordinatorReactorUnavailable = createError('TRN_ERR_COORDINATOR_REACTOR_UNAVAILABLE', 'Reactor-Core at %s is unavailable: %s', 503);
+/** Another holder took the training_slot after this process failed to renew its lease in time. */
+export const CoordinatorLeaseLost = createError('TRN_ERR_COORDINATOR_LEASE_LOST', 'lease on %s lost by %s (token %d)', 409);
+/** No terminal event within REACTOR_API_TIMEOUT: the job is cancelled at reactor and recorded failed. */
+export const CoordinatorJobTimeout = createError('TRN_ERR_COORDINATOR_JOB_TIMEOUT', 'reactor job %s did not end within %s s (REACTOR_API_TIMEOUT)', 504);
+/** Writing an experience file failed (folder missing or unwritable); the batch stays in the outbox. */
+export const CoordinatorForwardFailed = createError('TRN_ERR_COORDINATOR_FORWARD_FAILED', 'could not write experience file in %s: %s', 503);
+/** A caller of the coordinator classes passed a wrong option (a programming error, not request data). */
+export const CoordinatorInvalidOption = createError('TRN_ERR_COORDINATOR_INVALID_OPTION', '%s option %s must be %s, got %j', 500);

@@ -146,10 +146,24 @@ const envSchema = z.object({
   EXPERIENCE_RECONCILE_INTERVAL: num(10, { min: 0.05 }),
   /** Seconds between rewrites of cross_repo/<service>_state.json. */
   STATE_FILE_INTERVAL: num(5, { min: 0.05 }),
+  /** Seconds between prime's reads of reactor's split (GET /api/models); see docs/prime-protocol.md. */
+  PRIME_RECONCILE_INTERVAL: num(2, { min: 0.05 }),
   /** Largest accepted HTTP body in megabytes. */
   MAX_REQUEST_BODY_MB: num(64, { min: 0.001 }),
   /** Jobs that may wait behind the running ones before start answers 503. */
   MAX_QUEUED_TRAINING_JOBS: num(16, { min: 1, int: true }),
+  /** Milliseconds between deployment controller ticks (read prime's counters, decide, push the split). */
+  DEPLOYMENT_TICK_MS: num(1000, { min: 10, int: true }),
+  /** Experiences per file jarvis forwards to trinity/events/; a model type with this many pending is written at once. */
+  EXPERIENCE_BATCH_SIZE: num(100, { min: 1, int: true }),
+  /** Seconds an experience may wait in jarvis's outbox before it is forwarded; also the retry delay after a failed write. */
+  EXPERIENCE_FLUSH_INTERVAL: num(5, { min: 0.01 }),
+  /** Seconds one plain request from jarvis to reactor may take (REACTOR_API_TIMEOUT bounds a whole training). */
+  REACTOR_REQUEST_TIMEOUT: num(30, { min: 0.01 }),
+  /** Consecutive failed calls from jarvis to a reactor that open its circuit breaker. */
+  REACTOR_BREAKER_THRESHOLD: num(5, { min: 1, int: true }),
+  /** Seconds an open circuit breaker waits before it lets one probe call through to reactor. */
+  REACTOR_BREAKER_HALF_OPEN: num(30, { min: 0.01 }),
   LOG_LEVEL: text('info'),
 });
 
@@ -200,6 +214,9 @@ export function parseConfig(env: Env = process.env) {
       apiTimeoutSeconds: e.REACTOR_API_TIMEOUT,
       apiRetries: e.REACTOR_API_RETRIES,
       retryDelaySeconds: e.REACTOR_RETRY_DELAY,
+      requestTimeoutSeconds: e.REACTOR_REQUEST_TIMEOUT,
+      breakerThreshold: e.REACTOR_BREAKER_THRESHOLD,
+      breakerHalfOpenSeconds: e.REACTOR_BREAKER_HALF_OPEN,
       reconcileIntervalSeconds: e.EXPERIENCE_RECONCILE_INTERVAL,
       maxQueuedJobs: e.MAX_QUEUED_TRAINING_JOBS,
     },
@@ -209,8 +226,14 @@ export function parseConfig(env: Env = process.env) {
       url: e.JARVIS_PRIME_URL ?? `http://${hostForUrl(primeHost)}:${e.JARVIS_PRIME_PORT}`,
       external: e.JARVIS_PRIME_URL !== undefined,
       enabled: e.JARVIS_PRIME_ENABLED,
+      reconcileIntervalSeconds: e.PRIME_RECONCILE_INTERVAL,
     },
-    jarvis: { host: e.JARVIS_HOST!, port: e.JARVIS_PORT },
+    jarvis: {
+      host: e.JARVIS_HOST!,
+      port: e.JARVIS_PORT,
+      experienceBatchSize: e.EXPERIENCE_BATCH_SIZE,
+      experienceFlushIntervalSeconds: e.EXPERIENCE_FLUSH_INTERVAL,
+    },
     training: {
       checkpointIntervalEpochs: e.CHECKPOINT_INTERVAL_EPOCHS,
       autoResumeFailed: e.AUTO_RESUME_FAILED_TRAINING,
@@ -241,6 +264,9 @@ export function parseConfig(env: Env = process.env) {
       rolloutSteps: e.ROLLOUT_STEPS,
       minSamples: e.AB_TEST_MIN_SAMPLES,
       confidenceThreshold: e.AB_TEST_CONFIDENCE_THRESHOLD,
+    },
+    deployment: {
+      tickMs: e.DEPLOYMENT_TICK_MS,
     },
     stateFileIntervalSeconds: e.STATE_FILE_INTERVAL,
     maxRequestBodyBytes: Math.round(e.MAX_REQUEST_BODY_MB * 1024 * 1024),

@@ -28,7 +28,7 @@ const LISTENING = /listening on port (\d+)/;
 
 /** Starts `trinity <service>` and resolves once it answers `healthy`. */
 export async function startService(
-  service: 'reactor',
+  service: 'reactor' | 'prime' | 'jarvis',
   home: string,
   env: Record<string, string> = {},
   timeoutMs = 30_000,

@@ -1,0 +1,122 @@
+/**
+ * J-Prime's prediction API (CONTRACT §4): `POST /api/predict/{model_type}` and `POST /api/feedback`.
+ * This is the hot path: no per-request logging, a body schema compiled once, and a response schema per
+ * built-in model type so fast-json-stringify writes the answer.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { TrinityError } from '../../errors.js';
+import { MODEL_TYPES, type ModelType } from '../../model-types.js';
+import type { InflightCounter, ModelServer } from '../../serving/index.js';
+
+export interface PrimePredictRoutesOptions {
+  server: ModelServer;
+  /** Counts these routes' requests in flight (active_requests). */
+  inflight: InflightCounter;
+}
+
+/** Longer session ids are not ids a client would make; the cap bounds the hashing work per request. */
+const MAX_SESSION_ID_LENGTH = 256;
+/** Prediction ids are UUIDs; the cap only refuses junk before a lookup. */
+const MAX_PREDICTION_ID_LENGTH = 128;
+
+interface PredictBody {
+  input: Record<string, unknown>;
+  session_id?: string | null;
+}
+interface FeedbackBody {
+  prediction_id: string;
+  success: boolean;
+}
+
+const predictBodySchema = {
+  type: 'object',
+  required: ['input'],
+  properties: {
+    input: { type: 'object' },
+    session_id: { type: ['string', 'null'], maxLength: MAX_SESSION_ID_LENGTH },
+  },
+} as const;
+
+const ids = { prediction_id: { type: 'string' }, model_version: { type: 'string' } } as const;
+const ranked = (label: string) =>
+  ({ type: 'array', items: { type: 'object', properties: { [label]: { type: 'string' }, score: { type: 'number' } }, additionalProperties: true } }) as const;
+
+/** What each built-in predictor returns (src/training/trainers/*-predictor.ts); other fields pass through. */
+const PREDICTION_PROPERTIES: Partial<Record<ModelType, Record<string, unknown>>> = {
+  nlu: { intent: { type: 'string' }, confidence: { type: 'number' }, top_k: ranked('intent') },
+  voice: { user: { type: 'string' }, confidence: { type: 'number' }, authenticated: { type: 'boolean' }, threshold: { type: 'number' }, top_k: ranked('user') },
+};
+
+function responseSchema(type: ModelType | undefined) {
+  const extra = type === undefined ? {} : (PREDICTION_PROPERTIES[type] ?? {});
+  return { type: 'object', properties: { ...ids, ...extra }, additionalProperties: true };
+}
+
+export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> = async (app, { server, inflight }) => {
+  app.addHook('onRequest', (_req, reply, done) => {
+    inflight.enter(reply.raw);
+    done();
+  });
+
+  const predict = (modelType: string, req: FastifyRequest<{ Body: PredictBody }>, reply: FastifyReply) => {
+    const { input, session_id: sessionId } = req.body;
+    try {
+      const out = server.predict(modelType, input, sessionId ?? undefined);
+      reply.header('x-model-version', out.modelVersion);
+      return { prediction_id: out.predictionId, model_version: out.modelVersion, ...out.prediction };
+    } catch (err) {
+      // A failed prediction still says which version failed, so a client can report it.
+      if (err instanceof TrinityError && typeof err.extra.model_version === 'string') reply.header('x-model-version', err.extra.model_version);
+      throw err;
+    }
+  };
+
+  // One static route per built-in type (static routes win over the parametric one) for its response schema.
+  for (const type of MODEL_TYPES) {
+    app.post<{ Body: PredictBody }>(
+      `/api/predict/${type}`,
+      { schema: { body: predictBodySchema, response: { 200: responseSchema(type) } } },
+      async (req, reply) => predict(type, req, reply),
+    );
+  }
+  app.post<{ Body: PredictBody; Params: { model_type: string } }>(
+    '/api/predict/:model_type',
+    {
+      schema: {
+        params: { type: 'object', required: ['model_type'], properties: { model_type: { type: 'string', maxLength: 64 } } },
+        body: predictBodySchema,
+        response: { 200: responseSchema(undefined) },
+      },
+    },
+    async (req, reply) => predict(req.params.model_type, req, reply),
+  );
+
+  app.post<{ Body: FeedbackBody }>(
+    '/api/feedback',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['prediction_id', 'success'],
+          properties: { prediction_id: { type: 'string', minLength: 1, maxLength: MAX_PREDICTION_ID_LENGTH }, success: { type: 'boolean' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              prediction_id: { type: 'string' },
+              model_type: { type: 'string' },
+              model_version: { type: 'string' },
+              success: { type: 'boolean' },
+              duplicate: { type: 'boolean' },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const f = server.feedback(req.body.prediction_id, req.body.success);
+      return { prediction_id: f.predictionId, model_type: f.modelType, model_version: f.modelVersion, success: f.success, duplicate: f.duplicate };
+    },
+  );
+};
