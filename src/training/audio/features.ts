@@ -33,9 +33,10 @@ function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeature
     let energy = 0;
     for (let i = 0; i < frameLength; i++) {
       const at = start + i;
-      // Pre-emphasis on the fly: a clip is never copied, and frames past the end read as zeros.
-      const s = at < n ? x[at] - (at > 0 ? c.preEmphasis * x[at - 1] : 0) : 0;
-      const w = s * window[i];
+      // Frames past the end read as zeros. No pre-emphasis: its tilt depends on the sample rate (it would
+      // make one voice look different at 8 and 16 kHz), and a fixed tilt only shifts cepstral means, which
+      // standardisation removes anyway.
+      const w = (at < n ? x[at] : 0) * window[i];
       frame[i] = w;
       energy += w * w;
     }

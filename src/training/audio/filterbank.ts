@@ -85,6 +85,9 @@ export function createAnalysisPlan(sampleRate: number, c: AudioFeatureConfig): A
   const window = Float64Array.from({ length: frameLength }, (_, i) => 0.54 - 0.46 * Math.cos((2 * Math.PI * i) / (frameLength - 1)));
   const fft = new FFT(fftSize) as unknown as RealFft;
   const spectrum = fft.createComplexArray();
+  // Parseval: the bins sum to fftSize · Σ(x·w)². Dividing by fftSize · Σw² makes a band's energy the mean
+  // power of the signal in that band, the same number whatever the rate, frame length or zero-padding.
+  const scale = 1 / (fftSize * window.reduce((s, w) => s + w * w, 0));
   return {
     sampleRate,
     frameLength,
@@ -95,7 +98,7 @@ export function createAnalysisPlan(sampleRate: number, c: AudioFeatureConfig): A
     dct: dctMatrix(c.mfcc, c.melBands),
     powerSpectrum(frame, out) {
       fft.realTransform(spectrum, frame);
-      for (let k = 0; k <= fftSize / 2; k++) out[k] = spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2;
+      for (let k = 0; k <= fftSize / 2; k++) out[k] = scale * (spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2);
     },
   };
 }

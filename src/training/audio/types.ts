@@ -4,8 +4,6 @@ export interface AudioFeatureConfig {
   frameMs: number;
   /** Step between frames (ms). */
   hopMs: number;
-  /** First-order pre-emphasis coefficient (0 turns it off). */
-  preEmphasis: number;
   /** Number of triangular mel filters. */
   melBands: number;
   /** Lower edge of the lowest mel filter (Hz). */

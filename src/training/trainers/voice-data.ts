@@ -12,6 +12,8 @@ import type { Example } from './types.js';
 
 /** Reasons kept per split for the export's data summary; more would only repeat themselves. */
 const MAX_REASONS_KEPT = 5;
+/** A classifier that is to reject voices needs at least one other voice to learn from. */
+const MIN_USERS = 2;
 /** Standard deviations below this mark a constant feature: it is centred but not scaled. */
 const MIN_STD = 1e-6;
 
@@ -134,6 +136,10 @@ export function prepareVoiceData(train: readonly Example[], validation: readonly
   if (tr.rows.length === 0) throw TrainingNoData('voice', `all ${train.length} training examples were unusable: ${skipped.train.reasons.join('; ')}`);
   const va = featurise(validation, featurizer, skipped.validation);
   const labels = [...new Set(tr.labels)].sort();
+  if (labels.length < MIN_USERS) {
+    // One user gives a softmax that is always 1: every voice would be "authenticated" as that user.
+    throw TrainingNoData('voice', `all ${tr.rows.length} usable training examples are of one user (${JSON.stringify(labels[0])}); telling voices apart needs examples of at least ${MIN_USERS} users`);
+  }
   const id = new Map(labels.map((l, i) => [l, i]));
   const dim = featurizerLength(featurizer);
   const { mean, std } = moments(tr.rows, dim);

@@ -108,7 +108,7 @@ function checkFeaturizer(f: VoiceFeaturizer): void {
     return;
   }
   const a = f?.kind === 'audio' ? f.audio : undefined;
-  const numbers = a === undefined ? [] : [a.frameMs, a.hopMs, a.preEmphasis, a.melBands, a.minHz, a.maxHz, a.mfcc, a.deltaWidth, a.vadDb, a.maxSeconds];
+  const numbers = a === undefined ? [] : [a.frameMs, a.hopMs, a.melBands, a.minHz, a.maxHz, a.mfcc, a.deltaWidth, a.vadDb, a.maxSeconds];
   if (numbers.length === 0 || !numbers.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     throw new RangeError(`${MODEL_JSON} input must be {kind: "audio", audio: {...}} with finite settings or {kind: "embedding", length}`);
   }

@@ -11,6 +11,10 @@
  *
  * The threshold for `authenticated` is fitted on the validation split at export (voice-calibration.ts);
  * the export holds it with its false-accept and false-reject rates (model.json and calibration.json).
+ *
+ * Measured on all of FSDD (6 speakers, 2,700 clips, 10 epochs; test/fixtures/voice-fsdd-measure.mjs):
+ * held-out accuracy 0.992–1.0 on three speaker-stratified splits, FAR/FRR 5–6.5 % at the calibrated
+ * threshold, under 1 s CPU to featurise and about 3.5 s CPU to train.
  */
 import { createHash } from 'node:crypto';
 import { TrainingInvalidRequest } from '../../errors.js';
@@ -65,7 +69,16 @@ export class VoiceTrainer implements ModelTrainer {
     const data = prepareVoiceData(train, validation, this.tuning);
     this.featureSeconds = (performance.now() - t0) / 1000;
     const layerSizes = [data.dim, ...settings.hidden, data.labels.length];
-    const head = new DenseHead(tf, layerSizes, initHeadWeights(layerSizes, rng));
+    const weights = initHeadWeights(layerSizes, rng);
+    // DenseHead builds each variable from a temporary tensor it never frees; a scope frees them (variables
+    // are not scope-tracked, so they survive) and keeps the trainer's tensor count flat across init/dispose.
+    tf.engine().startScope();
+    let head: DenseHead;
+    try {
+      head = new DenseHead(tf, layerSizes, weights);
+    } finally {
+      tf.engine().endScope();
+    }
     this.state = { data, settings, head, layerSizes, fingerprint: fingerprint(settings, data, layerSizes) };
     this.batchX = new Float32Array(settings.batchSize * data.dim);
     this.batchY = new Int32Array(settings.batchSize);
