@@ -1,5 +1,11 @@
 /** Public surface of the reactor client: other folders import from here only. */
 export { ReactorClient } from './reactor-client.js';
+export { PrimeClient, primeStatsSchema, splitAckSchema } from './prime-client.js';
+export type { PrimeClientOptions, PrimeStatsWire, SplitAck, SplitRequest } from './prime-client.js';
+export { DEPLOYMENT_COMMANDS, DEPLOYMENT_STRATEGIES, DEPLOYMENT_TERMINAL_EVENTS } from './deployment-schemas.js';
+export type * from './deployment-schemas.js';
+export { followDeployment, isTerminalDeploymentEvent } from './deployment-stream.js';
+export type { DeploymentEvent, DeploymentEventData, DeploymentStreamEnd, FollowDeploymentOptions } from './deployment-stream.js';
 export {
   ClientInvalidOption,
   ReactorBadResponseError,

@@ -3,6 +3,20 @@
  * of ./errors.ts. No retries: the coordinator wraps these calls in its own resilience policies, and the
  * job stream follower reconnects by itself.
  */
+import {
+  deploymentListSchema,
+  deploymentSchema,
+  deployResponseSchema,
+  rollbackResponseSchema,
+  type DeploymentCommand,
+  type DeploymentsFilter,
+  type DeploymentStatus,
+  type DeployRequestBody,
+  type DeployResponse,
+  type RollbackRequestBody,
+  type RollbackResponse,
+} from './deployment-schemas.js';
+import { followDeployment, type DeploymentEvent, type DeploymentStreamEnd, type FollowDeploymentOptions } from './deployment-stream.js';
 import { jobEventFromNdjson } from './job-events.js';
 import { followJob } from './job-stream.js';
 import { ndjsonLines } from './ndjson.js';
@@ -141,6 +155,40 @@ export class ReactorClient {
       const event = jobEventFromNdjson(line);
       if (event) yield event;
     }
+  }
+
+  // ── deployments ──────────────────────────────────────────────────────────
+  /** `POST /api/models/deploy`: 409 (active deployment, `active_deployment_id`) and 422 (accuracy gate) throw ReactorHttpError. */
+  deploy(body: DeployRequestBody, o: CallOptions = {}): Promise<DeployResponse> {
+    return requestJson(this.opts, { method: 'POST', path: '/api/models/deploy', body, signal: o.signal }, deployResponseSchema);
+  }
+
+  rollback(body: RollbackRequestBody, o: CallOptions = {}): Promise<RollbackResponse> {
+    return requestJson(this.opts, { method: 'POST', path: '/api/models/rollback', body, signal: o.signal }, rollbackResponseSchema);
+  }
+
+  deployment(id: string, o: CallOptions = {}): Promise<DeploymentStatus> {
+    return requestJson(this.opts, { method: 'GET', path: `/api/models/deployments/${job(id)}`, signal: o.signal }, deploymentSchema);
+  }
+
+  /** Newest first. */
+  deployments(filter: DeploymentsFilter = {}, o: CallOptions = {}): Promise<DeploymentStatus[]> {
+    const query = { model_type: filter.model_type, status: filter.status, limit: filter.limit === undefined ? undefined : String(filter.limit) };
+    return requestJson(this.opts, { method: 'GET', path: '/api/models/deployments', query, signal: o.signal }, deploymentListSchema);
+  }
+
+  /** promote, pause, resume or abort; idempotent on the reactor. */
+  deploymentCommand(id: string, command: DeploymentCommand, o: CallOptions = {}): Promise<DeploymentStatus> {
+    return requestJson(this.opts, { method: 'POST', path: `/api/models/deployments/${job(id)}/${command}`, body: {}, signal: o.signal }, deploymentSchema);
+  }
+
+  /** The deployment's decisions over SSE, from its first, each once, until it completes, rolls back or is aborted. */
+  deploymentEvents(id: string, o: FollowDeploymentOptions = {}): AsyncGenerator<DeploymentEvent, DeploymentStreamEnd> {
+    return followDeployment((lastEventId, signal) => {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+      return open(this.opts, { method: 'GET', path: `/api/models/deployments/${job(id)}/stream`, headers, query: { since: lastEventId }, signal });
+    }, o);
   }
 
   private openStream(jobId: string, accept: string, lastEventId: string | undefined, signal: AbortSignal): Promise<OpenResponse> {

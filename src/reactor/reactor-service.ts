@@ -20,6 +20,8 @@ import { healthRoutes } from '../http/routes/health.js';
 import { trainingRoutes } from '../http/routes/training.js';
 import { experienceRoutes } from '../http/routes/experiences.js';
 import { modelsRoutes } from '../http/routes/models.js';
+import { deploymentsRoutes } from '../http/routes/deployments.js';
+import { createDeploymentService, type DeploymentService } from '../rollout/index.js';
 import { ReactorState } from './reactor-state.js';
 import { ensureDir } from '../util/fs.js';
 import { TRINITY_VERSION } from '../version.js';
@@ -37,6 +39,7 @@ export class Reactor {
   private training: TrainingService | null = null;
   private registry: ModelRegistry | null = null;
   private experiences: ExperienceStore | null = null;
+  private deployments: DeploymentService | null = null;
   private ready = false;
   private port = 0;
   private closing: Promise<void> | null = null;
@@ -92,7 +95,8 @@ export class Reactor {
       });
       scope.register(trainingRoutes, { training: this.trainingService() });
       scope.register(experienceRoutes, { store: this.experienceStore() });
-      scope.register(modelsRoutes, { registry: this.modelRegistry() });
+      scope.register(modelsRoutes, { registry: this.modelRegistry(), deploymentIdOf: (t) => this.deploymentService().activeDeploymentId(t) });
+      scope.register(deploymentsRoutes, { deployments: this.deploymentService() });
     });
     await this.app.listen({ host: config.reactor.host, port: config.reactor.port });
     const addr = this.app.server.address();
@@ -105,6 +109,7 @@ export class Reactor {
     await this.intake.start();
     this.trainingService().on('event', () => void this.state.writeStateFile());
     this.trainingService().recover();
+    this.deploymentService().start();
     this.ready = true;
     void this.state.writeStateFile();
     logger.info({ port: this.port, home: config.home }, 'reactor-core ready');
@@ -147,12 +152,23 @@ export class Reactor {
     return this.training;
   }
 
+  // ── deployments (issue 4): rollout controller, prime split, rollback ──
+  private deploymentService(): DeploymentService {
+    this.deployments ??= createDeploymentService(this.opts.config, {
+      db: this.database(),
+      registry: this.modelRegistry(),
+      logger: this.opts.logger.child({ component: 'deployments' }),
+    });
+    return this.deployments;
+  }
+
   /** Stops intake and HTTP, lets running jobs checkpoint, closes the database. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
       await this.intake?.close();
       await this.training?.close();
+      await this.deployments?.close();
       await this.app.close();
       await this.state.stop();
       this.db?.close();

@@ -115,4 +115,133 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'deployments, their event logs and counts, prime stats mark',
+    sql: `
+      -- One row per deployment. spec is the normalised request (fixed at creation), status what the rollout
+      -- controller decided so far (src/rollout/types.ts); phase and the times are copies for the indexes.
+      CREATE TABLE deployments (
+        deployment_id    TEXT PRIMARY KEY,
+        model_type       TEXT NOT NULL,
+        model_version    TEXT NOT NULL,
+        previous_version TEXT,
+        strategy         TEXT NOT NULL,
+        phase            TEXT NOT NULL CHECK (phase IN ('deploying', 'paused', 'completed', 'rolled_back', 'aborted')),
+        spec             TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        created_at       REAL NOT NULL,
+        updated_at       REAL NOT NULL,
+        finished_at      REAL
+      );
+      -- One active deployment per model type, enforced here so two processes cannot both start one.
+      CREATE UNIQUE INDEX deployments_one_active ON deployments (model_type) WHERE phase IN ('deploying', 'paused');
+      CREATE INDEX deployments_by_type ON deployments (model_type, created_at);
+
+      -- Each deployment's decisions, numbered from 1: its stream is a tail of this log.
+      CREATE TABLE deployment_events (
+        deployment_id TEXT NOT NULL REFERENCES deployments (deployment_id) ON DELETE CASCADE,
+        seq           INTEGER NOT NULL,
+        event         TEXT NOT NULL,
+        data          TEXT NOT NULL,
+        created_at    REAL NOT NULL,
+        PRIMARY KEY (deployment_id, seq)
+      );
+
+      -- Outcomes prime reported for each version while the deployment was active, accumulated across
+      -- restarts of either service (docs/prime-protocol.md).
+      CREATE TABLE deployment_counts (
+        deployment_id    TEXT NOT NULL REFERENCES deployments (deployment_id) ON DELETE CASCADE,
+        version          TEXT NOT NULL,
+        requests         INTEGER NOT NULL DEFAULT 0,
+        errors           INTEGER NOT NULL DEFAULT 0,
+        feedback_success INTEGER NOT NULL DEFAULT 0,
+        feedback_failure INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (deployment_id, version)
+      );
+
+      -- The last read of prime's cumulative counters (one row): the next read counts only the difference.
+      CREATE TABLE prime_stats_mark (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        instance_id TEXT NOT NULL,
+        models      TEXT NOT NULL,
+        read_at     REAL NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'coordinator: training queue, training_slot leases, experience outbox',
+    sql: `
+      -- JARVIS's training queue (CONTRACT §6), shared by every jarvis process on this home. The next job is
+      -- the queued one with the highest priority, then the lowest seq (first in, first out). holder is the
+      -- lease holder running it; a running job whose holder has no live lease is put back in the queue.
+      CREATE TABLE coordinator_jobs (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id         TEXT NOT NULL UNIQUE,
+        model_type     TEXT NOT NULL,
+        priority       INTEGER NOT NULL,
+        epochs         INTEGER,
+        source         TEXT NOT NULL CHECK (source IN ('manual', 'auto')),
+        status         TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+        holder         TEXT,
+        waiting_reason TEXT,
+        trigger_count  INTEGER,
+        fencing_token  INTEGER,
+        reactor_job_id TEXT,
+        model_version  TEXT,
+        error          TEXT,
+        details        TEXT NOT NULL DEFAULT '{}',
+        created_at     REAL NOT NULL,
+        started_at     REAL,
+        finished_at    REAL,
+        updated_at     REAL NOT NULL
+      );
+      -- At most one queued job per model type, enforced here so two jarvis processes cannot both add one.
+      CREATE UNIQUE INDEX coordinator_jobs_one_queued ON coordinator_jobs (model_type) WHERE status = 'queued';
+      CREATE INDEX coordinator_jobs_next ON coordinator_jobs (status, priority DESC, seq);
+      CREATE INDEX coordinator_jobs_by_type ON coordinator_jobs (model_type, seq);
+
+      -- Leases on named locks (training_slot): at most N live rows per name. A holder that stops renewing
+      -- loses its row once expires_at passes. Tokens come from coordinator_lease_tokens and only grow.
+      CREATE TABLE coordinator_leases (
+        name        TEXT NOT NULL,
+        holder      TEXT NOT NULL,
+        token       INTEGER NOT NULL,
+        job_id      TEXT,
+        acquired_at REAL NOT NULL,
+        renewed_at  REAL NOT NULL,
+        expires_at  REAL NOT NULL,
+        PRIMARY KEY (name, holder)
+      );
+      CREATE TABLE coordinator_lease_tokens (
+        name       TEXT PRIMARY KEY,
+        last_token INTEGER NOT NULL
+      );
+
+      -- Experiences collected by jarvis and not yet written to trinity/events/. A writer claims a batch
+      -- (claimed_until), writes the file, then deletes the rows: a crash in between re-sends the batch,
+      -- which reactor's content identity makes harmless.
+      CREATE TABLE experience_outbox (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        model_type    TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        bytes         INTEGER NOT NULL,
+        claimed_by    TEXT,
+        claimed_until REAL,
+        created_at    REAL NOT NULL
+      );
+      CREATE INDEX experience_outbox_by_type ON experience_outbox (model_type, seq);
+
+      -- What was forwarded per model type (sizes feed the placement estimate); last_file_ms keeps file
+      -- names unique across jarvis processes.
+      CREATE TABLE experience_forwarded (
+        model_type   TEXT PRIMARY KEY,
+        experiences  INTEGER NOT NULL DEFAULT 0,
+        bytes        INTEGER NOT NULL DEFAULT 0,
+        files        INTEGER NOT NULL DEFAULT 0,
+        last_file_ms INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];

@@ -4,11 +4,17 @@
  * registry refuses anything that is not a known model type or a strict `vX.Y.Z` before building a path.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { ModelType } from '../../model-types.js';
 import type { ManifestFile, ModelManifest, ModelRegistry, ModelTypeSummary, ModelVersionInfo } from '../../registry/index.js';
 
 export interface ModelsRoutesOptions {
   /** The registry the routes read; they never write to it. */
   registry: ModelRegistry;
+  /**
+   * The active deployment of a type (src/rollout). When given, every type carries `deployment_id`
+   * (null without one): prime's reconcile reads it (docs/prime-protocol.md). Default: field absent.
+   */
+  deploymentIdOf?: (type: ModelType) => string | null;
 }
 
 export interface ModelVersionWire {
@@ -26,6 +32,8 @@ export interface ModelTypeWire {
   canary: string | null;
   canary_percentage: number;
   versions: ModelVersionWire[];
+  /** The active deployment, when the routes know about deployments. */
+  deployment_id?: string | null;
 }
 
 export interface ModelVersionDetailsWire extends ModelVersionWire {
@@ -77,7 +85,10 @@ const typeProperties = {
   versions: { type: 'array', items: versionSchema },
 } as const;
 
-const typeSchema = { type: 'object', required: Object.keys(typeProperties), properties: typeProperties } as const;
+/** Optional, so answers without deployments keep their old shape. */
+const deploymentProperty = { deployment_id: nullableString } as const;
+
+const typeSchema = { type: 'object', required: Object.keys(typeProperties), properties: { ...typeProperties, ...deploymentProperty } } as const;
 
 const fileSchema = {
   type: 'object',
@@ -101,11 +112,14 @@ interface VersionParams extends TypeParams {
   version: string;
 }
 
-export const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app, { registry }) => {
+export const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app, { registry, deploymentIdOf }) => {
+  const wire = (s: ModelTypeSummary): ModelTypeWire =>
+    deploymentIdOf === undefined ? toTypeWire(s) : { ...toTypeWire(s), deployment_id: deploymentIdOf(s.modelType) };
+
   app.get(
     '/api/models',
     { schema: { response: { 200: { type: 'object', properties: { models: { type: 'object', additionalProperties: typeSchema } } } } } },
-    async () => ({ models: Object.fromEntries(registry.list().map((s) => [s.modelType, toTypeWire(s)])) }),
+    async () => ({ models: Object.fromEntries(registry.list().map((s) => [s.modelType, wire(s)])) }),
   );
 
   app.get<{ Params: TypeParams }>(
@@ -113,12 +127,12 @@ export const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app,
     {
       schema: {
         params: { type: 'object', required: ['type'], properties: { type: param } },
-        response: { 200: { type: 'object', properties: { model_type: { type: 'string' }, ...typeProperties } } },
+        response: { 200: { type: 'object', properties: { model_type: { type: 'string' }, ...typeProperties, ...deploymentProperty } } },
       },
     },
     async (req) => {
       const summary = registry.summary(req.params.type);
-      return { model_type: summary.modelType, ...toTypeWire(summary) };
+      return { model_type: summary.modelType, ...wire(summary) };
     },
   );
 

@@ -1,0 +1,103 @@
+/**
+ * The deployment controller's clock: every tick reads prime's counters, then (in one transaction) adds
+ * them to the active deployments and reconciles each, then hands the changes on and pushes the splits.
+ * Ticks never overlap; prime being down or one failing tick never stops the loop.
+ */
+import type { PrimeStatsWire } from '../client/index.js';
+import type { DeploymentsStore } from '../store/deployments-store.js';
+import type { PushLogger, SplitPusher } from './split-pusher.js';
+import { statsFromWire, type Change, type RolloutEngine } from './rollout-engine.js';
+
+export interface LoopLogger extends PushLogger {
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface ControllerLoopOptions {
+  stats(signal: AbortSignal): Promise<PrimeStatsWire>;
+  store: DeploymentsStore;
+  engine: RolloutEngine;
+  pusher: SplitPusher;
+  tickMs: number;
+  now: () => number;
+  /** Told after each committed tick that changed something. */
+  onChanges(changes: Change[]): void;
+  logger?: LoopLogger;
+}
+
+export class ControllerLoop {
+  readonly #o: ControllerLoopOptions;
+  readonly #abort = new AbortController();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | null = null;
+  #primeUp: boolean | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(o: ControllerLoopOptions) {
+    this.#o = o;
+  }
+
+  /** First tick right away, then every tickMs after the previous one ended. */
+  start(): void {
+    this.#schedule(0);
+  }
+
+  /** One pass; a call while one runs joins it. */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#run().finally(() => (this.#ticking = null));
+    return this.#ticking;
+  }
+
+  /** Stops the timer and an in-flight stats read, and waits for the running tick. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearTimeout(this.#timer);
+      this.#abort.abort();
+      await this.#ticking;
+    })();
+    return this.#closing;
+  }
+
+  async #run(): Promise<void> {
+    const { store, engine, pusher, logger } = this.#o;
+    let stats: PrimeStatsWire | null = null;
+    try {
+      stats = await this.#o.stats(this.#abort.signal);
+      this.#notePrime(true);
+    } catch (err) {
+      if (this.#abort.signal.aborted) return;
+      this.#notePrime(false, err);
+    }
+    try {
+      const now = this.#o.now();
+      const changes = store.transaction(() => {
+        if (stats) engine.accumulate(statsFromWire(stats), now);
+        return store
+          .active()
+          .map((rec) => engine.reconcileOne(rec, [], now))
+          .filter((c): c is Change => c !== null);
+      });
+      this.#o.onChanges(changes);
+      await pusher.flush();
+    } catch (err) {
+      // One bad tick (a locked database, a bug) must not end the loop: the next tick tries again.
+      logger?.error({ err }, 'deployment controller tick failed');
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closing) return;
+    this.#timer = setTimeout(() => {
+      void this.tick().finally(() => this.#schedule(this.#o.tickMs));
+    }, delayMs);
+    // The HTTP server keeps the process alive; the loop alone should not.
+    this.#timer.unref();
+  }
+
+  /** Logs only changes between reachable and not, so a prime that is down does not flood the log. */
+  #notePrime(up: boolean, err?: unknown): void {
+    if (this.#primeUp === up) return;
+    this.#primeUp = up;
+    if (up) this.#o.logger?.info({}, 'prime stats readable');
+    else this.#o.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'prime stats not readable; rollouts hold until it is back');
+  }
+}

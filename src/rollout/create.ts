@@ -1,0 +1,27 @@
+/** Builds the reactor's DeploymentService from the configuration: prime's URL and token, AB_TEST_*, ROLLOUT_STEPS, the tick. */
+import { PrimeClient } from '../client/index.js';
+import type { Config } from '../config/config.js';
+import type { ModelRegistry } from '../registry/index.js';
+import type { Db } from '../store/database.js';
+import { DeploymentService } from './deployment-service.js';
+import type { DeploymentLogger } from './types.js';
+
+export interface DeploymentDeps {
+  db: Db;
+  registry: ModelRegistry;
+  logger?: DeploymentLogger;
+}
+
+export function createDeploymentService(config: Config, deps: DeploymentDeps): DeploymentService {
+  return new DeploymentService({
+    ...deps,
+    prime: new PrimeClient({ baseUrl: config.prime.url, token: config.apiToken }),
+    defaults: {
+      rolloutSteps: config.abTest.rolloutSteps,
+      initialPercentage: config.abTest.initialPercentage,
+      minSamples: config.abTest.minSamples,
+      confidence: config.abTest.confidenceThreshold,
+    },
+    tickMs: config.deployment.tickMs,
+  });
+}

@@ -1,0 +1,259 @@
+/**
+ * Reactor's deployments (CONTRACT §3, issue 4): deploy with any strategy behind the accuracy gate, one
+ * active deployment per model type, operator commands, rollback, and a controller loop that every tick
+ * reads prime's counters, runs the pure controller for each active deployment and pushes changed splits
+ * to prime. All state is in the database, so a restarted reactor continues each rollout at its step.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { DeployActive, DeployFinished, DeployIdConflict, DeployInvalidOption, DeployNoRollbackTarget, DeployNotFound, HttpNotReady } from '../errors.js';
+import type { ModelType } from '../model-types.js';
+import type { ModelRegistry } from '../registry/index.js';
+import { DeploymentsStore, type DeploymentEvent, type DeploymentFilter } from '../store/deployments-store.js';
+import { ModelsStore } from '../store/models-store.js';
+import { initialStatus, intentEffect, pointersFor, rollbackByOperator } from './controller.js';
+import { parseDeployRequest, parseRollbackRequest, type RolloutDefaults } from './deploy-request.js';
+import { assertGate } from './gate.js';
+import { RolloutEngine, type Change } from './rollout-engine.js';
+import { SplitPusher } from './split-pusher.js';
+import { ControllerLoop } from './controller-loop.js';
+import { TERMINAL_EVENTS, type DeploymentLogger, type DeploymentServiceOptions, type DeployResponse, type Intent, type RollbackResponse, type RolloutSpec } from './types.js';
+import { decisionData, toDeploymentWire, type DeploymentWire } from './wire.js';
+import { previousStable } from './rollback-target.js';
+
+/** Controller tick when none is configured (DEPLOYMENT_TICK_MS). */
+export const DEFAULT_TICK_MS = 1_000;
+
+interface ServiceEvents {
+  /** New events were appended to a deployment's log. */
+  event: [deploymentId: string];
+}
+
+export class DeploymentService extends EventEmitter<ServiceEvents> {
+  readonly #store: DeploymentsStore;
+  readonly #models: ModelsStore;
+  readonly #registry: ModelRegistry;
+  readonly #pusher: SplitPusher;
+  readonly #engine: RolloutEngine;
+  readonly #loop: ControllerLoop;
+  readonly #defaults: RolloutDefaults;
+  readonly #now: () => number;
+  readonly #logger: DeploymentLogger | undefined;
+  #started = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(o: DeploymentServiceOptions) {
+    super();
+    const tickMs = o.tickMs ?? DEFAULT_TICK_MS;
+    if (!Number.isFinite(tickMs) || tickMs <= 0) throw DeployInvalidOption('DeploymentService', 'tickMs', 'a positive number of milliseconds', o.tickMs);
+    this.#store = new DeploymentsStore(o.db);
+    this.#models = new ModelsStore(o.db);
+    this.#registry = o.registry;
+    this.#logger = o.logger;
+    this.#pusher = new SplitPusher(o.prime, o.logger);
+    this.#engine = new RolloutEngine(this.#store, this.#models, this.#pusher);
+    this.#defaults = o.defaults;
+    this.#now = o.now ?? Date.now;
+    this.#loop = new ControllerLoop({
+      stats: (signal) => o.prime.stats(signal),
+      store: this.#store,
+      engine: this.#engine,
+      pusher: this.#pusher,
+      tickMs,
+      now: this.#now,
+      onChanges: (changes) => this.#published(changes),
+      logger: o.logger,
+    });
+  }
+
+  /** Announces every active deployment's split to prime and starts the controller loop. */
+  start(): void {
+    if (this.#started || this.#closing) return;
+    this.#started = true;
+    this.#engine.announce(this.#store.active().map((r) => r.spec.modelType));
+    this.#loop.start();
+  }
+
+  deploy(body: unknown): DeployResponse {
+    this.#assertOpen();
+    const req = parseDeployRequest(body, this.#defaults);
+    if (req.deploymentId !== undefined) {
+      const existing = this.#store.get(req.deploymentId);
+      if (existing) {
+        const { spec } = existing;
+        if (spec.modelType !== req.modelType || spec.modelVersion !== req.modelVersion) throw DeployIdConflict(spec.deploymentId, spec.modelType, spec.modelVersion);
+        return this.#deployResponse(spec, `deployment ${spec.deploymentId} exists already`);
+      }
+    }
+    const candidate = this.#registry.get(req.modelType, req.modelVersion);
+    const active = this.#store.activeFor(req.modelType);
+    if (active) throw this.#activeError(active.spec);
+    const stable = this.#registry.stable(req.modelType);
+    const note = assertGate({
+      modelType: req.modelType,
+      candidate: { version: candidate.version, metrics: candidate.metrics },
+      stable: stable && { version: stable.version, metrics: stable.metrics },
+      force: req.force,
+    });
+    const now = this.#now();
+    const { deploymentId, ...rest } = req;
+    const spec: RolloutSpec = { ...rest, deploymentId: deploymentId ?? newDeploymentId(), previousVersion: stable?.version ?? null, createdAt: now };
+    const init = initialStatus(spec, now);
+    const change = this.#store.transaction((): Change => {
+      const events = init.decisions.map((d) => ({ event: d.event, data: { ...decisionData(spec, init.status, d), ...(note ? { gate: note } : {}) } }));
+      const r = this.#store.insert({ spec, status: init.status }, events);
+      if (!r.inserted) throw this.#activeError(this.#store.get(r.activeId)?.spec ?? spec);
+      this.#engine.setPointers(spec.modelType, pointersFor(spec, init.status), now);
+      return { spec, events: r.events };
+    });
+    this.#published([change]);
+    const message = init.decisions.map((d) => d.message).join('; ') + (note ? `; ${note}` : '');
+    return this.#deployResponse(spec, message);
+  }
+
+  rollback(body: unknown): RollbackResponse {
+    this.#assertOpen();
+    const { modelType, previousVersion } = parseRollbackRequest(body);
+    const active = this.#store.activeFor(modelType);
+    const stableNow = this.#models.pointers(modelType).stable;
+    const target = previousVersion ?? (active ? active.spec.previousVersion : previousStable(this.#store, this.#registry, modelType, stableNow));
+    if (target === null) throw DeployNoRollbackTarget(modelType, stableNow ?? 'nothing');
+    this.#registry.get(modelType, target);
+    const now = this.#now();
+    const changes = this.#store.transaction((): Change[] => {
+      const out: Change[] = [];
+      if (active) {
+        const c = this.#engine.write(active, rollbackByOperator(active.spec, active.status, target, now), now);
+        if (c) out.push(c);
+      }
+      this.#engine.setPointers(modelType, { stable: target, canary: null, canaryPercentage: 0 }, now);
+      return out;
+    });
+    this.#published(changes, [modelType]);
+    const aborted = active ? `; deployment ${active.spec.deploymentId} rolled back` : '';
+    return {
+      model_type: modelType,
+      rolled_back_to: target,
+      previous_stable: stableNow,
+      aborted_deployment_id: active?.spec.deploymentId ?? null,
+      message: `${modelType} serves ${target} with no canary${aborted}`,
+    };
+  }
+
+  /** An operator command: idempotent; 409 when the deployment has ended in a way the command cannot undo. */
+  command(id: string, intent: Intent): DeploymentWire {
+    this.#assertOpen();
+    const rec = this.#require(id);
+    const effect = intentEffect(rec.status.phase, intent);
+    if (effect === 'conflict') throw DeployFinished.with({ status: rec.status.phase }, id, rec.status.phase, PAST[intent]);
+    if (effect === 'apply') {
+      const change = this.#store.transaction(() => {
+        const fresh = this.#require(id);
+        return this.#engine.reconcileOne(fresh, [intent], this.#now());
+      });
+      this.#published(change ? [change] : []);
+    }
+    return this.get(id);
+  }
+
+  get(id: string): DeploymentWire {
+    const { spec, status } = this.#require(id);
+    const counts = this.#store.counts(id);
+    const events = this.#store.eventsSince(id, 0);
+    return toDeploymentWire({ spec, status, counts, events, push: this.#pusher.pushState(spec.modelType), now: this.#now() });
+  }
+
+  /** Newest first, without their decision lists. */
+  list(filter: DeploymentFilter = {}): Array<Omit<DeploymentWire, 'decisions'>> {
+    return this.#store.list(filter).map(({ spec, status }) => {
+      const { decisions: _omitted, ...rest } = toDeploymentWire({
+        spec,
+        status,
+        counts: this.#store.counts(spec.deploymentId),
+        events: [],
+        push: this.#pusher.pushState(spec.modelType),
+        now: this.#now(),
+      });
+      return rest;
+    });
+  }
+
+  has(id: string): boolean {
+    return this.#store.get(id) !== undefined;
+  }
+
+  eventsSince(id: string, afterSeq: number): DeploymentEvent[] {
+    return this.#store.eventsSince(id, afterSeq);
+  }
+
+  isFinished(id: string): boolean {
+    const phase = this.#store.get(id)?.status.phase;
+    return phase !== undefined && phase !== 'deploying' && phase !== 'paused';
+  }
+
+  isTerminalEvent(event: string): boolean {
+    return (TERMINAL_EVENTS as readonly string[]).includes(event);
+  }
+
+  /** The id of the type's deploying or paused deployment (GET /api/models shows it), else null. */
+  activeDeploymentId(type: ModelType): string | null {
+    return this.#store.activeFor(type)?.spec.deploymentId ?? null;
+  }
+
+  /** One controller pass: read prime's counters, reconcile every active deployment, push changed splits. */
+  tick(): Promise<void> {
+    return this.#loop.tick();
+  }
+
+  /** Stops the loop and in-flight calls to prime; state stays in the database. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#loop.close();
+      await this.#pusher.close();
+    })();
+    return this.#closing;
+  }
+
+  /** After a commit: queue the splits, wake the streams, log the decisions. */
+  #published(changes: Change[], extraTypes: ModelType[] = []): void {
+    this.#engine.announce([...changes.map((c) => c.spec.modelType), ...extraTypes]);
+    for (const c of changes) {
+      for (const e of c.events) this.#logger?.info({ deployment_id: c.spec.deploymentId, event: e.event, ...e.data }, String(e.data.message));
+      this.emit('event', c.spec.deploymentId);
+    }
+    if (!this.#closing) void this.#pusher.flush();
+  }
+
+  #require(id: string) {
+    const rec = this.#store.get(id);
+    if (!rec) throw DeployNotFound(id);
+    return rec;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw HttpNotReady('closing');
+  }
+
+  #activeError(spec: RolloutSpec) {
+    return DeployActive.with({ active_deployment_id: spec.deploymentId }, spec.modelType, spec.deploymentId, spec.modelVersion);
+  }
+
+  #deployResponse(spec: RolloutSpec, message: string): DeployResponse {
+    const { status } = this.#require(spec.deploymentId);
+    return {
+      deployment_id: spec.deploymentId,
+      model_type: spec.modelType,
+      model_version: spec.modelVersion,
+      strategy: spec.strategy,
+      status: status.phase,
+      current_percentage: status.currentPercentage,
+      message,
+    };
+  }
+}
+
+const PAST: Record<Intent, string> = { promote: 'promoted', pause: 'paused', resume: 'resumed', abort: 'aborted' };
+
+function newDeploymentId(): string {
+  return `dep-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
