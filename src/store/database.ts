@@ -48,6 +48,9 @@ export function migrate(db: Db): number {
   for (const m of migrations) {
     if (m.version <= version) continue;
     db.transaction(() => {
+      // Read again under the write lock: another process sharing the file (reactor and jarvis open the
+      // same trinity.db) may have applied this migration since the read above.
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return;
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
     }).immediate();

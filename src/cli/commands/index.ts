@@ -7,21 +7,34 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as cancel from './cancel.js';
 import * as config from './config.js';
+import * as deploy from './deploy.js';
+import * as jarvis from './jarvis.js';
 import * as jobs from './jobs.js';
+import * as models from './models.js';
+import * as prime from './prime.js';
 import * as reactor from './reactor.js';
+import * as rollback from './rollback.js';
 import * as status from './status.js';
 import * as train from './train.js';
+import * as up from './up.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   // services
+  up.register,
   reactor.register,
+  prime.register,
+  jarvis.register,
   // training
   train.register,
   status.register,
   jobs.register,
   cancel.register,
+  // deployment
+  models.register,
+  deploy.register,
+  rollback.register,
   // setup
   config.register,
 ];

@@ -1,0 +1,110 @@
+/**
+ * The coordinator's parts built from the configuration, in one place, so the service and tests wire
+ * them the same way. Seconds from the environment become the milliseconds the classes take.
+ */
+import type { Config } from '../config/config.js';
+import {
+  AutoTrigger,
+  ExperienceForwarder,
+  JobQueue,
+  JobRunner,
+  LeaseLock,
+  MAX_TIMER_MS,
+  ReactorLink,
+  ResourceGate,
+  ResourceProbe,
+  TrainingWorker,
+} from '../coordinator/index.js';
+import type { Db } from '../store/database.js';
+import { CoordinatorStore } from '../store/coordinator-store.js';
+import { OutboxStore } from '../store/outbox-store.js';
+
+/** A state file older than this many STATE_FILE_INTERVALs (and at least 15 s) is stale. */
+export const STALE_STATE_INTERVALS = 3;
+
+export interface CoordinatorParts {
+  store: CoordinatorStore;
+  outbox: OutboxStore;
+  local: ReactorLink;
+  cloud: ReactorLink | undefined;
+  lock: LeaseLock;
+  queue: JobQueue;
+  runner: JobRunner;
+  worker: TrainingWorker;
+  forwarder: ExperienceForwarder;
+  auto: AutoTrigger;
+}
+
+const ms = (seconds: number) => seconds * 1000;
+
+function link(config: Config, name: string, baseUrl: string): ReactorLink {
+  const r = config.reactor;
+  return new ReactorLink({
+    name,
+    baseUrl,
+    token: config.apiToken,
+    retries: r.apiRetries,
+    retryDelayMs: ms(r.retryDelaySeconds),
+    requestTimeoutMs: ms(r.requestTimeoutSeconds),
+    breakerThreshold: r.breakerThreshold,
+    halfOpenAfterMs: ms(r.breakerHalfOpenSeconds),
+  });
+}
+
+export function assembleCoordinator(config: Config, db: Db, instanceId: string): CoordinatorParts {
+  const store = new CoordinatorStore(db);
+  const outbox = new OutboxStore(db);
+  const local = link(config, 'local', config.reactor.url);
+  const cloud = config.reactor.cloudUrl === undefined ? undefined : link(config, 'cloud', config.reactor.cloudUrl);
+  const t = config.training;
+  const lock = new LeaseLock({ store, capacity: t.maxConcurrentJobs, ttlMs: ms(t.lockTtlSeconds) });
+  const queue = new JobQueue({ store, lock });
+  const probe = new ResourceProbe({
+    reactor: local,
+    primeUrl: config.prime.enabled ? config.prime.url : undefined,
+    token: config.apiToken,
+    crossRepoDir: config.paths.crossRepo,
+    staleAfterSeconds: Math.max(15, STALE_STATE_INTERVALS * config.stateFileIntervalSeconds),
+  });
+  const checkIntervalMs = ms(config.resources.checkIntervalSeconds);
+  const gate = new ResourceGate({
+    probe,
+    limits: { maxTotalGb: config.resources.maxTotalMemoryGb, reserveGb: config.resources.trainingMemoryReserveGb },
+    checkIntervalMs,
+    timeoutMs: ms(t.slotTimeoutSeconds),
+  });
+  const runner = new JobRunner({
+    store,
+    lock,
+    links: cloud ? { local, cloud } : { local },
+    gate,
+    placement: { ...config.placement, localUrl: local.baseUrl, cloudUrl: cloud?.baseUrl },
+    forwarded: (type) => outbox.forwarded(type),
+    deployPolicy: config.abTest,
+    autoResume: t.autoResumeFailed,
+    checkpointInterval: t.checkpointIntervalEpochs,
+    // REACTOR_API_TIMEOUT 0 means no limit (the longest timer Node can hold).
+    jobTimeoutMs: config.reactor.apiTimeoutSeconds > 0 ? ms(config.reactor.apiTimeoutSeconds) : MAX_TIMER_MS,
+    retryIntervalMs: Math.max(10, checkIntervalMs),
+  });
+  const worker = new TrainingWorker({
+    queue,
+    lock,
+    runner,
+    reactor: local,
+    reactorEnabled: config.reactor.enabled,
+    instanceId,
+    concurrency: t.maxConcurrentJobs,
+    slotTimeoutMs: ms(t.slotTimeoutSeconds),
+    checkIntervalMs: Math.max(10, checkIntervalMs),
+  });
+  const forwarder = new ExperienceForwarder({
+    outbox,
+    eventsDir: config.paths.events,
+    batchSize: config.jarvis.experienceBatchSize,
+    flushIntervalMs: ms(config.jarvis.experienceFlushIntervalSeconds),
+    claimer: instanceId,
+  });
+  const auto = new AutoTrigger({ reactor: local, queue, minExperiences: t.minExperiencesForTraining, intervalMs: Math.max(10, ms(t.checkIntervalSeconds)) });
+  return { store, outbox, local, cloud, lock, queue, runner, worker, forwarder, auto };
+}
