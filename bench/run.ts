@@ -4,11 +4,13 @@
  */
 import { benchIngestion } from './ingestion.bench.js';
 import { benchNlu } from './nlu.bench.js';
+import { benchPrime } from './prime.bench.js';
 import { printResult, type BenchResult } from './lib/report.js';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   ingestion: benchIngestion,
   nlu: () => benchNlu(),
+  prime: benchPrime,
 };
 
 const wanted = process.argv.slice(2);
