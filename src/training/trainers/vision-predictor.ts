@@ -1,0 +1,63 @@
+/**
+ * Serves an exported vision model: reads the input exactly as training did (vision-input.ts) and runs the
+ * very forward pass the trainer used (VisionCnn on the TF.js wasm backend), so a fresh process predicts
+ * what the trainer measured, bit for bit.
+ */
+import { TrainingInvalidRequest } from '../../errors.js';
+import { initTf } from '../tf.js';
+import { VisionCnn } from './vision-cnn.js';
+import { layoutOf, readVisionModel, type VisionModel } from './vision-files.js';
+import { inputSize, readVisionInput, toModelInput } from './vision-input.js';
+import type { Predictor } from './types.js';
+
+/** How many ranked labels a prediction lists. */
+export const VISION_TOP_K = 5;
+
+export interface VisionPrediction extends Record<string, unknown> {
+  label: string;
+  confidence: number;
+  top_k: { label: string; score: number }[];
+}
+
+export class VisionPredictor implements Predictor {
+  readonly modelType = 'vision' as const;
+  private readonly input: Float32Array;
+  private disposed = false;
+
+  constructor(
+    private readonly model: VisionModel,
+    private readonly cnn: VisionCnn,
+  ) {
+    this.input = new Float32Array(inputSize(model.geometry));
+  }
+
+  get labels(): readonly string[] {
+    return this.model.labels;
+  }
+
+  /** Class probabilities for one input (the experience `input` shape), in label order. */
+  probabilities(input: Record<string, unknown>): Float32Array {
+    if (this.disposed) throw TrainingInvalidRequest('this vision predictor was disposed');
+    toModelInput(readVisionInput(input), this.model.geometry, this.input, 0);
+    return this.cnn.probabilities(this.input, 1);
+  }
+
+  predict(input: Record<string, unknown>): VisionPrediction {
+    const p = this.probabilities(input);
+    const ranked = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
+    const top = ranked.slice(0, VISION_TOP_K).map((j) => ({ label: this.model.labels[j], score: p[j] }));
+    return { label: top[0].label, confidence: top[0].score, top_k: top };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cnn.dispose();
+  }
+}
+
+export async function loadVisionPredictor(dir: string): Promise<VisionPredictor> {
+  const model = await readVisionModel(dir);
+  const tf = await initTf();
+  return new VisionPredictor(model, new VisionCnn(tf, layoutOf(model), model.params));
+}
