@@ -82,3 +82,50 @@ function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number,
   for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
   return s;
 }
+
+/** Precision, recall and F1 of one class, and how many examples truly had it. */
+export interface ClassFigures {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface ClassificationFigures {
+  n: number;
+  accuracy: number;
+  per_class: Record<string, ClassFigures>;
+  /** Rows are the true label, columns the predicted one (scikit-learn's convention), both in `labels` order. */
+  confusion: { labels: string[]; matrix: number[][] };
+}
+
+/**
+ * Accuracy, per-class figures and the confusion matrix of `predicted` against `truth`. Labels are every
+ * label seen on either side, sorted, so a class the model invents still shows up as a column. A ratio
+ * with a zero denominator is 0 (scikit-learn's `zero_division=0`): JSON has no NaN, and a class never
+ * predicted has, for a reader, no precision worth claiming.
+ */
+export function classificationFigures(truth: readonly string[], predicted: readonly string[]): ClassificationFigures {
+  if (truth.length !== predicted.length) throw new RangeError(`classificationFigures needs equal lengths, got ${truth.length} and ${predicted.length}`);
+  const labels = [...new Set([...truth, ...predicted])].sort();
+  const at = new Map(labels.map((l, i) => [l, i]));
+  const matrix = labels.map(() => new Array<number>(labels.length).fill(0));
+  let correct = 0;
+  for (let i = 0; i < truth.length; i++) {
+    matrix[at.get(truth[i])!][at.get(predicted[i])!]++;
+    if (truth[i] === predicted[i]) correct++;
+  }
+  const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
+  // fromEntries defines own properties, so a label such as "__proto__" stays a label.
+  const per_class: Record<string, ClassFigures> = Object.fromEntries(
+    labels.map((label, k) => {
+      const tp = matrix[k][k];
+      const support = matrix[k].reduce((s, x) => s + x, 0);
+      const predictedAs = matrix.reduce((s, row) => s + row[k], 0);
+      const precision = ratio(tp, predictedAs);
+      const recall = ratio(tp, support);
+      return [label, { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support }];
+    }),
+  );
+  return { n: truth.length, accuracy: ratio(correct, truth.length), per_class, confusion: { labels, matrix } };
+}

@@ -83,14 +83,12 @@ function finish(h: number, mask: number): number {
 }
 
 /**
- * Appends the bucket id of every feature of `text` to `out`: first the word-level features (unigrams, then
- * n-grams), then the character n-grams. Repeats are kept: a repeated feature counts again, as in fastText.
- * Returns how many of the appended ids are word-level.
+ * Appends the bucket id of every feature of `text` to `out` and returns `out`: word unigrams, then word
+ * n-grams, then character n-grams. Repeats are kept: a repeated feature counts again, as in fastText.
  */
-export function hashFeatureGroups(text: string, config: TextFeatureConfig, out: number[]): number {
+export function hashFeatures(text: string, config: TextFeatureConfig, out: number[] = []): number[] {
   const mask = (1 << config.hashBits) - 1;
   const words = tokenize(text);
-  const first = out.length;
   for (const w of words) {
     let h = SEED_WORD;
     for (const cp of w) h = mix(h, cp);
@@ -106,7 +104,6 @@ export function hashFeatureGroups(text: string, config: TextFeatureConfig, out: 
       out.push(finish(h, mask));
     }
   }
-  const wordCount = out.length - first;
   if (config.charMaxN > 0) {
     for (const w of words) {
       const marked = [BOW, ...w, EOW];
@@ -119,11 +116,5 @@ export function hashFeatureGroups(text: string, config: TextFeatureConfig, out: 
       }
     }
   }
-  return wordCount;
-}
-
-/** Every feature's bucket id, word-level first; see hashFeatureGroups. */
-export function hashFeatures(text: string, config: TextFeatureConfig, out: number[] = []): number[] {
-  hashFeatureGroups(text, config, out);
   return out;
 }

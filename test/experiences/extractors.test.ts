@@ -35,7 +35,7 @@ describe('vision extractor', () => {
     const e = norm({ type: 'vision', input: { pixels: [0, 1, 2, 3, 4, 5], width: 3, height: 2 }, expected_output: { label: 7 } });
     expect(e.example).toMatchObject({ input: { width: 3, height: 2, channels: 1 }, label: '7' });
     expect(norm({ type: 'vision', input: { pixels: [0, 1, 2], width: 2, height: 2 }, expected_output: { label: 'a' } }).reason).toBe(
-      'input.pixels has 3 values, expected 2×2 = 4',
+      'input.pixels has 3 values, expected 2×2 = 4 (grey) or ×3 = 12 (RGB)',
     );
     expect(norm({ type: 'vision', input: { pixels: [1], width: 0, height: 1 }, expected_output: { label: 'a' } }).reason).toBe(
       'input.width must be a positive integer, got 0',

@@ -32,12 +32,16 @@ function pixelInput(input: JsonObject): { input: JsonObject } | { reason: string
   if ('reason' in width) return width;
   const height = positiveInt(input.height, 'input.height');
   if ('reason' in height) return height;
-  const channels = input.channels === undefined ? { n: 1 } : positiveInt(input.channels, 'input.channels');
+  // Without `channels`, grey or RGB follows from the length, as the trainer reads it.
+  const area = width.n * height.n;
+  const implied = pixels.values.length === area * 3 ? 3 : 1;
+  const channels = input.channels === undefined ? { n: implied } : positiveInt(input.channels, 'input.channels');
   if ('reason' in channels) return channels;
-  const expected = width.n * height.n * channels.n;
+  if (channels.n !== 1 && channels.n !== 3) return { reason: `input.channels must be 1 (grey) or 3 (RGB), got ${channels.n}` };
+  const expected = area * channels.n;
   if (pixels.values.length !== expected) {
-    const shape = channels.n === 1 ? `${width.n}×${height.n}` : `${width.n}×${height.n}×${channels.n}`;
-    return { reason: `input.pixels has ${pixels.values.length} values, expected ${shape} = ${expected}` };
+    const shape = input.channels === undefined ? `${width.n}×${height.n} = ${area} (grey) or ×3 = ${area * 3} (RGB)` : `${width.n}×${height.n}×${channels.n} = ${expected}`;
+    return { reason: `input.pixels has ${pixels.values.length} values, expected ${shape}` };
   }
   return { input: { pixels: pixels.values, width: width.n, height: height.n, channels: channels.n } };
 }

@@ -55,15 +55,20 @@ function smoothIdf(docCount: number, df: number): number {
   return Math.log((1 + docCount) / (1 + df)) + 1;
 }
 
-/** Counts document frequencies over the training texts and gives rows to buckets in ≥ minCount of them. */
-export function buildFeatureSpace(texts: readonly string[], config: TextFeatureConfig, dim: number, seed: number, minCount: number): EmbeddingFeatureSpace {
+/**
+ * Counts document frequencies over the training texts and gives rows to buckets in ≥ minCount of them,
+ * the `maxRows` most frequent when there are more (ties by bucket id, so the choice is deterministic).
+ */
+export function buildFeatureSpace(texts: readonly string[], config: TextFeatureConfig, dim: number, seed: number, minCount: number, maxRows: number): EmbeddingFeatureSpace {
   const df = new Map<number, number>();
   const scratch: number[] = [];
   for (const text of texts) {
     scratch.length = 0;
     for (const b of new Set(hashFeatures(text, config, scratch))) df.set(b, (df.get(b) ?? 0) + 1);
   }
-  const buckets = Uint32Array.from([...df].filter(([, n]) => n >= minCount).map(([b]) => b)).sort();
+  let kept = [...df].filter(([, n]) => n >= minCount);
+  if (kept.length > maxRows) kept = kept.sort((x, y) => y[1] - x[1] || x[0] - y[0]).slice(0, maxRows);
+  const buckets = Uint32Array.from(kept, ([b]) => b).sort();
   const idf = Float32Array.from(buckets, (b) => smoothIdf(texts.length, df.get(b) as number));
   return featureSpaceFrom(config, dim, seed >>> 0, texts.length, buckets, idf);
 }
@@ -83,62 +88,108 @@ export function initialTable(space: EmbeddingFeatureSpace): Float32Array {
 }
 
 /**
- * Texts as a CSR matrix over the trainable rows plus, per text, the fixed part: the weighted sum of the
- * random rows of its other buckets ([count, dim]). Pooled vector = table rows pooled + fixed part.
+ * Above this many bytes the fixed parts of a data set are not kept as dense vectors but rebuilt from
+ * their buckets at every pooling (~15 % slower on STS-B): memory then grows with the features, not with
+ * texts × dim (200,000 texts at dim 256 would need 200 MB).
+ */
+const FIXED_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Texts as two CSR matrices: trainable rows (`matrix`) and buckets without a row (`fixedBuckets`, pooled
+ * through their random rows: the fixed part). Pooled vector = table rows pooled + fixed part.
  */
 export interface EmbeddingBags {
   readonly matrix: FeatureMatrix;
-  readonly fixed: Float32Array;
+  readonly fixedOffsets: Uint32Array;
+  readonly fixedBuckets: Uint32Array;
+  readonly fixedWeights: Float32Array;
+  /** The fixed part of every text ([count, dim]), when it fits FIXED_CACHE_BYTES; else null. */
+  readonly fixedDense: Float32Array | null;
+  readonly seed: number;
+  readonly dim: number;
 }
 
 export function featurizeTexts(texts: readonly string[], space: EmbeddingFeatureSpace): EmbeddingBags {
   const { dim } = space;
   const offsets = new Uint32Array(texts.length + 1);
+  const fixedOffsets = new Uint32Array(texts.length + 1);
   const rows: number[] = [];
   const weights: number[] = [];
-  const fixed = new Float32Array(texts.length * dim);
+  const fixedBuckets: number[] = [];
+  const fixedWeights: number[] = [];
   const counts = new Map<number, number>();
   const scratch: number[] = [];
-  const random = new Float32Array(dim);
   texts.forEach((text, i) => {
     counts.clear();
     scratch.length = 0;
     for (const b of hashFeatures(text, space.config, scratch)) counts.set(b, (counts.get(b) ?? 0) + 1);
-    // Ascending buckets: the order of the sums below, and so every float, depends on the text alone.
+    // Ascending buckets: the order of the sums, and so every float, depends on the text alone.
     const buckets = [...counts.keys()].sort((a, b) => a - b);
     const raw = buckets.map((b) => {
       const r = space.lookup[b];
       return (1 + Math.log(counts.get(b) as number)) * (r >= 0 ? space.idf[r] : smoothIdf(space.docCount, 0));
     });
     const norm = Math.sqrt(raw.reduce((s, w) => s + w * w, 0));
-    const fixedRow = new Float64Array(dim);
     buckets.forEach((b, k) => {
-      const w = raw[k] / norm;
       const r = space.lookup[b];
-      if (r >= 0) {
-        rows.push(r);
-        weights.push(w);
-        return;
-      }
-      randomRow(space.seed, b, dim, random, 0);
-      for (let d = 0; d < dim; d++) fixedRow[d] += w * random[d];
+      (r >= 0 ? rows : fixedBuckets).push(r >= 0 ? r : b);
+      (r >= 0 ? weights : fixedWeights).push(raw[k] / norm);
     });
-    fixed.set(fixedRow, i * dim);
     offsets[i + 1] = rows.length;
+    fixedOffsets[i + 1] = fixedBuckets.length;
   });
-  return { matrix: { count: texts.length, offsets, rows: Int32Array.from(rows), weights: Float32Array.from(weights) }, fixed };
+  const bags = {
+    matrix: { count: texts.length, offsets, rows: Int32Array.from(rows), weights: Float32Array.from(weights) },
+    fixedOffsets,
+    fixedBuckets: Uint32Array.from(fixedBuckets),
+    fixedWeights: Float32Array.from(fixedWeights),
+    fixedDense: null,
+    seed: space.seed,
+    dim,
+  };
+  if (texts.length * dim * 4 > FIXED_CACHE_BYTES) return bags;
+  const fixedDense = new Float32Array(texts.length * dim);
+  const sum = new Float64Array(dim);
+  const random = new Float32Array(dim);
+  for (let i = 0; i < texts.length; i++) {
+    fixedPart(bags, i, sum, random);
+    fixedDense.set(sum, i * dim);
+  }
+  return { ...bags, fixedDense };
+}
+
+/** Text i's fixed part, summed in float64 into `sum` (`random` is scratch of length dim). */
+function fixedPart(bags: Omit<EmbeddingBags, 'fixedDense'>, i: number, sum: Float64Array, random: Float32Array): void {
+  const { dim } = bags;
+  sum.fill(0);
+  for (let k = bags.fixedOffsets[i]; k < bags.fixedOffsets[i + 1]; k++) {
+    randomRow(bags.seed, bags.fixedBuckets[k], dim, random, 0);
+    const w = bags.fixedWeights[k];
+    for (let d = 0; d < dim; d++) sum[d] += w * random[d];
+  }
 }
 
 /**
  * Pooled bags of texts `order[start..end)` into `out` ([n, dim]): trainable rows through the shared
- * poolRows, then the fixed part. Training, evaluation and the predictor all pool here, so they agree bit
- * for bit.
+ * poolRows, then the fixed part (rounded to float32 first, cached or not, so both paths give the same
+ * floats). Training, evaluation and the predictor all pool here, so they agree bit for bit.
  */
 export function poolBags(table: Float32Array, dim: number, bags: EmbeddingBags, order: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
   poolRows(table, dim, bags.matrix, order, start, end, out);
+  const dense = bags.fixedDense;
+  const sum = dense ? undefined : new Float64Array(dim);
+  const random = dense ? undefined : new Float32Array(dim);
+  const fround = Math.fround;
   for (let b = 0; b < end - start; b++) {
     const o = b * dim;
-    const f = order[start + b] * dim;
-    for (let d = 0; d < dim; d++) out[o + d] += bags.fixed[f + d];
+    const text = order[start + b];
+    if (dense) {
+      const f = text * dim;
+      for (let d = 0; d < dim; d++) out[o + d] += dense[f + d];
+    } else if (sum && random) {
+      if (bags.fixedOffsets[text] === bags.fixedOffsets[text + 1]) continue;
+      fixedPart(bags, text, sum, random);
+      for (let d = 0; d < dim; d++) out[o + d] += fround(sum[d]);
+    }
   }
 }

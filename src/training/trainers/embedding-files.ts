@@ -122,6 +122,7 @@ export interface EmbeddingTrainingState {
   fingerprint: string;
   table: Float32Array;
   tableM: Float32Array;
+  /** Adam's second moments: one per element, or one per row for row-wise Adam. */
   tableV: Float32Array;
   /** Head params, then first moments, then second moments (see EmbeddingHead.getState). */
   head: Float32Array[];
@@ -151,8 +152,9 @@ export async function writeEmbeddingState(dir: string, s: EmbeddingTrainingState
   await writeFileAtomic(join(dir, STATE_JSON), JSON.stringify(manifest) + '\n');
 }
 
-/** Reads a state written for the model `fingerprint`; `headSizes` are the expected head array lengths. */
-export async function readEmbeddingState(dir: string, fingerprint: string, tableSize: number, headSizes: readonly number[]): Promise<EmbeddingTrainingState> {
+/** Reads a state written for the model `fingerprint`, checking every array's length against the live one's. */
+export async function readEmbeddingState(dir: string, fingerprint: string, sizes: { table: number; tableV: number; head: readonly number[] }): Promise<EmbeddingTrainingState> {
+  const { table: tableSize, head: headSizes } = sizes;
   const m = JSON.parse(await readFile(join(dir, STATE_JSON), 'utf8')) as StateManifest;
   if (m.format !== EMBEDDING_STATE_FORMAT || m.version !== EMBEDDING_STATE_VERSION) {
     throw new RangeError(`${STATE_JSON} is ${String(m.format)} v${String(m.version)}, expected ${EMBEDDING_STATE_FORMAT} v${EMBEDDING_STATE_VERSION}`);
@@ -166,7 +168,7 @@ export async function readEmbeddingState(dir: string, fingerprint: string, table
     fingerprint,
     table: need(arrays, 'embedding', tableSize, 'float32') as Float32Array,
     tableM: need(arrays, 'embedding_m', tableSize, 'float32') as Float32Array,
-    tableV: need(arrays, 'embedding_v', tableSize, 'float32') as Float32Array,
+    tableV: need(arrays, 'embedding_v', sizes.tableV, 'float32') as Float32Array,
     head: headSizes.map((size, i) => need(arrays, `head_${i}`, size, 'float32') as Float32Array),
   };
 }

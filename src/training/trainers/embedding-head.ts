@@ -4,9 +4,10 @@
  *
  * - in-batch negatives (InfoNCE / MultipleNegativesRanking, symmetric): each positive pair's texts must be
  *   each other's nearest among the batch's other texts;
- * - CoSENT (Su 2022) on scored pairs: every pair with a higher score must get a higher cosine than every
- *   lower-scored pair in the batch. It uses the whole 0–5 scale, which InfoNCE cannot, and being a ranking
- *   loss it optimises what Spearman measures, without forcing cosines onto an arbitrary score scale.
+ * - a ranking loss on scored pairs: every pair with a higher score should get a higher cosine than every
+ *   lower-scored pair in the batch. It uses the whole 0–5 scale, which InfoNCE cannot, and being about
+ *   order it optimises what Spearman measures without forcing cosines onto the score scale. `pairwise`
+ *   (RankNet, weighted by the score gap) is the default; `cosent` (Su 2022) is the log-sum-exp form.
  *
  * Adam by hand on TF.js variables, as DenseHead does, for bit-exact resume. Every batch runs in tidy();
  * running sums live in variables and are read back once per epoch.
@@ -27,11 +28,12 @@ export interface PairBatch {
   positive: Float32Array;
   /** In-batch negatives allowed: masks j ≠ i whose text repeats one of pair i's (not a true negative). */
   negativeMask: Float32Array;
-  /** CoSENT: 0 where pair i has a higher score than pair j, both scored. */
-  rankMask: Float32Array;
+  /** Ranking: s_i − s_j where pair i has a higher score than pair j (both scored), else 0. */
+  rankWeight: Float32Array;
 }
 
 export interface LossWeights {
+  rankLoss: 'cosent' | 'pairwise';
   contrastiveScale: number;
   rankScale: number;
   contrastiveWeight: number;
@@ -89,13 +91,31 @@ export class EmbeddingHead {
     const own = tf.mul(cos, w.contrastiveScale);
     const perPair = tf.sub(tf.div(tf.add(tf.logSumExp(logits, 1), tf.logSumExp(logits, 0)), 2), own);
     const contrastive = tf.div(tf.sum(tf.mul(perPair, positive)), tf.maximum(anchors, 1));
-    // CoSENT: log(1 + Σ_{s_i > s_j} exp(λ (cos_j − cos_i))); the leading 0 is the "1 +".
-    const diff = tf.sub(tf.reshape(cos, [1, n]), tf.reshape(cos, [n, 1]));
-    const ranked = tf.add(tf.mul(diff, w.rankScale), tf.tensor2d(batch.rankMask.subarray(0, n * n), [n, n]));
-    const rank = tf.logSumExp(tf.concat([tf.zeros([1]), tf.reshape(ranked, [n * n])]));
+    const diff = tf.sub(tf.reshape(cos, [1, n]), tf.reshape(cos, [n, 1])) as tfjs.Tensor2D;
+    const rankWeight = tf.tensor2d(batch.rankWeight.subarray(0, n * n), [n, n]);
+    const rank = w.rankLoss === 'cosent' ? this.cosent(diff, rankWeight) : this.pairwise(diff, rankWeight);
     const total = tf.add(tf.mul(contrastive, w.contrastiveWeight), tf.mul(rank, w.rankWeight)) as tfjs.Scalar;
     const hits = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, 1), tf.range(0, n, 1, 'int32')), 'float32'), positive)) as tfjs.Scalar;
     return { total, hits, anchors: anchors as tfjs.Scalar };
+  }
+
+  /** CoSENT: log(1 + Σ_{s_i > s_j} exp(λ (cos_j − cos_i))); the leading 0 is the "1 +". */
+  private cosent(diff: tfjs.Tensor2D, rankWeight: tfjs.Tensor2D): tfjs.Scalar {
+    const tf = this.tf;
+    const n = diff.shape[0];
+    const ranked = tf.where(tf.greater(rankWeight, 0), tf.mul(diff, this.weights.rankScale), tf.fill([n, n], MASKED));
+    return tf.logSumExp(tf.concat([tf.zeros([1]), tf.reshape(ranked, [n * n])]));
+  }
+
+  /**
+   * Pairwise logistic ranking (RankNet): the mean over ordered pairs of softplus(λ (cos_j − cos_i)),
+   * each weighted by its score gap. Every pair counts, not mostly the worst one as under CoSENT's
+   * log-sum-exp, which is closer to what a rank correlation over the whole set measures.
+   */
+  private pairwise(diff: tfjs.Tensor2D, rankWeight: tfjs.Tensor2D): tfjs.Scalar {
+    const tf = this.tf;
+    const total = tf.sum(tf.mul(rankWeight, tf.softplus(tf.mul(diff, this.weights.rankScale))));
+    return tf.div(total, tf.maximum(tf.sum(rankWeight), 1e-6));
   }
 
   private accumulate(n: number, total: tfjs.Scalar, hits: tfjs.Scalar, anchors: tfjs.Scalar): void {
@@ -106,7 +126,8 @@ export class EmbeddingHead {
   /** One training step (Adam step `t`); returns dLoss/dx ([2n, dim]) for the n-gram table. */
   trainStep(batch: PairBatch, adam: AdamSettings, t: number): Float32Array {
     const tf = this.tf;
-    return tf.tidy(() => {
+    // Read back outside tidy(): tidy walks a returned typed array element by element.
+    const dx = tf.tidy(() => {
       const xt = tf.tensor2d(batch.x.subarray(0, 2 * batch.n * this.dim), [2 * batch.n, this.dim]);
       let kept: tfjs.Scalar[] = [];
       const f = (...inputs: tfjs.Tensor[]): tfjs.Scalar => {
@@ -132,8 +153,13 @@ export class EmbeddingHead {
         this.v[i].assign(v);
         this.params[i].assign(tf.sub(this.params[i], tf.div(tf.mul(m, step), tf.add(tf.sqrt(v), adam.epsilon))));
       }
-      return grads[0].dataSync() as Float32Array;
+      return grads[0];
     });
+    try {
+      return dx.dataSync() as Float32Array;
+    } finally {
+      dx.dispose();
+    }
   }
 
   /** Adds the batch's loss and retrievals to the running sums without training (validation). */
@@ -148,7 +174,12 @@ export class EmbeddingHead {
   /** Unit vectors of `n` pooled rows (one read-back). */
   embed(x: Float32Array, n: number): Float32Array {
     const tf = this.tf;
-    return tf.tidy(() => this.encode(tf.tensor2d(x.subarray(0, n * this.dim), [n, this.dim]), this.params).dataSync() as Float32Array);
+    const u = tf.tidy(() => this.encode(tf.tensor2d(x.subarray(0, n * this.dim), [n, this.dim]), this.params));
+    try {
+      return u.dataSync() as Float32Array;
+    } finally {
+      u.dispose();
+    }
   }
 
   /** Reads the running sums (one read-back) and resets them. */

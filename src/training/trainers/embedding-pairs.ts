@@ -68,8 +68,8 @@ export function extractPairs(examples: readonly Example[], positiveThreshold: nu
 
 /**
  * Fills the masks and positive flags of `batch` for pairs `order[start..end)`. A candidate j ≠ i that
- * shares a text with pair i is masked out of i's negatives (it may be the very same sentence); CoSENT
- * compares every two scored pairs whose scores differ.
+ * shares a text with pair i is masked out of i's negatives (it may be the very same sentence); the
+ * ranking loss compares every two scored pairs whose scores differ, weighted by the gap.
  */
 export function fillMasks(pairs: PairSet, order: ArrayLike<number>, start: number, end: number, batch: PairBatch): void {
   const n = end - start;
@@ -83,7 +83,7 @@ export function fillMasks(pairs: PairSet, order: ArrayLike<number>, start: numbe
       const shared = j !== i && (pairs.a[q] === pairs.a[p] || pairs.b[q] === pairs.b[p] || pairs.a[q] === pairs.b[p] || pairs.b[q] === pairs.a[p]);
       batch.negativeMask[i * n + j] = shared ? MASKED : 0;
       // NaN compares false: unscored pairs take no part in the ranking loss.
-      batch.rankMask[i * n + j] = si > pairs.score[q] ? 0 : MASKED;
+      batch.rankWeight[i * n + j] = si > pairs.score[q] ? si - pairs.score[q] : 0;
     }
   }
 }
@@ -95,7 +95,7 @@ export function createPairBatch(size: number, dim: number): PairBatch {
     n: 0,
     positive: new Float32Array(size),
     negativeMask: new Float32Array(size * size),
-    rankMask: new Float32Array(size * size),
+    rankWeight: new Float32Array(size * size),
   };
 }
 

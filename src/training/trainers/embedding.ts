@@ -1,17 +1,19 @@
 /**
  * The embedding trainer: a text encoder trained contrastively on pairs, unit vectors out.
  *
- * Encoder: hashed word + character 2–4-gram features (text-features.ts), sublinear TF-IDF weights → a bag
- * of table rows (embedding-features.ts; untrained rows are fixed random ±1/√dim vectors, so the untrained
- * encoder is a random projection of the TF-IDF vector) → a linear map, identity at start (TF.js) → L2
- * normalisation. Loss: symmetric in-batch InfoNCE on positive pairs plus CoSENT on scored pairs
- * (embedding-head.ts). The table trains with the nlu trainer's lazy sparse Adam, row by row; TF.js runs the
- * map, the loss and the gradient w.r.t. the pooled bags.
+ * Encoder: hashed word + character 2–4-gram features (text-features.ts) with sublinear TF-IDF weights → a
+ * bag of table rows (embedding-features.ts) → optionally a linear map, identity at start (TF.js) → L2
+ * normalisation. Every row starts as a fixed random ±1/√dim vector, so before training the encoder is a
+ * random projection of the TF-IDF vector: the classic baseline, which training then improves on.
+ * Loss (embedding-head.ts): symmetric in-batch InfoNCE on positive pairs (`text` + `positive`, or a score
+ * ≥ 4) plus a gap-weighted pairwise ranking loss on scored pairs. The table trains with the nlu trainer's
+ * lazy sparse Adam on the rows a batch touched; TF.js runs the loss and its gradient w.r.t. the bags.
  *
  * Metrics: accuracy is in-batch recall@1 over training positives; val_accuracy is recall@1 over validation
- * positives (groups of RECALL_GROUP_SIZE); val_spearman (an extra field every epoch report carries) is the
- * Spearman correlation of cosine with score on scored validation pairs. The export's model.json records
- * both, with the untrained encoder's figures beside them.
+ * positives (groups of RECALL_GROUP_SIZE); val_spearman, an extra field of every epoch's metrics (and so of
+ * the epoch report), is Spearman's correlation of cosine with score over scored validation pairs.
+ * validationReport() gives both for the current weights next to the untrained encoder's; the export's
+ * model.json records that report under `validation`.
  */
 import { createHash } from 'node:crypto';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
@@ -71,9 +73,9 @@ export class EmbeddingTrainer implements ModelTrainer {
       throw TrainingNoData('embedding', `${trainPairs.a.length} of ${train.length} training examples are usable pairs (input.text + input.positive, or input.text_a + input.text_b + score); in-batch training needs 2`);
     }
     const val = extractPairs(validation, settings.positiveThreshold, settings.features);
-    const space = buildFeatureSpace(trainPairs.texts, settings.features, settings.dim, rng.nextUint32(), settings.minCount);
+    const space = buildFeatureSpace(trainPairs.texts, settings.features, settings.dim, rng.nextUint32(), settings.minCount, settings.maxRows);
     const { dim } = settings;
-    this.table = new SparseEmbedding(space.buckets.length, dim);
+    this.table = new SparseEmbedding(space.buckets.length, dim, settings.secondMoment);
     this.table.table.set(initialTable(space));
     this.head = new EmbeddingHead(tf, dim, settings.architecture === 'ngram-bag-projection', settings);
     // One pair more than a batch: a lone last pair joins the batch before it (see runEpoch).
@@ -120,7 +122,8 @@ export class EmbeddingTrainer implements ModelTrainer {
         this.step += 1;
         const stepAdam = { ...adam, learningRate: adam.learningRate * this.decay(p) };
         const dPooled = head.trainStep(this.batch, stepAdam, this.step);
-        table.applyGradient(p.trainBags.matrix, texts, 0, 2 * (end - start), dPooled, stepAdam, this.step);
+        const tableScale = p.settings.tableLearningRateScale;
+        if (tableScale > 0) table.applyGradient(p.trainBags.matrix, texts, 0, 2 * (end - start), dPooled, { ...stepAdam, learningRate: stepAdam.learningRate * tableScale }, this.step);
         samples += end - start;
         if (end === n) break;
         stopped = shouldStop();
@@ -206,7 +209,7 @@ export class EmbeddingTrainer implements ModelTrainer {
 
   async loadState(dir: string): Promise<void> {
     const { p, table, head } = this.ready();
-    const s = await readEmbeddingState(dir, p.fingerprint, table.table.length, head.getState().map((a) => a.length));
+    const s = await readEmbeddingState(dir, p.fingerprint, { table: table.table.length, tableV: table.v.length, head: head.getState().map((a) => a.length) });
     table.table.set(s.table);
     table.m.set(s.tableM);
     table.v.set(s.tableV);

@@ -4,12 +4,16 @@
  */
 import { TrainingUnknownModelType } from '../../errors.js';
 import type { ModelType } from '../../model-types.js';
+import { embeddingTrainerModule } from './embedding.js';
 import { nluTrainerModule } from './nlu.js';
 import type { TrainerModule } from './types.js';
+import { visionTrainerModule } from './vision.js';
 import { voiceTrainerModule } from './voice.js';
 
 const MODULES: Readonly<Partial<Record<ModelType, TrainerModule>>> = Object.freeze({
+  embedding: embeddingTrainerModule,
   nlu: nluTrainerModule,
+  vision: visionTrainerModule,
   voice: voiceTrainerModule,
 });
 
