@@ -93,6 +93,16 @@ export const ModelArtifactsInvalid = createError('TRN_ERR_MODEL_ARTIFACTS_INVALI
 export const ModelRegistryInvalidArgument = createError('TRN_ERR_MODEL_REGISTRY_INVALID_ARGUMENT', 'ModelRegistry %s must be %s, got %j', 500);
 /** Copying, syncing or renaming a version folder failed; the original error is the cause. */
 export const ModelRegisterFailed = createError('TRN_ERR_MODEL_REGISTER_FAILED', 'could not register a %s model for job %s: %s', 500);
+/** POST /api/models/{type}/{version}/evaluate: a body that is neither `{experiences}` nor `{file}`. */
+export const ModelEvaluationInvalidRequest = createError('TRN_ERR_MODEL_EVALUATION_INVALID_REQUEST', 'invalid evaluation request: %s', 400);
+/** The evaluation `file` is outside the allowed folder, missing, or not a list of experiences. */
+export const ModelEvaluationFile = createError('TRN_ERR_MODEL_EVALUATION_FILE', 'file %j %s', 400);
+/** Not one item of the evaluation set could be used; the details name why. */
+export const ModelEvaluationNoData = createError('TRN_ERR_MODEL_EVALUATION_NO_DATA', 'nothing to evaluate %s %s on: %s', 400);
+/** A registered version's artifacts could not be loaded (damaged or written by an incompatible trainer). */
+export const ModelLoadFailed = createError('TRN_ERR_MODEL_LOAD_FAILED', 'could not load %s %s: %s', 500);
+/** A bad option of the evaluation service or its predictor cache (a programming error, caught at construction). */
+export const ModelEvaluationInvalidOption = createError('TRN_ERR_MODEL_EVALUATION_INVALID_OPTION', 'evaluation option %s must be %s, got %j', 500);
 
 // ── serving (J-Prime) ─────────────────────────────────────────────────────
 export const ServingUnknownModelType = createError('TRN_ERR_SERVING_UNKNOWN_MODEL_TYPE', 'no model type %j is served here; expected one of %s', 404);

@@ -4,8 +4,8 @@
  */
 import type { ModelType } from '../model-types.js';
 import type { Example } from '../training/trainers/types.js';
-import { isUsable, normalizeExperience } from './normalize.js';
-import type { ItemError, Split, SplitExample } from './types.js';
+import { isUsable, normalizeExperience, unusableReason } from './normalize.js';
+import type { ItemError, NormalizedExperience, Split, SplitExample } from './types.js';
 
 export interface InlineExamples {
   /** Trainable examples in input order, each with its split; one per id. */
@@ -16,6 +16,13 @@ export interface InlineExamples {
   unusable: number;
   /** Items whose id (or content) repeats an earlier one. */
   duplicates: number;
+  /** Position in `raw` of each example (same order as `examples`), so later per-item errors can name the item. */
+  positions: number[];
+  /**
+   * Why each kept-but-unused item (unusable, another model type, duplicate) was not taken, in input order.
+   * Training only counts them; evaluation reports them, since there the caller asked about those very items.
+   */
+  skipped: ItemError[];
 }
 
 /**
@@ -23,8 +30,8 @@ export interface InlineExamples {
  * that names another model type is counted unusable.
  */
 export function examplesFromExperiences(raw: readonly unknown[], modelType: ModelType, minQuality: number): InlineExamples {
-  const out: InlineExamples = { examples: [], rejected: [], unusable: 0, duplicates: 0 };
-  const seen = new Set<string>();
+  const out: InlineExamples = { examples: [], rejected: [], unusable: 0, duplicates: 0, positions: [], skipped: [] };
+  const seen = new Map<string, number>();
   raw.forEach((item, index) => {
     const res = normalizeExperience(item, { defaultModelType: modelType });
     if (!res.ok) {
@@ -32,18 +39,27 @@ export function examplesFromExperiences(raw: readonly unknown[], modelType: Mode
       return;
     }
     const e = res.experience;
-    if (seen.has(e.id)) {
+    const first = seen.get(e.id);
+    if (first !== undefined) {
       out.duplicates++;
+      out.skipped.push({ index, error: `duplicate of item ${first} (same id or content)` });
       return;
     }
-    seen.add(e.id);
+    seen.set(e.id, index);
     if (e.modelType !== modelType || !isUsable(e, minQuality) || e.example === null) {
       out.unusable++;
+      out.skipped.push({ index, error: skipReason(e, modelType, minQuality) });
       return;
     }
     out.examples.push({ ...e.example, split: e.split });
+    out.positions.push(index);
   });
   return out;
+}
+
+function skipReason(e: NormalizedExperience, modelType: ModelType, minQuality: number): string {
+  if (e.modelType !== null && e.modelType !== modelType) return `model_type ${e.modelType} is not ${modelType}`;
+  return unusableReason(e, minQuality) ?? 'not usable';
 }
 
 /** Splits examples by their `split`, dropping the field. */

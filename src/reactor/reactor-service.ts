@@ -15,12 +15,15 @@ import { JobStore } from '../store/jobs-store.js';
 import { ExperienceIntake, createTrainingData, intakeOptionsFromConfig } from '../experiences/index.js';
 import { ModelRegistry } from '../registry/index.js';
 import { TrainingService } from '../training/training-service.js';
+import { EvaluationService } from '../training/evaluation-service.js';
 import { createApp } from '../http/create-app.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { trainingRoutes } from '../http/routes/training.js';
 import { experienceRoutes } from '../http/routes/experiences.js';
 import { modelsRoutes } from '../http/routes/models.js';
+import { evaluateRoutes } from '../http/routes/evaluate.js';
 import { deploymentsRoutes } from '../http/routes/deployments.js';
+import { dashboardOptionsFromConfig, dashboardRoutes } from '../http/routes/dashboard.js';
 import { createDeploymentService, type DeploymentService } from '../rollout/index.js';
 import { ReactorState } from './reactor-state.js';
 import { ensureDir } from '../util/fs.js';
@@ -40,6 +43,7 @@ export class Reactor {
   private registry: ModelRegistry | null = null;
   private experiences: ExperienceStore | null = null;
   private deployments: DeploymentService | null = null;
+  private evaluation: EvaluationService | null = null;
   private ready = false;
   private port = 0;
   private closing: Promise<void> | null = null;
@@ -86,6 +90,8 @@ export class Reactor {
       resources: () => this.state.resources(),
       metrics: this.state.metrics,
     });
+    // The dashboard (issue 6) is outside the readiness gate: the page loads at once and shows `starting`.
+    this.app.register(dashboardRoutes, dashboardOptionsFromConfig(config, TRINITY_VERSION));
     this.app.register(async (scope) => {
       scope.addHook('onRequest', async (_req, reply) => {
         if (!this.ready) {
@@ -96,6 +102,7 @@ export class Reactor {
       scope.register(trainingRoutes, { training: this.trainingService() });
       scope.register(experienceRoutes, { store: this.experienceStore() });
       scope.register(modelsRoutes, { registry: this.modelRegistry(), deploymentIdOf: (t) => this.deploymentService().activeDeploymentId(t) });
+      scope.register(evaluateRoutes, { evaluation: this.evaluationService() });
       scope.register(deploymentsRoutes, { deployments: this.deploymentService() });
     });
     await this.app.listen({ host: config.reactor.host, port: config.reactor.port });
@@ -141,6 +148,7 @@ export class Reactor {
       jobs: new JobStore(this.database()),
       data: createTrainingData(this.experienceStore()),
       versions: this.modelRegistry(),
+      assessor: this.evaluationService(),
       logger: logger.child({ component: 'training' }),
       checkpointsRoot: config.paths.checkpoints,
       dropboxDir: config.paths.dropbox,
@@ -150,6 +158,17 @@ export class Reactor {
       autoResume: config.training.autoResumeFailed,
     });
     return this.training;
+  }
+
+  // ── evaluation (issue 3, item 4): figures of registered versions and of each finished export ──
+  private evaluationService(): EvaluationService {
+    this.evaluation ??= new EvaluationService({
+      registry: this.modelRegistry(),
+      minQuality: this.opts.config.training.minExperienceQuality,
+      fileRoot: this.opts.config.paths.dropbox,
+      logger: this.opts.logger.child({ component: 'evaluation' }),
+    });
+    return this.evaluation;
   }
 
   // ── deployments (issue 4): rollout controller, prime split, rollback ──
@@ -168,6 +187,7 @@ export class Reactor {
       this.ready = false;
       await this.intake?.close();
       await this.training?.close();
+      this.evaluation?.close();
       await this.deployments?.close();
       await this.app.close();
       await this.state.stop();

@@ -53,13 +53,25 @@ export interface VersionPort {
     sourceDir: string;
     metrics: Record<string, number>;
     counts: Record<string, number>;
+    /** More manifest fields (evaluation, calibration, probe_input). */
+    extra?: Record<string, unknown>;
   }): Promise<{ version: string }>;
+}
+
+/**
+ * What a finished export adds to its manifest before it registers (src/training/evaluation-service.ts):
+ * figures of the export and of the stable version on the job's validation split, calibration, probe input.
+ */
+export interface ExportAssessor {
+  assessExport(input: { modelType: ModelType; jobId: string; exportDir: string; datasetPath: string }): Promise<Record<string, unknown>>;
 }
 
 export interface TrainingServiceOptions {
   jobs: JobStore;
   data: TrainingDataPort;
   versions: VersionPort;
+  /** Evaluates each export before it registers; without it versions register with the trainer's metrics alone. */
+  assessor?: ExportAssessor;
   logger: Logger;
   checkpointsRoot: string;
   dropboxDir: string;
@@ -339,12 +351,14 @@ export class TrainingService extends EventEmitter {
   private async complete(jobId: string, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
     const job = this.opts.jobs.get(jobId)!;
     const metrics = metricsOf(msg.metrics);
+    const extra = await this.assessExport(job, msg.dir);
     const { version } = await this.opts.versions.register({
       modelType: job.modelType as ModelType,
       jobId,
       sourceDir: msg.dir,
       metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second, epochs: msg.epochs },
       counts: { train: msg.trainSize, validation: msg.validationSize },
+      extra,
     });
     if (job.bufferMaxSeq !== null) this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
     rmSync(msg.dir, { recursive: true, force: true });
@@ -355,6 +369,18 @@ export class TrainingService extends EventEmitter {
       { status: 'completed', modelVersion: version, completedAt: Date.now() / 1000, metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second } },
     );
     this.opts.logger.info({ job_id: jobId, model_version: version, ...metrics }, 'training job completed');
+  }
+
+  /** The assessor's manifest fields; a failure is logged and recorded there, never fails the job. */
+  private async assessExport(job: JobRecord, exportDir: string): Promise<Record<string, unknown> | undefined> {
+    const { assessor, logger } = this.opts;
+    if (!assessor || job.datasetPath === null) return undefined;
+    try {
+      return await assessor.assessExport({ modelType: job.modelType as ModelType, jobId: job.jobId, exportDir, datasetPath: job.datasetPath });
+    } catch (err) {
+      logger.warn({ err, job_id: job.jobId }, 'evaluating the new version failed; registering it without figures');
+      return { evaluation: { error: err instanceof Error ? err.message : String(err) } };
+    }
   }
 
   private onChildExit(jobId: string, run: Running, code: number | null, signal: NodeJS.Signals | null): void {
