@@ -4,10 +4,9 @@
  * registers the finished model, and resumes interrupted jobs from their last checkpoint.
  */
 import { EventEmitter } from 'node:events';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import type { Logger } from 'pino';
 import type { JobEvent, JobRecord, JobStore } from '../store/jobs-store.js';
 import { TERMINAL_JOB_STATUSES } from '../store/jobs-store.js';
 import {
@@ -18,13 +17,17 @@ import {
   TrainingStaleFencingToken,
 } from '../errors.js';
 import { getTrainerModule } from './trainers/index.js';
-import type { Example } from './trainers/types.js';
 import { parseStartRequest, checkJobId, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
-import type { ChildMessage, EpochReport, TrainerJobSpec } from './trainer-protocol.js';
+import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
 import { writeDataset } from './dataset-file.js';
 import { readDropboxFile } from './dropbox.js';
 import { ensureDir } from '../util/fs.js';
+import type { Dataset, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
+import { iso, metricsOf, requestRecord, round, roundReport, seedFromJobId, statusView } from './job-views.js';
+
+export type { Dataset, ExportAssessor, StartResponse, TrainingDataPort, TrainingServiceListener, TrainingServiceOptions, VersionPort } from './training-types.js';
+export { statusView } from './job-views.js';
 import type { ModelType } from '../model-types.js';
 
 /** How often a trainer that died on its own is restarted from its checkpoint before the job fails. */
@@ -33,74 +36,12 @@ export const MAX_AUTO_RESUMES = 3;
 const DEFAULT_SAMPLES_PER_SECOND = 5_000;
 const FENCING_LOCK_NAME = 'training_slot';
 
-export interface Dataset {
-  train: Example[];
-  validation: Example[];
-}
-
-/** Where training data comes from; implemented over the experience buffer (src/experiences). */
-export interface TrainingDataPort {
-  bufferDataset(modelType: ModelType): Dataset & { maxSeq: number };
-  inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
-  markTrained(modelType: ModelType, seq: number): void;
-}
-
-/** Where finished models go; implemented by the registry (src/registry). */
-export interface VersionPort {
-  register(input: {
-    modelType: ModelType;
-    jobId: string;
-    sourceDir: string;
-    metrics: Record<string, number>;
-    counts: Record<string, number>;
-    /** More manifest fields (evaluation, calibration, probe_input). */
-    extra?: Record<string, unknown>;
-  }): Promise<{ version: string }>;
-}
-
-/**
- * What a finished export adds to its manifest before it registers (src/training/evaluation-service.ts):
- * figures of the export and of the stable version on the job's validation split, calibration, probe input.
- */
-export interface ExportAssessor {
-  assessExport(input: { modelType: ModelType; jobId: string; exportDir: string; datasetPath: string }): Promise<Record<string, unknown>>;
-}
-
-export interface TrainingServiceOptions {
-  jobs: JobStore;
-  data: TrainingDataPort;
-  versions: VersionPort;
-  /** Evaluates each export before it registers; without it versions register with the trainer's metrics alone. */
-  assessor?: ExportAssessor;
-  logger: Logger;
-  checkpointsRoot: string;
-  dropboxDir: string;
-  maxConcurrentJobs: number;
-  maxQueuedJobs: number;
-  checkpointIntervalEpochs: number;
-  autoResume: boolean;
-}
-
-export interface StartResponse {
-  job_id: string;
-  status: 'started' | 'queued';
-  message: string;
-  started_at: string | null;
-  estimated_duration_seconds: number;
-  rejected?: { index: number; error: string }[];
-}
-
-export interface TrainingServiceListener {
-  event: (jobId: string, event: JobEvent) => void;
-}
-
 interface Running {
   child: TrainerChild;
   stopping: 'cancel' | 'shutdown' | null;
   terminal: boolean;
 }
 
-const iso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
 
 export class TrainingService extends EventEmitter {
   private readonly running = new Map<string, Running>();
@@ -411,52 +352,3 @@ export class TrainingService extends EventEmitter {
   }
 }
 
-function seedFromJobId(jobId: string): number {
-  return createHash('sha256').update(jobId).digest().readUInt32LE(0);
-}
-
-function requestRecord(req: StartRequest): Record<string, unknown> {
-  const { experiences: _experiences, ...rest } = req;
-  return { ...rest, inline: req.experiences !== undefined };
-}
-
-function round(x: number): number {
-  return Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : x;
-}
-
-function metricsOf(r: EpochReport): Record<string, number> {
-  return { loss: round(r.loss), accuracy: round(r.accuracy), val_loss: round(r.val_loss), val_accuracy: round(r.val_accuracy) };
-}
-
-function roundReport(r: EpochReport): Record<string, number> {
-  return {
-    epoch: r.epoch,
-    total_epochs: r.total_epochs,
-    ...metricsOf(r),
-    samples_per_second: Math.round(r.samples_per_second),
-    eta_seconds: Math.round(r.eta_seconds * 10) / 10,
-  };
-}
-
-/** GET /api/training/status shape (CONTRACT §3). */
-export function statusView(job: JobRecord): Record<string, unknown> {
-  const m = job.metrics ?? {};
-  return {
-    job_id: job.jobId,
-    model_type: job.modelType,
-    status: job.status,
-    epoch: job.epoch,
-    total_epochs: job.totalEpochs,
-    loss: m.loss ?? null,
-    accuracy: m.accuracy ?? null,
-    metrics: { loss: m.loss ?? null, accuracy: m.accuracy ?? null, val_loss: m.val_loss ?? null, val_accuracy: m.val_accuracy ?? null },
-    model_version: job.modelVersion,
-    error: job.error,
-    created_at: iso(job.createdAt),
-    started_at: iso(job.startedAt),
-    completed_at: iso(job.completedAt),
-    checkpoint: job.checkpoint,
-    resumed_from_epoch: job.resumedFromEpoch,
-    experiences: job.datasetSize,
-  };
-}

@@ -1,0 +1,67 @@
+/** The training service's options, ports and answers (see training-service.ts). */
+import type { Logger } from 'pino';
+import type { JobEvent, JobStore } from '../store/jobs-store.js';
+import type { ModelType } from '../model-types.js';
+import type { Example } from './trainers/types.js';
+
+export interface Dataset {
+  train: Example[];
+  validation: Example[];
+}
+
+/** Where training data comes from; implemented over the experience buffer (src/experiences). */
+export interface TrainingDataPort {
+  bufferDataset(modelType: ModelType): Dataset & { maxSeq: number };
+  inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
+  markTrained(modelType: ModelType, seq: number): void;
+}
+
+/** Where finished models go; implemented by the registry (src/registry). */
+export interface VersionPort {
+  register(input: {
+    modelType: ModelType;
+    jobId: string;
+    sourceDir: string;
+    metrics: Record<string, number>;
+    counts: Record<string, number>;
+    /** More manifest fields (evaluation, calibration, probe_input). */
+    extra?: Record<string, unknown>;
+  }): Promise<{ version: string }>;
+}
+
+/**
+ * What a finished export adds to its manifest before it registers (src/training/evaluation-service.ts):
+ * figures of the export and of the stable version on the job's validation split, calibration, probe input.
+ */
+export interface ExportAssessor {
+  assessExport(input: { modelType: ModelType; jobId: string; exportDir: string; datasetPath: string }): Promise<Record<string, unknown>>;
+}
+
+export interface TrainingServiceOptions {
+  jobs: JobStore;
+  data: TrainingDataPort;
+  versions: VersionPort;
+  /** Evaluates each export before it registers; without it versions register with the trainer's metrics alone. */
+  assessor?: ExportAssessor;
+  logger: Logger;
+  checkpointsRoot: string;
+  dropboxDir: string;
+  maxConcurrentJobs: number;
+  maxQueuedJobs: number;
+  checkpointIntervalEpochs: number;
+  autoResume: boolean;
+}
+
+export interface StartResponse {
+  job_id: string;
+  status: 'started' | 'queued';
+  message: string;
+  started_at: string | null;
+  estimated_duration_seconds: number;
+  rejected?: { index: number; error: string }[];
+}
+
+export interface TrainingServiceListener {
+  event: (jobId: string, event: JobEvent) => void;
+}
+
