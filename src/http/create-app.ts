@@ -1,5 +1,5 @@
 /** The Fastify instance every service starts from: limits, error handling, auth, request logging. */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './error-handler.js';
 import { installBearerAuth } from './auth.js';
@@ -14,7 +14,8 @@ export function createApp({ logger, bodyLimitBytes, apiToken }: AppOptions): Fas
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: bodyLimitBytes,
-    disableRequestLogging: true,
+    // Per-request log lines would dominate the logs of a busy prime; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
