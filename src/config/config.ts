@@ -135,6 +135,8 @@ const envSchema = z.object({
   MIN_EXPERIENCES_FOR_TRAINING: num(100, { min: 1, int: true }),
   TRAINING_CHECK_INTERVAL: num(300, { min: 0 }),
   AB_TEST_MIN_SAMPLES: num(50, { min: 1, int: true }),
+  /** Seconds each rollout step holds before it may advance (deployments JARVIS requests). */
+  ROLLOUT_MONITOR_DURATION_SECONDS: num(300, { min: 0 }),
   MIN_EXPERIENCE_QUALITY: num(0.3, { min: 0 }),
   AB_TEST_CONFIDENCE_THRESHOLD: num(0.95, { min: 0 }),
   AUTO_TRAINING_ENABLED: bool(true),
@@ -263,6 +265,7 @@ export function parseConfig(env: Env = process.env) {
       gradualRollout: e.AB_TEST_GRADUAL_ROLLOUT,
       rolloutSteps: e.ROLLOUT_STEPS,
       minSamples: e.AB_TEST_MIN_SAMPLES,
+      monitorDurationSeconds: e.ROLLOUT_MONITOR_DURATION_SECONDS,
       confidenceThreshold: e.AB_TEST_CONFIDENCE_THRESHOLD,
     },
     deployment: {

@@ -19,6 +19,8 @@ export interface DeployPolicy {
   initialPercentage: number;
   rolloutSteps: readonly number[];
   minSamples: number;
+  /** ROLLOUT_MONITOR_DURATION_SECONDS: how long each step holds. */
+  monitorDurationSeconds: number;
 }
 
 /** CONTRACT §3's default error rate above which a canary is rolled back. */
@@ -36,6 +38,7 @@ export function deployBody(policy: DeployPolicy, modelType: string, version: str
       rollout_steps: [...policy.rolloutSteps],
       rollback_on_error_rate: ROLLBACK_ON_ERROR_RATE,
       min_samples: policy.minSamples,
+      monitor_duration_seconds: policy.monitorDurationSeconds,
       auto_rollback: true,
     },
   };

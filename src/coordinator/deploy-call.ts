@@ -16,6 +16,7 @@ export interface DeployBody {
     rollout_steps?: number[];
     rollback_on_error_rate?: number;
     min_samples?: number;
+    monitor_duration_seconds?: number;
     auto_rollback?: boolean;
   };
 }

@@ -74,14 +74,14 @@ describe('parseTriggerRequest', () => {
 });
 
 describe('deployBody', () => {
-  const policy = { enabled: true, gradualRollout: true, initialPercentage: 10, rolloutSteps: [10, 25, 50, 75, 100], minSamples: 50 };
+  const policy = { enabled: true, gradualRollout: true, initialPercentage: 10, rolloutSteps: [10, 25, 50, 75, 100], minSamples: 50, monitorDurationSeconds: 300 };
   it('rolls out gradually over ROLLOUT_STEPS with AB_TEST_ENABLED, else deploys at once', () => {
     expect(deployBody(policy, 'nlu', 'v1.2.4', 'd1')).toEqual({
       deployment_id: 'd1',
       model_version: 'v1.2.4',
       model_type: 'nlu',
       strategy: 'gradual_rollout',
-      config: { initial_percentage: 10, rollout_steps: [10, 25, 50, 75, 100], rollback_on_error_rate: 0.05, min_samples: 50, auto_rollback: true },
+      config: { initial_percentage: 10, rollout_steps: [10, 25, 50, 75, 100], rollback_on_error_rate: 0.05, min_samples: 50, monitor_duration_seconds: 300, auto_rollback: true },
     });
     expect(deployBody({ ...policy, enabled: false }, 'nlu', 'v1.2.4', 'd1')).toEqual({ deployment_id: 'd1', model_version: 'v1.2.4', model_type: 'nlu', strategy: 'immediate' });
     expect(deployBody({ ...policy, gradualRollout: false }, 'nlu', 'v1', 'd').strategy).toBe('ab_test');
