@@ -53,11 +53,13 @@ export class DenseHead {
     const shapes = headShapes(sizes);
     this.numClasses = sizes[sizes.length - 1];
     // trainable=false: nothing may reach these through TF.js's own optimizers; we update them by hand.
-    this.params = shapes.map((s, i) => tf.variable(tf.tensor(initial[i], s, 'float32'), false));
-    this.m = shapes.map((s) => tf.variable(tf.zeros(s, 'float32'), false));
-    this.v = shapes.map((s) => tf.variable(tf.zeros(s, 'float32'), false));
-    this.lossSum = tf.variable(tf.scalar(0), false);
-    this.correct = tf.variable(tf.scalar(0), false);
+    // Built in tidy: a variable shares its initial tensor's data, and that tensor itself must not outlive it.
+    const make = (t: () => tfjs.Tensor) => tf.tidy(() => tf.variable(t(), false));
+    this.params = shapes.map((s, i) => make(() => tf.tensor(initial[i], s, 'float32')));
+    this.m = shapes.map((s) => make(() => tf.zeros(s, 'float32')));
+    this.v = shapes.map((s) => make(() => tf.zeros(s, 'float32')));
+    this.lossSum = make(() => tf.scalar(0));
+    this.correct = make(() => tf.scalar(0));
   }
 
   private logits(x: tfjs.Tensor, params: readonly tfjs.Tensor[]): tfjs.Tensor2D {

@@ -1,9 +1,9 @@
 /**
  * Turns texts into the sparse rows the nlu model pools: a vocabulary of the hash buckets seen in training
  * (so the embedding table holds only rows that can ever be trained) and a CSR matrix per data set, built
- * once so an epoch is tight loops over typed arrays.
+ * once so an epoch is tight loops over typed arrays. Training texts are hashed once for both.
  */
-import { hashFeatureGroups, hashFeatures, type TextFeatureConfig } from '../text-features.js';
+import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
 
 /** How an example's feature rows are weighted before they are summed into one vector. */
 export type FeatureWeighting = 'mean' | 'idf';
@@ -29,20 +29,53 @@ export interface FeatureMatrix {
   readonly weights: Float32Array;
 }
 
-export function buildVocab(texts: readonly string[], config: TextFeatureConfig, weighting: FeatureWeighting): FeatureVocab {
-  const docFreq = new Map<number, number>();
-  const scratch: number[] = [];
-  for (const text of texts) {
-    scratch.length = 0;
-    for (const b of new Set(hashFeatures(text, config, scratch))) docFreq.set(b, (docFreq.get(b) ?? 0) + 1);
+/** Every text's bucket ids: text i has ids[offsets[i] .. offsets[i+1]). */
+interface HashedTexts {
+  offsets: Uint32Array;
+  ids: Uint32Array;
+}
+
+function hashAll(texts: readonly string[], config: TextFeatureConfig): HashedTexts {
+  const ids: number[] = [];
+  const offsets = new Uint32Array(texts.length + 1);
+  texts.forEach((text, i) => {
+    hashFeatures(text, config, ids);
+    offsets[i + 1] = ids.length;
+  });
+  return { offsets, ids: Uint32Array.from(ids) };
+}
+
+/** The vocabulary of the training texts (buckets in at least `minCount` texts) and their matrix, from one hashing pass. */
+export function buildTrainingFeatures(
+  texts: readonly string[],
+  config: TextFeatureConfig,
+  weighting: FeatureWeighting,
+  minCount = 1,
+): { vocab: FeatureVocab; matrix: FeatureMatrix } {
+  const hashed = hashAll(texts, config);
+  const size = 1 << config.hashBits;
+  // Document frequency per bucket; `lastDoc` counts each bucket once per text without a Set per text.
+  const docFreq = new Uint32Array(size);
+  const lastDoc = new Int32Array(size).fill(-1);
+  for (let i = 0; i < texts.length; i++) {
+    for (let k = hashed.offsets[i]; k < hashed.offsets[i + 1]; k++) {
+      const b = hashed.ids[k];
+      if (lastDoc[b] !== i) {
+        lastDoc[b] = i;
+        docFreq[b]++;
+      }
+    }
   }
-  const buckets = Uint32Array.from(docFreq.keys()).sort();
+  const seen: number[] = [];
+  for (let b = 0; b < size; b++) if (docFreq[b] >= Math.max(1, minCount)) seen.push(b);
+  const buckets = Uint32Array.from(seen);
   const rowWeight = new Float32Array(buckets.length);
   for (let r = 0; r < buckets.length; r++) {
     // sklearn's smooth idf: ln((1 + n) / (1 + df)) + 1, always ≥ 1, so common features still count a little.
-    rowWeight[r] = weighting === 'idf' ? Math.log((1 + texts.length) / (1 + (docFreq.get(buckets[r]) as number))) + 1 : 1;
+    rowWeight[r] = weighting === 'idf' ? Math.log((1 + texts.length) / (1 + docFreq[buckets[r]])) + 1 : 1;
   }
-  return vocabFrom(config, weighting, buckets, rowWeight);
+  const vocab = vocabFrom(config, weighting, buckets, rowWeight);
+  return { vocab, matrix: matrixFrom(hashed, vocab) };
 }
 
 /** Rebuilds the bucket → row lookup of a stored vocabulary. */
@@ -52,58 +85,72 @@ export function vocabFrom(config: TextFeatureConfig, weighting: FeatureWeighting
   return { config, weighting, buckets, rowWeight, lookup };
 }
 
-/** One example's known rows (ascending, each once) and pooling weights. */
-export interface SparseVector {
-  rows: number[];
-  weights: number[];
+/** Reusable buffers for writeSparse: one slot per bucket id of the longest text seen so far. */
+class SparseScratch {
+  known = new Int32Array(256);
+  mass = new Float64Array(256);
+
+  fit(n: number): void {
+    if (this.known.length >= n) return;
+    this.known = new Int32Array(n * 2);
+    this.mass = new Float64Array(n * 2);
+  }
 }
 
-export function featurizeText(text: string, vocab: FeatureVocab, scratch: number[] = []): SparseVector {
-  scratch.length = 0;
-  const wordCount = hashFeatureGroups(text, vocab.config, scratch);
-  // Each group (word-level, character-level) gets its own weight total, as TF-IDF blocks concatenated
-  // side by side would: otherwise a sentence's ~90 character n-grams drown its ~20 word features.
-  const share = Number(process.env.NLU_CHAR_SHARE ?? 'NaN');
-  const groups: [number, number][] = Number.isNaN(share) ? [[0, scratch.length]] : [[0, wordCount], [wordCount, scratch.length]];
-  const acc = new Map<number, number>();
-  groups.forEach(([from, to], g) => {
-    let total = 0;
-    for (let i = from; i < to; i++) {
-      const r = vocab.lookup[scratch[i]];
-      if (r >= 0) total += vocab.rowWeight[r];
-    }
-    if (total === 0) return;
-    const other = groups.length === 1 ? 0 : g === 0 ? countKnown(scratch, vocab, wordCount, scratch.length) : countKnown(scratch, vocab, 0, wordCount);
-    const groupShare = groups.length === 1 || other === 0 ? 1 : g === 0 ? 1 - share : share;
-    for (let i = from; i < to; i++) {
-      const r = vocab.lookup[scratch[i]];
-      if (r >= 0) acc.set(r, (acc.get(r) ?? 0) + (groupShare * vocab.rowWeight[r]) / total);
-    }
-  });
-  const rows = [...acc.keys()].sort((a, b) => a - b);
-  return { rows, weights: rows.map((r) => acc.get(r) as number) };
-}
-
-function countKnown(ids: readonly number[], vocab: FeatureVocab, from: number, to: number): number {
+/**
+ * Writes the known rows of bucket ids `ids[from..to)` into `rows`/`weights` from index `at`: ascending,
+ * each once, weighted count × rowWeight normalised to sum 1 in float64, then stored as float32. Returns the
+ * index after the last one written. Training and serving both come through here, so their weights agree.
+ */
+function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: FeatureVocab, scratch: SparseScratch, rows: Int32Array, weights: Float32Array, at: number): number {
+  scratch.fit(to - from);
   let n = 0;
-  for (let i = from; i < to; i++) if (vocab.lookup[ids[i]] >= 0) n++;
-  return n;
+  for (let k = from; k < to; k++) {
+    const r = vocab.lookup[ids[k]];
+    if (r >= 0) scratch.known[n++] = r;
+  }
+  const known = scratch.known.subarray(0, n).sort();
+  const mass = scratch.mass;
+  let distinct = 0;
+  let total = 0;
+  for (let i = 0; i < n; ) {
+    const r = known[i];
+    let count = 0;
+    for (; i < n && known[i] === r; i++) count++;
+    rows[at + distinct] = r;
+    mass[distinct] = count * vocab.rowWeight[r];
+    total += mass[distinct];
+    distinct++;
+  }
+  for (let j = 0; j < distinct; j++) weights[at + j] = mass[j] / total;
+  return at + distinct;
 }
 
+function matrixFrom(hashed: HashedTexts, vocab: FeatureVocab): FeatureMatrix {
+  const count = hashed.offsets.length - 1;
+  const offsets = new Uint32Array(count + 1);
+  // At most one row per bucket id; trimmed below.
+  const rows = new Int32Array(hashed.ids.length);
+  const weights = new Float32Array(hashed.ids.length);
+  const scratch = new SparseScratch();
+  for (let i = 0; i < count; i++) {
+    offsets[i + 1] = writeSparse(hashed.ids, hashed.offsets[i], hashed.offsets[i + 1], vocab, scratch, rows, weights, offsets[i]);
+  }
+  return { count, offsets, rows: rows.slice(0, offsets[count]), weights: weights.slice(0, offsets[count]) };
+}
+
+/** The matrix of texts outside training (validation), over an existing vocabulary. */
 export function featurizeAll(texts: readonly string[], vocab: FeatureVocab): FeatureMatrix {
-  const offsets = new Uint32Array(texts.length + 1);
-  const rows: number[] = [];
-  const weights: number[] = [];
-  const scratch: number[] = [];
-  texts.forEach((text, i) => {
-    const v = featurizeText(text, vocab, scratch);
-    for (let k = 0; k < v.rows.length; k++) {
-      rows.push(v.rows[k]);
-      weights.push(v.weights[k]);
-    }
-    offsets[i + 1] = rows.length;
-  });
-  return { count: texts.length, offsets, rows: Int32Array.from(rows), weights: Float32Array.from(weights) };
+  return matrixFrom(hashAll(texts, vocab.config), vocab);
+}
+
+/** One text as a one-example matrix (serving). */
+export function featurizeText(text: string, vocab: FeatureVocab): FeatureMatrix {
+  const ids = hashFeatures(text, vocab.config);
+  const rows = new Int32Array(ids.length);
+  const weights = new Float32Array(ids.length);
+  const end = writeSparse(ids, 0, ids.length, vocab, new SparseScratch(), rows, weights, 0);
+  return { count: 1, offsets: Uint32Array.of(0, end), rows: rows.subarray(0, end), weights: weights.subarray(0, end) };
 }
 
 /** The text of an nlu input: `text`, or the aliases `query` and `utterance` (CONTRACT §2). Undefined unless a non-blank string. */

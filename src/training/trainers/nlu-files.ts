@@ -121,6 +121,7 @@ export interface NluTrainingState {
   step: number;
   /** Identifies the model the state belongs to; checked on load. */
   fingerprint: string;
+  /** The embedding table [rows, dim] and its optimizer moments, flat (their shapes depend on the optimizer). */
   table: Float32Array;
   tableM: Float32Array;
   tableV: Float32Array;
@@ -142,12 +143,11 @@ const STATE_JSON = 'state.json';
 const STATE_BIN = 'state.bin';
 
 export async function writeNluState(dir: string, s: NluTrainingState): Promise<void> {
-  const rows = s.table.length / s.layerSizes[0];
   const headCount = headShapes(s.layerSizes).length;
   const { bytes, entries } = packArrays([
-    { name: 'embedding', data: s.table, shape: [rows, s.layerSizes[0]] },
-    { name: 'embedding_m', data: s.tableM, shape: [rows, s.layerSizes[0]] },
-    { name: 'embedding_v', data: s.tableV, shape: [rows, s.layerSizes[0]] },
+    { name: 'embedding', data: s.table, shape: [s.table.length] },
+    { name: 'embedding_m', data: s.tableM, shape: [s.tableM.length] },
+    { name: 'embedding_v', data: s.tableV, shape: [s.tableV.length] },
     ...headArrays(s.layerSizes, s.head.slice(0, headCount), ''),
     ...headArrays(s.layerSizes, s.head.slice(headCount, 2 * headCount), 'm_'),
     ...headArrays(s.layerSizes, s.head.slice(2 * headCount), 'v_'),
@@ -157,8 +157,15 @@ export async function writeNluState(dir: string, s: NluTrainingState): Promise<v
   await writeFileAtomic(join(dir, STATE_JSON), JSON.stringify(manifest) + '\n');
 }
 
-/** Reads a state written for the model `fingerprint` with `rows` table rows; throws if it belongs to another. */
-export async function readNluState(dir: string, fingerprint: string, rows: number, layerSizes: readonly number[]): Promise<NluTrainingState> {
+/** Element counts of the table and its optimizer moments, as the trainer holds them. */
+export interface TableSizes {
+  table: number;
+  m: number;
+  v: number;
+}
+
+/** Reads a state written for the model `fingerprint` with tables of `sizes`; throws if it belongs to another. */
+export async function readNluState(dir: string, fingerprint: string, sizes: TableSizes, layerSizes: readonly number[]): Promise<NluTrainingState> {
   const m = JSON.parse(await readFile(join(dir, STATE_JSON), 'utf8')) as NluStateManifest;
   if (m.format !== NLU_STATE_FORMAT || m.version !== NLU_STATE_VERSION) {
     throw new RangeError(`${STATE_JSON} is ${String(m.format)} v${String(m.version)}, expected ${NLU_STATE_FORMAT} v${NLU_STATE_VERSION}`);
@@ -166,14 +173,13 @@ export async function readNluState(dir: string, fingerprint: string, rows: numbe
   if (m.fingerprint !== fingerprint) throw new RangeError(`${STATE_JSON} belongs to another model or data set (fingerprint ${String(m.fingerprint)}, expected ${fingerprint})`);
   if (!Number.isInteger(m.step) || m.step < 0) throw new RangeError(`${STATE_JSON} step must be a non-negative integer, got ${String(m.step)}`);
   const arrays = unpackArrays(new Uint8Array(await readFile(join(dir, STATE_BIN))), m.arrays);
-  const size = rows * layerSizes[0];
   const head = ['', 'm_', 'v_'].flatMap((p) => headLayout(layerSizes, p).map((a) => need(arrays, a.name, a.size, 'float32') as Float32Array));
   return {
     step: m.step,
     fingerprint,
-    table: need(arrays, 'embedding', size, 'float32') as Float32Array,
-    tableM: need(arrays, 'embedding_m', size, 'float32') as Float32Array,
-    tableV: need(arrays, 'embedding_v', size, 'float32') as Float32Array,
+    table: need(arrays, 'embedding', sizes.table, 'float32') as Float32Array,
+    tableM: need(arrays, 'embedding_m', sizes.m, 'float32') as Float32Array,
+    tableV: need(arrays, 'embedding_v', sizes.v, 'float32') as Float32Array,
     layerSizes: [...layerSizes],
     head,
   };

@@ -16,17 +16,29 @@ export type NluArchitecture = (typeof NLU_ARCHITECTURES)[number];
 export const NLU_DEFAULTS = Object.freeze({
   /** `fasttext`: pooled n-gram embedding → softmax. `fasttext-hidden` adds one ReLU layer. */
   architecture: 'fasttext' as NluArchitecture,
-  /** Examples per step. 32: small batches suit the sparse table (more steps per epoch, same cost per example). */
-  batchSize: 32,
-  /** Adam step size for both the embedding table and the dense head. */
+  /**
+   * Examples per step. 64: as accurate as 32 on SNIPS (0.987 vs 0.986 test, 3 seeds) at ~25 % less time per
+   * epoch: half the TF.js steps (each ~1 ms of per-op overhead) and fewer table rows touched per example.
+   */
+  batchSize: 64,
+  /**
+   * Adam's initial step size, for both the embedding table and the dense head. It decays linearly over the
+   * epochs asked for, to 1 % of this at the end (fastText's schedule).
+   */
   learningRate: 0.01,
-  /** Embedding width (floats per row). */
+  /** Embedding width (floats per row). 32 matched 64 on SNIPS's 7 intents; 64 leaves room for label sets of ~150. */
   embeddingDim: 64,
   /** Width of the hidden layer of `fasttext-hidden` (units). */
   hiddenUnits: 128,
-  /** How an example's n-gram rows are weighted in the pooled mean. */
-  weighting: 'idf' as FeatureWeighting,
-  /** Epochs a job should ask for when it has no preference: enough to converge on intent data sets. */
+  /**
+   * How an example's n-gram rows are weighted in the pooled mean. `mean` (fastText's): IDF weighting leans
+   * on rare character n-grams of entity names and generalised worse on SNIPS (0.984 vs 0.987 test accuracy).
+   */
+  weighting: 'mean' as FeatureWeighting,
+  /**
+   * Epochs a job should ask for when it has no preference. The learning rate decays linearly to ~0 over the
+   * epochs asked for, so the last epoch is the converged one; 4–6 all reach ~0.986 on SNIPS.
+   */
   epochs: 5,
 });
 

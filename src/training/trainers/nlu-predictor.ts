@@ -5,7 +5,7 @@
  * with the TF.js forward to float32 rounding.
  */
 import { TrainingInvalidRequest } from '../../errors.js';
-import { featurizeText, inputText, type FeatureMatrix } from './nlu-features.js';
+import { featurizeText, inputText } from './nlu-features.js';
 import { readNluModel, type NluModel } from './nlu-files.js';
 import { poolRows } from './sparse-embedding.js';
 import type { Predictor } from './types.js';
@@ -22,7 +22,6 @@ export interface NluPrediction extends Record<string, unknown> {
 export class NluPredictor implements Predictor {
   readonly modelType = 'nlu' as const;
   private readonly pooled: Float32Array;
-  private readonly scratch: number[] = [];
   private readonly single = [0];
 
   constructor(private readonly model: NluModel) {
@@ -36,8 +35,7 @@ export class NluPredictor implements Predictor {
   /** Class probabilities for one text, in label order. */
   probabilities(text: string): Float64Array {
     const { model } = this;
-    const v = featurizeText(text, model.vocab, this.scratch);
-    const x: FeatureMatrix = { count: 1, offsets: Uint32Array.of(0, v.rows.length), rows: Int32Array.from(v.rows), weights: Float32Array.from(v.weights) };
+    const x = featurizeText(text, model.vocab);
     poolRows(model.table, model.layerSizes[0], x, this.single, 0, 1, this.pooled);
     let h: ArrayLike<number> = this.pooled;
     const sizes = model.layerSizes;

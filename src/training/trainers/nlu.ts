@@ -1,23 +1,25 @@
 /**
  * The nlu trainer: text → intent with a fastText-like model. Hashed word unigrams, bigrams and character
- * 3–5-grams index rows of an embedding table; an example is the IDF-weighted mean of its rows; a dense
- * head (optionally with one ReLU layer) gives softmax scores over the intents.
+ * 3–5-grams index rows of an embedding table; an example is the mean of its rows; a dense head (optionally
+ * with one ReLU layer) gives softmax scores over the intents. Adam with fastText's linear learning-rate
+ * decay over the epochs asked for.
  *
  * The sparse part (gather, pooling, the gradient scatter and a lazy Adam on touched rows) runs in plain JS
  * typed arrays: the wasm backend has no gradient for gather, and a dense update of the whole table is two
  * orders of magnitude slower. TF.js runs the dense head, the loss and every gradient, including the one
- * w.r.t. the pooled input that the table needs.
+ * w.r.t. the pooled input that the table needs. Serving (nlu-predictor.ts) is plain JS.
  *
- * Measured on SNIPS (2 cores, defaults): see the nlu section of docs or the report in the change that added
- * this file; tests in test/training/nlu.test.ts hold the guarantees (learning, determinism, exact resume,
- * no tensor leaks, fresh-process predictions).
+ * On SNIPS (12.4k train rows, defaults, 5 epochs, 2-core machine) it reaches 0.986 test accuracy, as
+ * TF-IDF + LinearSVC does. test/training/nlu.test.ts holds the guarantees: it learns, same seed → same
+ * bits, resume == uninterrupted, no tensor leaks, the same predictions in a fresh process.
  */
 import { createHash } from 'node:crypto';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
 import type { Rng } from '../rng.js';
+import { checkTextFeatureConfig } from '../text-features.js';
 import { initTf } from '../tf.js';
 import { DenseHead, initHeadWeights } from './dense-head.js';
-import { buildVocab, featurizeAll, inputText, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
+import { buildTrainingFeatures, featurizeAll, inputText, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
 import { readNluState, writeNluModel, writeNluState } from './nlu-files.js';
 import { NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-options.js';
 import { loadNluPredictor } from './nlu-predictor.js';
@@ -27,7 +29,7 @@ import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions
 /** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
 const EVAL_BATCH_SIZE = 1024;
 /** The decayed learning rate never drops below this fraction of the initial one (steps past the plan keep learning). */
-const LR_FLOOR = Number(process.env.NLU_FLOOR ?? 0.01);
+const LR_FLOOR = 0.01;
 
 /** Knobs the job options do not expose; for tests and experiments. Defaults in NLU_DEFAULTS. */
 export interface NluTuning {
@@ -35,10 +37,12 @@ export interface NluTuning {
   hiddenUnits?: number;
   weighting?: NluSettings['weighting'];
   features?: Partial<NluSettings['features']>;
+  /** Training documents a hash bucket must occur in to get a row. Default 1 (every bucket seen). */
+  minCount?: number;
 }
 
-/** The texts and label ids of usable examples; unusable ones (no text, no label) are counted, not trained on. */
-function extract(examples: readonly Example[]): { texts: string[]; labels: string[]; skipped: number } {
+/** Texts and labels of the usable examples; one without text or label is left out (src/experiences counts those). */
+function extract(examples: readonly Example[]): { texts: string[]; labels: string[] } {
   const texts: string[] = [];
   const labels: string[] = [];
   for (const ex of examples) {
@@ -47,7 +51,7 @@ function extract(examples: readonly Example[]): { texts: string[]; labels: strin
     texts.push(text);
     labels.push(ex.label);
   }
-  return { texts, labels, skipped: examples.length - texts.length };
+  return { texts, labels };
 }
 
 interface Prepared {
@@ -65,7 +69,6 @@ interface Prepared {
   fingerprint: string;
 }
 
-export const PROF = { pool: 0, tf: 0, sparse: 0 };
 class NluTrainer implements ModelTrainer {
   readonly modelType = 'nlu' as const;
   private p?: Prepared;
@@ -86,6 +89,8 @@ class NluTrainer implements ModelTrainer {
     const hiddenUnits = this.tuning.hiddenUnits ?? NLU_DEFAULTS.hiddenUnits;
     if (!Number.isInteger(dim) || dim < 1) throw TrainingInvalidRequest(`embeddingDim must be a positive integer, got ${String(dim)}`);
     if (!Number.isInteger(hiddenUnits) || hiddenUnits < 1) throw TrainingInvalidRequest(`hiddenUnits must be a positive integer, got ${String(hiddenUnits)}`);
+    const minCount = this.tuning.minCount ?? 1;
+    if (!Number.isInteger(minCount) || minCount < 1) throw TrainingInvalidRequest(`minCount must be a positive integer, got ${String(minCount)}`);
     const settings: NluSettings = {
       ...base,
       embeddingDim: dim,
@@ -93,19 +98,21 @@ class NluTrainer implements ModelTrainer {
       weighting: this.tuning.weighting ?? base.weighting,
       features: { ...base.features, ...this.tuning.features },
     };
+    const problem = checkTextFeatureConfig(settings.features);
+    if (problem) throw TrainingInvalidRequest(problem);
     const tr = extract(train);
     if (tr.texts.length === 0) throw TrainingNoData('nlu', `none of ${train.length} training examples has input.text and a label`);
     const va = extract(validation);
     const labels = [...new Set(tr.labels)].sort();
     const labelId = new Map(labels.map((l, i) => [l, i]));
-    const vocab = buildVocab(tr.texts, settings.features, settings.weighting);
+    const { vocab, matrix } = buildTrainingFeatures(tr.texts, settings.features, settings.weighting, minCount);
     const layerSizes = [dim, ...settings.hidden, labels.length];
     const valY = Int32Array.from(va.labels, (l) => labelId.get(l) ?? -1);
     this.p = {
       settings,
       labels,
       vocab,
-      train: featurizeAll(tr.texts, vocab),
+      train: matrix,
       trainY: Int32Array.from(tr.labels, (l) => labelId.get(l) as number),
       val: featurizeAll(va.texts, vocab),
       valY,
@@ -113,8 +120,9 @@ class NluTrainer implements ModelTrainer {
       layerSizes,
       fingerprint: fingerprint(settings, labels, vocab, layerSizes),
     };
-    // fastText's init: small uniform rows, so early pooled vectors are near zero and the head leads.
-    this.table = new SparseEmbedding(vocab.buckets.length, dim);
+    // Row-wise second moment, no momentum: as accurate as full Adam on SNIPS, ~40 % faster, a third of the
+    // state (see sparse-embedding.ts). fastText's init: small uniform rows, so the head leads at first.
+    this.table = new SparseEmbedding(vocab.buckets.length, dim, 'row', false);
     this.table.initUniform(rng, 1 / dim);
     this.head = new DenseHead(tf, layerSizes, initHeadWeights(layerSizes, rng));
     const batch = Math.max(settings.batchSize, EVAL_BATCH_SIZE);
@@ -139,16 +147,12 @@ class NluTrainer implements ModelTrainer {
       let stopped = false;
       for (let start = 0; start < n && !stopped; start += batchSize) {
         const end = Math.min(start + batchSize, n);
-        let t0 = performance.now();
         table.pool(p.train, order, start, end, this.pooled);
-        PROF.pool += performance.now() - t0; t0 = performance.now();
         for (let b = start; b < end; b++) this.batchLabels[b - start] = p.trainY[order[b]];
         this.step += 1;
         const stepAdam = { ...adam, learningRate: adam.learningRate * this.decay(p) };
         const dPooled = head.trainStep(this.pooled, end - start, this.batchLabels, stepAdam, this.step);
-        PROF.tf += performance.now() - t0; t0 = performance.now();
         table.applyGradient(p.train, order, start, end, dPooled, stepAdam, this.step);
-        PROF.sparse += performance.now() - t0;
         samples += end - start;
         stopped = shouldStop();
       }
@@ -172,7 +176,6 @@ class NluTrainer implements ModelTrainer {
    * fastText does. Without it the model overfits after two epochs; with it the last epoch is the best one.
    */
   private decay(p: Prepared): number {
-    if (process.env.NLU_DECAY === '0') return 1;
     const total = p.settings.epochs * Math.ceil(p.train.count / p.settings.batchSize);
     return Math.max(LR_FLOOR, 1 - (this.step - 1) / total);
   }
@@ -199,7 +202,7 @@ class NluTrainer implements ModelTrainer {
 
   async loadState(dir: string): Promise<void> {
     const { p, table, head } = this.ready();
-    const s = await readNluState(dir, p.fingerprint, table.rows, p.layerSizes);
+    const s = await readNluState(dir, p.fingerprint, { table: table.table.length, m: table.m.length, v: table.v.length }, p.layerSizes);
     table.table.set(s.table);
     table.m.set(s.tableM);
     table.v.set(s.tableV);
