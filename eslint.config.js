@@ -17,4 +17,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },
   },
+  {
+    // The dashboard's ES modules run in the browser (issue 6).
+    files: ['web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
 );

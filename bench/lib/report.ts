@@ -1,4 +1,5 @@
 /** Prints benchmark figures as aligned tables, Trinity's row next to its peer's, with the command that reproduces them. */
+import type { TargetRow } from './targets.js';
 
 export interface BenchRow {
   system: string;
@@ -11,6 +12,10 @@ export interface BenchResult {
   command: string;
   rows: BenchRow[];
   notes?: string[];
+  /** Header of the first column (the rows' `system`); "system" by default. */
+  firstColumn?: string;
+  /** This bench's lines of the issue's targets table, printed together after all benches (lib/targets.ts). */
+  targets?: TargetRow[];
 }
 
 function cell(v: string | number | undefined): string {
@@ -24,7 +29,7 @@ function cell(v: string | number | undefined): string {
 
 export function printResult(r: BenchResult): void {
   const columns = ['system', ...new Set(r.rows.flatMap((row) => Object.keys(row).filter((k) => k !== 'system')))];
-  const table = [columns, ...r.rows.map((row) => columns.map((c) => cell(row[c])))];
+  const table = [[r.firstColumn ?? 'system', ...columns.slice(1)], ...r.rows.map((row) => columns.map((c) => cell(row[c])))];
   const widths = columns.map((_, i) => Math.max(...table.map((line) => line[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(`\n## ${r.title}`);

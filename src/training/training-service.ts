@@ -326,6 +326,12 @@ export class TrainingService extends EventEmitter {
 
   private onChildExit(jobId: string, run: Running, code: number | null, signal: NodeJS.Signals | null): void {
     this.running.delete(jobId);
+    // A trainer killed for not stopping in time: the job is cancelled before anything can relaunch it.
+    if (!run.terminal && run.stopping === 'cancel') {
+      run.terminal = true;
+      const job = this.opts.jobs.get(jobId);
+      if (job && !TERMINAL_JOB_STATUSES.includes(job.status)) this.finishCancelled(jobId, job.epoch);
+    }
     if (!run.terminal && run.stopping === null) {
       const job = this.opts.jobs.get(jobId);
       if (job && !TERMINAL_JOB_STATUSES.includes(job.status)) {

@@ -92,5 +92,9 @@ describe('Reactor training streams', () => {
     const lines = (await (await fetch(`${reactor.url}/api/training/stream/long`)).text()).trim().split('\n');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ event: 'cancelled', status: 'cancelled' });
     expect((await postJson(`${reactor.url}/api/training/cancel/long`, {})).status).toBe(409);
+    // Nothing relaunches a cancelled job.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await getJson<{ trainer_pids: number[] }>(`${reactor.url}/api/resources`)).body.trainer_pids).toEqual([]);
+    expect((await getJson<{ status: string }>(`${reactor.url}/api/training/status/long`)).body.status).toBe('cancelled');
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import * as cancel from './cancel.js';
 import * as config from './config.js';
+import * as demo from './demo.js';
 import * as deploy from './deploy.js';
 import * as jarvis from './jarvis.js';
 import * as jobs from './jobs.js';
@@ -36,5 +37,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   deploy.register,
   rollback.register,
   // setup
+  demo.register,
   config.register,
 ];
