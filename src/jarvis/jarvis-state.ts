@@ -5,8 +5,8 @@
  * experience files cannot be written; else `healthy`.
  */
 import { join } from 'node:path';
+import { StateFileHeartbeat } from '../util/state-file.js';
 import type { CoordinatorParts } from './assemble.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { CpuMeter, hostMemory, rssBytes, toGb } from '../util/proc.js';
 
 export const SERVICE_NAME = 'jarvis';
@@ -24,14 +24,16 @@ export type JarvisStatus = 'starting' | 'healthy' | 'degraded';
 export class JarvisState {
   private readonly startedAt = Date.now();
   private readonly cpu = new CpuMeter();
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> = Promise.resolve();
+
+  private readonly heartbeat: StateFileHeartbeat;
 
   constructor(
     private readonly facts: JarvisFacts,
     private readonly version: string,
-    private readonly crossRepoDir: string,
-  ) {}
+    crossRepoDir: string,
+  ) {
+    this.heartbeat = new StateFileHeartbeat(join(crossRepoDir, 'jarvis_state.json'), () => this.stateFile());
+  }
 
   private problems(p: CoordinatorParts): string[] {
     const out: string[] = [];
@@ -104,23 +106,16 @@ export class JarvisState {
     };
   }
 
-  /** Rewrites cross_repo/jarvis_state.json now (serialised, so two writes never interleave). */
+  /** Rewrites cross_repo/jarvis_state.json now. */
   writeStateFile(): Promise<void> {
-    this.writing = this.writing
-      .then(() => writeFileAtomic(join(this.crossRepoDir, 'jarvis_state.json'), JSON.stringify(this.stateFile(), null, 2) + '\n'))
-      .catch(() => undefined);
-    return this.writing;
+    return this.heartbeat.write();
   }
 
   startHeartbeat(intervalMs: number): void {
-    void this.writeStateFile();
-    this.timer = setInterval(() => void this.writeStateFile(), intervalMs);
-    this.timer.unref();
+    this.heartbeat.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.writing;
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
   }
 }

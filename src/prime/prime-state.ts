@@ -3,8 +3,8 @@
  * (CONTRACT §3 health semantics, §4 shapes).
  */
 import { join } from 'node:path';
+import { StateFileHeartbeat } from '../util/state-file.js';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { writeFileAtomic } from '../util/fs.js';
 import { CpuMeter, hostMemory, rssBytes, toGb } from '../util/proc.js';
 
 export const SERVICE_NAME = 'j-prime';
@@ -25,14 +25,15 @@ export class PrimeState {
   readonly metrics = new Registry();
   private readonly cpu = new CpuMeter();
   private readonly startedAt = Date.now();
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> = Promise.resolve();
+
+  private readonly heartbeat: StateFileHeartbeat;
 
   constructor(
     private readonly facts: PrimeFacts,
     private readonly version: string,
-    private readonly crossRepoDir: string,
+    crossRepoDir: string,
   ) {
+    this.heartbeat = new StateFileHeartbeat(join(crossRepoDir, 'prime_state.json'), () => this.stateFile());
     collectDefaultMetrics({ register: this.metrics, prefix: 'trinity_prime_' });
     const f = this.facts;
     new Gauge({
@@ -92,23 +93,16 @@ export class PrimeState {
     };
   }
 
-  /** Rewrites cross_repo/prime_state.json now (serialised, so two writes never interleave). */
+  /** Rewrites cross_repo/prime_state.json now. */
   writeStateFile(): Promise<void> {
-    this.writing = this.writing
-      .then(() => writeFileAtomic(join(this.crossRepoDir, 'prime_state.json'), JSON.stringify(this.stateFile(), null, 2) + '\n'))
-      .catch(() => undefined);
-    return this.writing;
+    return this.heartbeat.write();
   }
 
   startHeartbeat(intervalMs: number): void {
-    void this.writeStateFile();
-    this.timer = setInterval(() => void this.writeStateFile(), intervalMs);
-    this.timer.unref();
+    this.heartbeat.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.writing;
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
   }
 }

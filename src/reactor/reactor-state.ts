@@ -3,8 +3,8 @@
  * Memory counts the service and its trainer processes.
  */
 import { join } from 'node:path';
+import { StateFileHeartbeat } from '../util/state-file.js';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { writeFileAtomic } from '../util/fs.js';
 import { CpuMeter, hostMemory, rssBytes, toGb } from '../util/proc.js';
 
 export interface ReactorFacts {
@@ -24,14 +24,15 @@ export class ReactorState {
   readonly metrics = new Registry();
   private readonly cpu = new CpuMeter();
   private readonly startedAt = Date.now();
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> = Promise.resolve();
+
+  private readonly heartbeat: StateFileHeartbeat;
 
   constructor(
     private readonly facts: ReactorFacts,
     private readonly version: string,
-    private readonly crossRepoDir: string,
+    crossRepoDir: string,
   ) {
+    this.heartbeat = new StateFileHeartbeat(join(crossRepoDir, 'reactor_state.json'), () => this.stateFile());
     collectDefaultMetrics({ register: this.metrics, prefix: 'trinity_reactor_' });
     const f = this.facts;
     new Gauge({
@@ -120,23 +121,16 @@ export class ReactorState {
     };
   }
 
-  /** Rewrites cross_repo/reactor_state.json now (serialised, so two writes never interleave). */
+  /** Rewrites cross_repo/reactor_state.json now. */
   writeStateFile(): Promise<void> {
-    this.writing = this.writing
-      .then(() => writeFileAtomic(join(this.crossRepoDir, 'reactor_state.json'), JSON.stringify(this.stateFile(), null, 2) + '\n'))
-      .catch(() => undefined);
-    return this.writing;
+    return this.heartbeat.write();
   }
 
   startHeartbeat(intervalMs: number): void {
-    void this.writeStateFile();
-    this.timer = setInterval(() => void this.writeStateFile(), intervalMs);
-    this.timer.unref();
+    this.heartbeat.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.writing;
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
   }
 }

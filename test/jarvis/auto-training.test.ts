@@ -53,7 +53,8 @@ describe('Jarvis with a real reactor', () => {
       return j && (j.status === 'completed' || j.status === 'failed') ? j : null;
     }, 60_000, 'the auto-triggered nlu job to end');
     expect(job).toMatchObject({ source: 'auto', status: 'completed', model_version: 'v1.0.0', placement: { target: 'local' } });
-    expect(job.attempts).toEqual([expect.objectContaining({ status: 'completed', fencing_token: expect.any(Number) })]);
+    // A loaded machine can make the first attempt time out towards reactor; the job must still end trained.
+    expect(job.attempts.at(-1)).toEqual(expect.objectContaining({ status: 'completed', fencing_token: expect.any(Number) }));
 
     // Registered at reactor, from exactly the 80 experiences jarvis forwarded.
     const models = await getJson<{ versions: { version: string; job_id: string }[] }>(`${reactor.url}/api/models/nlu`);
