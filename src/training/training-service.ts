@@ -80,6 +80,13 @@ export class TrainingService extends EventEmitter {
       const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
       throw TrainingNoData(req.modelType, why);
     }
+    if (req.modelType !== 'embedding') {
+      // A classifier of one class learns nothing: refuse now rather than fail the job later.
+      const labels = new Set(dataset.train.map((e) => e.label));
+      if (labels.size < 2) {
+        throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${dataset.train.length} training examples are labelled ${JSON.stringify([...labels][0])}`);
+      }
+    }
     const jobId = req.jobId ?? randomUUID();
     const { job, created } = this.opts.jobs.create({
       jobId,

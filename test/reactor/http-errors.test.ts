@@ -31,6 +31,11 @@ describe('Reactor HTTP errors', () => {
     ['experiences that are not a list', { model_type: 'nlu', experiences: 'x' }, /experiences/],
     ['a dataset outside the drop-box', { model_type: 'nlu', dataset_path: '/etc/passwd', use_dropbox: true }, /dataset_path/],
     ['an empty buffer', { model_type: 'nlu' }, /no usable nlu experiences/],
+    [
+      'examples of a single class',
+      { model_type: 'nlu', experiences: [1, 2, 3].map((i) => ({ type: 'command', input: { text: `play song ${i}` }, expected_output: { intent: 'PlayMusic' } })) },
+      /at least 2 classes/,
+    ],
   ])('rejects %s with a 400 naming the problem', async (_name, payload, pattern) => {
     const res = await start(payload);
     expect(res.statusCode).toBe(400);

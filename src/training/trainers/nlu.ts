@@ -104,6 +104,7 @@ class NluTrainer implements ModelTrainer {
     if (tr.texts.length === 0) throw TrainingNoData('nlu', `none of ${train.length} training examples has input.text and a label`);
     const va = extract(validation);
     const labels = [...new Set(tr.labels)].sort();
+    if (labels.length < 2) throw TrainingNoData('nlu', `needs at least 2 intents; all ${tr.labels.length} training examples are ${JSON.stringify(labels[0])}`);
     const labelId = new Map(labels.map((l, i) => [l, i]));
     const { vocab, matrix } = buildTrainingFeatures(tr.texts, settings.features, settings.weighting, minCount);
     const layerSizes = [dim, ...settings.hidden, labels.length];
