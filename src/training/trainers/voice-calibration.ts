@@ -5,7 +5,7 @@
  * softmax probability) reaches the threshold. Two kinds of trial decide where the threshold goes:
  * - genuine: an enrolled user speaks. Correctly accepted when the model names them with confidence ≥ t;
  *   otherwise (wrong user, or too unsure) a false reject.
- * - impostor: someone the model does not know speaks. With three or more users this is simulated for every
+ * - impostor: someone the model does not know speaks. With three or more users this is played out for every
  *   held-out example by taking its true user out of the softmax: the confidence the best other user then
  *   gets is what an unenrolled voice like this one would score ('leave_one_user_out'). With two users that
  *   softmax would always be 1, so the impostor is the other enrolled user instead: the probability the
@@ -14,7 +14,7 @@
  * Rule: the equal-error-rate point, the threshold that minimises the larger of the two error rates (ties:
  * the smaller sum, then the higher threshold), placed midway between the two scores around it. It balances
  * lock-outs against break-ins without a target the caller would have to choose, and it is the figure
- * speaker-verification results are compared by. The simulated impostor is pessimistic for a softmax
+ * speaker-verification results are compared by. The constructed impostor is pessimistic for a softmax
  * classifier (the remaining users are the closest voices it knows), so the false-accept rate errs on the
  * safe side.
  */
@@ -43,7 +43,7 @@ export interface VoiceCalibration {
   equal_error_rate: number | null;
   genuine_trials: number;
   impostor_trials: number;
-  /** How impostor trials were simulated (see above). */
+  /** How impostor trials were constructed (see above). */
   impostors: ImpostorModel;
   /** Which examples the threshold was fitted on: the validation split, or the training set when that was empty. */
   calibrated_on: 'validation' | 'train' | 'none';
