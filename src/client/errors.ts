@@ -81,7 +81,7 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /** Node's fetch hides the socket error in `cause` (`TypeError: fetch failed`, cause `ECONNREFUSED`). */
-function causeText(cause: unknown): string {
+export function causeText(cause: unknown): string {
   let c: unknown = cause;
   for (let depth = 0; depth < 4 && c instanceof Error; depth++) {
     const code = (c as NodeJS.ErrnoException).code;

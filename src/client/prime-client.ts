@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DeployInvalidOption, DeployPrimeBadResponse, DeployPrimeRejected, DeployPrimeUnreachable } from '../errors.js';
+import { causeText } from './errors.js';
 
 export interface PrimeClientOptions {
   /** Prime's base URL (config.prime.url). */
@@ -100,7 +101,7 @@ export class PrimeClient {
       return { status: res.status, body: parseJson(text) };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const why = deadline.aborted ? `no answer within ${timeoutMs} ms` : causeCode(err);
+      const why = deadline.aborted ? `no answer within ${timeoutMs} ms` : causeText(err);
       throw DeployPrimeUnreachable.with({ cause: err }, this.baseUrl, why);
     }
   }
@@ -130,14 +131,3 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Node's fetch hides the socket error (`ECONNREFUSED`) in `cause`. */
-function causeCode(err: unknown): string {
-  let c: unknown = err;
-  for (let depth = 0; depth < 4 && c instanceof Error; depth++) {
-    const code = (c as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') return code;
-    if (c.cause === undefined) return c.message;
-    c = c.cause;
-  }
-  return String(c);
-}

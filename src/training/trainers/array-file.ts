@@ -69,3 +69,11 @@ export function unpackArrays(bytes: Uint8Array, entries: readonly ArrayEntry[]):
   }
   return out;
 }
+
+/** The stored array `name`, checked to be `length` values of `kind`; a RangeError names what is wrong. */
+export function needArray(arrays: Map<string, StoredArray>, name: string, length: number, kind: 'float32' | 'uint32'): StoredArray {
+  const a = arrays.get(name);
+  const ok = kind === 'float32' ? a instanceof Float32Array : a instanceof Uint32Array;
+  if (!a || !ok || a.length !== length) throw new RangeError(`array ${name} is missing or not ${length} ${kind} values`);
+  return a;
+}

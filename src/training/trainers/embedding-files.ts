@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/fs.js';
 import { checkTextFeatureConfig, type TextFeatureConfig } from '../text-features.js';
-import { packArrays, unpackArrays, type ArrayEntry, type StoredArray } from './array-file.js';
+import { needArray, packArrays, unpackArrays, type ArrayEntry } from './array-file.js';
 import { featureSpaceFrom, type EmbeddingFeatureSpace } from './embedding-features.js';
 
 export const EMBEDDING_MODEL_FORMAT = 'trinity-embedding-ngram-bag';
@@ -83,12 +83,6 @@ export async function writeEmbeddingModel(dir: string, model: EmbeddingModel): P
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-function need(arrays: Map<string, StoredArray>, name: string, length: number, kind: 'float32' | 'uint32'): StoredArray {
-  const a = arrays.get(name);
-  const ok = kind === 'float32' ? a instanceof Float32Array : a instanceof Uint32Array;
-  if (!a || !ok || a.length !== length) throw new RangeError(`array ${name} is missing or not ${length} ${kind} values`);
-  return a;
-}
 
 const isCount = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
 
@@ -106,11 +100,11 @@ export async function readEmbeddingModel(dir: string): Promise<EmbeddingModel> {
   if (m.weights_file !== WEIGHTS_BIN) throw new RangeError(`${MODEL_JSON} weights_file must be ${WEIGHTS_BIN}, got ${String(m.weights_file)}`);
   const arrays = unpackArrays(new Uint8Array(await readFile(join(dir, WEIGHTS_BIN))), m.arrays);
   const rows = arrays.get('buckets')?.length ?? 0;
-  const buckets = need(arrays, 'buckets', rows, 'uint32') as Uint32Array;
+  const buckets = needArray(arrays, 'buckets', rows, 'uint32') as Uint32Array;
   if (buckets.some((b) => b >>> m.features.hashBits !== 0)) throw new RangeError(`${WEIGHTS_BIN} has buckets outside 2^${m.features.hashBits}`);
-  const idf = need(arrays, 'idf', rows, 'float32') as Float32Array;
-  const table = need(arrays, 'embedding', rows * m.dim, 'float32') as Float32Array;
-  const projection = m.projection ? [need(arrays, 'W', m.dim * m.dim, 'float32') as Float32Array, need(arrays, 'b', m.dim, 'float32') as Float32Array] : [];
+  const idf = needArray(arrays, 'idf', rows, 'float32') as Float32Array;
+  const table = needArray(arrays, 'embedding', rows * m.dim, 'float32') as Float32Array;
+  const projection = m.projection ? [needArray(arrays, 'W', m.dim * m.dim, 'float32') as Float32Array, needArray(arrays, 'b', m.dim, 'float32') as Float32Array] : [];
   const space = featureSpaceFrom(m.features, m.dim, m.seed, m.doc_count, buckets, idf);
   return { architecture: m.architecture, space, table, projection, validation: m.validation ?? null };
 }
@@ -166,9 +160,9 @@ export async function readEmbeddingState(dir: string, fingerprint: string, sizes
   return {
     step: m.step,
     fingerprint,
-    table: need(arrays, 'embedding', tableSize, 'float32') as Float32Array,
-    tableM: need(arrays, 'embedding_m', tableSize, 'float32') as Float32Array,
-    tableV: need(arrays, 'embedding_v', sizes.tableV, 'float32') as Float32Array,
-    head: headSizes.map((size, i) => need(arrays, `head_${i}`, size, 'float32') as Float32Array),
+    table: needArray(arrays, 'embedding', tableSize, 'float32') as Float32Array,
+    tableM: needArray(arrays, 'embedding_m', tableSize, 'float32') as Float32Array,
+    tableV: needArray(arrays, 'embedding_v', sizes.tableV, 'float32') as Float32Array,
+    head: headSizes.map((size, i) => needArray(arrays, `head_${i}`, size, 'float32') as Float32Array),
   };
 }

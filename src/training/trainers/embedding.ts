@@ -15,7 +15,7 @@
  * validationReport() gives both for the current weights next to the untrained encoder's; the export's
  * model.json records that report under `validation`.
  */
-import { createHash } from 'node:crypto';
+import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
 import type { Rng } from '../rng.js';
 import { initTf } from '../tf.js';
@@ -149,8 +149,7 @@ export class EmbeddingTrainer implements ModelTrainer {
     const n = p.train.a.length;
     const { batchSize } = p.settings;
     const stepsPerEpoch = Math.floor(n / batchSize) + (n % batchSize >= 2 ? 1 : 0);
-    const total = p.settings.epochs * stepsPerEpoch;
-    return Math.max(LR_FLOOR, 1 - (this.step - 1) / total);
+    return linearDecay(this.step, p.settings.epochs * stepsPerEpoch, LR_FLOOR);
   }
 
   /** Unit vectors of every text of `bags` ([texts, dim]). */
@@ -231,11 +230,8 @@ export class EmbeddingTrainer implements ModelTrainer {
 }
 
 function fingerprint(settings: EmbeddingSettings, space: EmbeddingFeatureSpace): string {
-  const h = createHash('sha256');
   const { epochs: _epochs, ...model } = settings;
-  h.update(JSON.stringify({ model, seed: space.seed, docCount: space.docCount }));
-  h.update(new Uint8Array(space.buckets.buffer, space.buckets.byteOffset, space.buckets.byteLength));
-  return h.digest('hex').slice(0, 32);
+  return fingerprintOf({ model, seed: space.seed, docCount: space.docCount }, [space.buckets]);
 }
 
 /** A fresh embedding trainer; `tuning` overrides knobs the job options do not carry (tests, experiments). */

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/fs.js';
 import { checkTextFeatureConfig, type TextFeatureConfig } from '../text-features.js';
-import { packArrays, unpackArrays, type ArrayEntry, type NamedArray, type StoredArray } from './array-file.js';
+import { needArray, packArrays, unpackArrays, type ArrayEntry, type NamedArray } from './array-file.js';
 import { FEATURE_WEIGHTINGS, vocabFrom, type FeatureVocab, type FeatureWeighting } from './nlu-features.js';
 import { headShapes } from './dense-head.js';
 
@@ -81,12 +81,6 @@ export async function writeNluModel(dir: string, model: NluModel): Promise<void>
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-function need(arrays: Map<string, StoredArray>, name: string, length: number, kind: 'float32' | 'uint32'): StoredArray {
-  const a = arrays.get(name);
-  const ok = kind === 'float32' ? a instanceof Float32Array : a instanceof Uint32Array;
-  if (!a || !ok || a.length !== length) throw new RangeError(`array ${name} is missing or not ${length} ${kind} values`);
-  return a;
-}
 
 export async function readNluModel(dir: string): Promise<NluModel> {
   const m = JSON.parse(await readFile(join(dir, MODEL_JSON), 'utf8')) as NluModelManifest;
@@ -107,11 +101,11 @@ export async function readNluModel(dir: string): Promise<NluModel> {
   if (m.weights_file !== WEIGHTS_BIN) throw new RangeError(`${MODEL_JSON} weights_file must be ${WEIGHTS_BIN}, got ${String(m.weights_file)}`);
   const arrays = unpackArrays(new Uint8Array(await readFile(join(dir, WEIGHTS_BIN))), m.arrays);
   const rows = arrays.get('buckets')?.length ?? 0;
-  const buckets = need(arrays, 'buckets', rows, 'uint32') as Uint32Array;
+  const buckets = needArray(arrays, 'buckets', rows, 'uint32') as Uint32Array;
   if (buckets.some((b) => b >>> m.features.hashBits !== 0)) throw new RangeError(`${WEIGHTS_BIN} has buckets outside 2^${m.features.hashBits}`);
-  const rowWeight = need(arrays, 'row_weight', rows, 'float32') as Float32Array;
-  const table = need(arrays, 'embedding', rows * sizes[0], 'float32') as Float32Array;
-  const head = headLayout(sizes, '').map((a) => need(arrays, a.name, a.size, 'float32') as Float32Array);
+  const rowWeight = needArray(arrays, 'row_weight', rows, 'float32') as Float32Array;
+  const table = needArray(arrays, 'embedding', rows * sizes[0], 'float32') as Float32Array;
+  const head = headLayout(sizes, '').map((a) => needArray(arrays, a.name, a.size, 'float32') as Float32Array);
   return { architecture: m.architecture, labels: m.labels, vocab: vocabFrom(m.features, m.weighting, buckets, rowWeight), table, layerSizes: sizes, head };
 }
 
@@ -173,13 +167,13 @@ export async function readNluState(dir: string, fingerprint: string, sizes: Tabl
   if (m.fingerprint !== fingerprint) throw new RangeError(`${STATE_JSON} belongs to another model or data set (fingerprint ${String(m.fingerprint)}, expected ${fingerprint})`);
   if (!Number.isInteger(m.step) || m.step < 0) throw new RangeError(`${STATE_JSON} step must be a non-negative integer, got ${String(m.step)}`);
   const arrays = unpackArrays(new Uint8Array(await readFile(join(dir, STATE_BIN))), m.arrays);
-  const head = ['', 'm_', 'v_'].flatMap((p) => headLayout(layerSizes, p).map((a) => need(arrays, a.name, a.size, 'float32') as Float32Array));
+  const head = ['', 'm_', 'v_'].flatMap((p) => headLayout(layerSizes, p).map((a) => needArray(arrays, a.name, a.size, 'float32') as Float32Array));
   return {
     step: m.step,
     fingerprint,
-    table: need(arrays, 'embedding', sizes.table, 'float32') as Float32Array,
-    tableM: need(arrays, 'embedding_m', sizes.m, 'float32') as Float32Array,
-    tableV: need(arrays, 'embedding_v', sizes.v, 'float32') as Float32Array,
+    table: needArray(arrays, 'embedding', sizes.table, 'float32') as Float32Array,
+    tableM: needArray(arrays, 'embedding_m', sizes.m, 'float32') as Float32Array,
+    tableV: needArray(arrays, 'embedding_v', sizes.v, 'float32') as Float32Array,
     layerSizes: [...layerSizes],
     head,
   };

@@ -13,7 +13,7 @@
  * TF-IDF + LinearSVC does. test/training/nlu.test.ts holds the guarantees: it learns, same seed → same
  * bits, resume == uninterrupted, no tensor leaks, the same predictions in a fresh process.
  */
-import { createHash } from 'node:crypto';
+import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
 import type { Rng } from '../rng.js';
 import { checkTextFeatureConfig } from '../text-features.js';
@@ -177,8 +177,7 @@ class NluTrainer implements ModelTrainer {
    * fastText does. Without it the model overfits after two epochs; with it the last epoch is the best one.
    */
   private decay(p: Prepared): number {
-    const total = p.settings.epochs * Math.ceil(p.train.count / p.settings.batchSize);
-    return Math.max(LR_FLOOR, 1 - (this.step - 1) / total);
+    return linearDecay(this.step, p.settings.epochs * Math.ceil(p.train.count / p.settings.batchSize), LR_FLOOR);
   }
 
   /** Loss and accuracy on the validation set; NaN when it is empty. */
@@ -225,10 +224,7 @@ class NluTrainer implements ModelTrainer {
 }
 
 function fingerprint(settings: NluSettings, labels: readonly string[], vocab: FeatureVocab, layerSizes: readonly number[]): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ a: settings.architecture, f: settings.features, w: settings.weighting, labels, layerSizes }));
-  h.update(new Uint8Array(vocab.buckets.buffer, vocab.buckets.byteOffset, vocab.buckets.byteLength));
-  return h.digest('hex').slice(0, 32);
+  return fingerprintOf({ a: settings.architecture, f: settings.features, w: settings.weighting, labels, layerSizes }, [vocab.buckets]);
 }
 
 /** A fresh nlu trainer; `tuning` overrides knobs the job options do not carry (tests, experiments). */

@@ -9,7 +9,7 @@
  * holds parameters, Adam moments and the step, so a resumed job ends with the same weights as one never
  * interrupted. Tests in test/training/vision.test.ts hold those guarantees.
  */
-import { createHash } from 'node:crypto';
+import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData, TrinityError } from '../../errors.js';
 import type { Rng } from '../rng.js';
 import { initTf } from '../tf.js';
@@ -156,8 +156,7 @@ class VisionTrainer implements ModelTrainer {
    * at a constant rate keeps jittering around the optimum; decayed, the last epoch is the best one.
    */
   private decay(p: Prepared): number {
-    const total = p.settings.epochs * Math.ceil(p.trainY.length / p.settings.batchSize);
-    return Math.max(LR_FLOOR, 1 - (this.step - 1) / total);
+    return linearDecay(this.step, p.settings.epochs * Math.ceil(p.trainY.length / p.settings.batchSize), LR_FLOOR);
   }
 
   /** Loss and accuracy on the validation set; NaN when it is empty. */
@@ -198,11 +197,7 @@ class VisionTrainer implements ModelTrainer {
 }
 
 function fingerprint(settings: VisionSettings, layout: CnnLayout, geometry: VisionGeometry, labels: readonly string[], data: Float32Array, y: Int32Array): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ a: settings.architecture, b: settings.batchSize, s: settings.labelSmoothing, layout, geometry, labels }));
-  h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  h.update(new Uint8Array(y.buffer, y.byteOffset, y.byteLength));
-  return h.digest('hex').slice(0, 32);
+  return fingerprintOf({ a: settings.architecture, b: settings.batchSize, s: settings.labelSmoothing, layout, geometry, labels }, [data, y]);
 }
 
 /** A fresh vision trainer; `tuning` overrides knobs the job options do not carry (tests, experiments). */

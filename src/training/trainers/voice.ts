@@ -16,7 +16,7 @@
  * held-out accuracy 0.992–1.0 on three speaker-stratified splits, FAR/FRR 5–6.5 % at the calibrated
  * threshold, under 1 s CPU to featurise and about 3.5 s CPU to train.
  */
-import { createHash } from 'node:crypto';
+import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest } from '../../errors.js';
 import type { Rng } from '../rng.js';
 import { initTf } from '../tf.js';
@@ -108,7 +108,7 @@ export class VoiceTrainer implements ModelTrainer {
           this.batchY[b] = y[order[start + b]];
         }
         this.step += 1;
-        const decay = Math.max(LR_FLOOR, 1 - (this.step - 1) / stepsPlanned);
+        const decay = linearDecay(this.step, stepsPlanned, LR_FLOOR);
         // The returned gradient w.r.t. the input is for trainers with a learnt input layer; nothing here uses it.
         head.trainStep(this.batchX, count, this.batchY, { ...settings.adam, learningRate: settings.adam.learningRate * decay }, this.step);
         samples += count;
@@ -182,10 +182,10 @@ function evaluate(head: DenseHead, set: FeatureSet, dim: number): { loss: number
 
 /** Identifies settings + data, so a checkpoint is never loaded into a different model. */
 function fingerprint(settings: VoiceSettings, data: VoiceData, layerSizes: readonly number[]): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ a: settings.architecture, noise: settings.inputNoise, batch: settings.batchSize, input: data.featurizer, labels: data.labels, layerSizes }));
-  for (const a of [data.mean, data.std, data.train.x, data.train.y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex').slice(0, 32);
+  return fingerprintOf(
+    { a: settings.architecture, noise: settings.inputNoise, batch: settings.batchSize, input: data.featurizer, labels: data.labels, layerSizes },
+    [data.mean, data.std, data.train.x, data.train.y],
+  );
 }
 
 /** A fresh voice trainer; `tuning` overrides knobs the job options do not carry (tests, experiments). */
