@@ -183,7 +183,7 @@ describe('VisionTrainer', () => {
     ];
     const file = join(tempDir(), 'inputs.json');
     writeFileSync(file, JSON.stringify(inputs));
-    const out = execFileSync(process.execPath, [join(ROOT, 'test/fixtures/vision-predict.mjs'), exportDir, file], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'test/fixtures/predict-inputs.mjs'), 'vision', exportDir, file], { encoding: 'utf8' });
     const fresh = JSON.parse(out) as Record<string, unknown>[];
     const here = inputs.slice(0, 25).map((input) => predictor.predict(input as Record<string, unknown>));
     expect(fresh.slice(0, 25)).toEqual(here);

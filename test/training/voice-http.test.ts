@@ -50,7 +50,7 @@ describe('Reactor voice training', () => {
     const unseen = voiceExperiences([20]);
     const file = join(home, 'voice-inputs.json');
     writeFileSync(file, JSON.stringify(unseen.map((e) => e.input)));
-    const out = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'test/fixtures/voice-predict.mjs'), dir, file], { encoding: 'utf8' })) as { user: string }[];
+    const out = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'test/fixtures/predict-inputs.mjs'), 'voice', dir, file], { encoding: 'utf8' })) as { user: string }[];
     const correct = out.filter((p, i) => p.user === (unseen[i].expected_output as { user: string }).user).length;
     expect(correct / unseen.length).toBeGreaterThanOrEqual(0.85);
   }, 90_000);

@@ -115,7 +115,7 @@ describe('VoiceTrainer', () => {
     const inputs = [...fsdd.val.slice(0, 12).map((ex) => ex.input), { audio_embedding: [1, 2, 3] }];
     const file = join(tempDir(), 'inputs.json');
     writeFileSync(file, JSON.stringify(inputs));
-    const out = execFileSync(process.execPath, [join(ROOT, 'test/fixtures/voice-predict.mjs'), exportDir, file], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'test/fixtures/predict-inputs.mjs'), 'voice', exportDir, file], { encoding: 'utf8' });
     const fresh = JSON.parse(out) as Record<string, unknown>[];
     expect(fresh.slice(0, 12)).toEqual(inputs.slice(0, 12).map((input) => predictor.predict(input)));
     expect(fresh[12]).toMatchObject({ error: 'TRN_ERR_TRAINING_INVALID_REQUEST', message: expect.stringMatching(/input\.audio is missing/) });
