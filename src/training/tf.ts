@@ -48,3 +48,15 @@ async function load(): Promise<Tf> {
   await tf.ready();
   return tf;
 }
+
+/**
+ * Reads a float32 tensor's values and disposes it. Call it outside tf.tidy() on the tensor tidy returned:
+ * tidy walks a returned typed array element by element looking for tensors (measured: 3 ms for 16k floats).
+ */
+export function takeValues(t: import('@tensorflow/tfjs').Tensor): Float32Array {
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}

@@ -1,22 +1,23 @@
 /**
- * The dense part of the nlu model in TF.js: pooled vector → (ReLU hidden layers) → logits, softmax
- * cross-entropy, and Adam on TF.js variables. Our own Adam rather than tf.train.adam because the latter
- * restores its β-power accumulators with pow() instead of the repeated products it trained with, which
- * breaks bit-exact resume; here the bias correction is one float64 number per step, from the step count.
+ * The dense part of the nlu and voice models: input vector → (ReLU hidden layers) → logits, softmax
+ * cross-entropy, Adam. The matmuls run on TF.js; the parameters, Adam's moments, the loss and its gradient
+ * w.r.t. the logits live in JS (dense-step.ts says why: on the wasm backend those are kernel dispatch, not
+ * arithmetic). The backward pass is written out, not taped: the tape records and replays every op of the
+ * forward pass, and TF.js's matMul gradient uses the transposed-operand path, ~10× a plain matmul here.
  *
- * Every tensor has an owner: the variables belong to this object until dispose(); each batch runs in
- * tidy(). Loss and correct counts accumulate in variables and are read once per epoch.
+ * One training step is: upload the batch and the parameters, one fused matmul (+ bias, + ReLU) per layer,
+ * read the logits back, loss and dLogits in JS, one matmul per weight gradient and per propagated layer,
+ * one read-back of every gradient (and of dLoss/dInput when the caller has a learnt input layer), Adam in JS.
+ * Each step runs in one tidy(), so no tensor outlives it.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
-import type { Tf } from '../tf.js';
-import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
+import { takeValues, type Tf } from '../tf.js';
+import { FlatAdam, softmaxCrossEntropy, type BatchTotals } from './dense-step.js';
+import type { AdamSettings } from './sparse-embedding.js';
 
 /** Running sums over the examples seen since the last reset. */
-export interface HeadTotals {
-  lossSum: number;
-  correct: number;
-}
+export type HeadTotals = BatchTotals;
 
 /** Glorot-uniform weights and zero biases for layer sizes `[in, hidden..., out]`, drawn from `rng`. */
 export function initHeadWeights(sizes: readonly number[], rng: Rng): Float32Array[] {
@@ -37,132 +38,135 @@ export function headShapes(sizes: readonly number[]): number[][] {
   return shapes;
 }
 
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
 export class DenseHead {
-  private readonly params: tfjs.Variable[];
-  private readonly m: tfjs.Variable[];
-  private readonly v: tfjs.Variable[];
-  private readonly lossSum: tfjs.Variable;
-  private readonly correct: tfjs.Variable;
+  /** W0, b0, W1, b1, ... back to back; the arrays below are views into it. */
+  private readonly flat: Float32Array;
+  private readonly views: Float32Array[];
+  private readonly shapes: number[][];
+  private readonly adam: FlatAdam;
   private readonly numClasses: number;
+  private totals: HeadTotals = { lossSum: 0, correct: 0 };
+  private dLogits = new Float32Array(0);
 
   constructor(
     private readonly tf: Tf,
     readonly sizes: readonly number[],
     initial: readonly Float32Array[],
   ) {
-    const shapes = headShapes(sizes);
+    this.shapes = headShapes(sizes);
+    if (initial.length !== this.shapes.length) throw new RangeError(`head has ${initial.length} arrays, expected ${this.shapes.length}`);
     this.numClasses = sizes[sizes.length - 1];
-    // trainable=false: nothing may reach these through TF.js's own optimizers; we update them by hand.
-    // Built in tidy: a variable shares its initial tensor's data, and that tensor itself must not outlive it.
-    const make = (t: () => tfjs.Tensor) => tf.tidy(() => tf.variable(t(), false));
-    this.params = shapes.map((s, i) => make(() => tf.tensor(initial[i], s, 'float32')));
-    this.m = shapes.map((s) => make(() => tf.zeros(s, 'float32')));
-    this.v = shapes.map((s) => make(() => tf.zeros(s, 'float32')));
-    this.lossSum = make(() => tf.scalar(0));
-    this.correct = make(() => tf.scalar(0));
+    this.flat = new Float32Array(this.shapes.reduce((a, s) => a + sizeOf(s), 0));
+    this.views = splitViews(this.flat, this.shapes);
+    this.views.forEach((v, i) => v.set(initial[i]));
+    this.adam = new FlatAdam(this.flat.length);
   }
 
-  private logits(x: tfjs.Tensor, params: readonly tfjs.Tensor[]): tfjs.Tensor2D {
-    const tf = this.tf;
-    let h = x as tfjs.Tensor2D;
+  /** Uploads the parameters as tensors (inside the caller's tidy). */
+  private paramTensors(): tfjs.Tensor[] {
+    return this.views.map((v, i) => this.tf.tensor(v, this.shapes[i], 'float32'));
+  }
+
+  /** Post-activation outputs of every layer: [x, h1, ..., logits]. */
+  private forward(x: tfjs.Tensor2D, params: readonly tfjs.Tensor[]): tfjs.Tensor2D[] {
+    const out = [x];
     for (let l = 0; l < params.length; l += 2) {
-      h = tf.add(tf.matMul(h, params[l] as tfjs.Tensor2D), params[l + 1]);
-      if (l + 2 < params.length) h = tf.relu(h);
+      const hidden = l + 2 < params.length;
+      out.push(this.tf.fused.matMul({ a: out[out.length - 1], b: params[l] as tfjs.Tensor2D, bias: params[l + 1], activation: hidden ? 'relu' : 'linear' }) as tfjs.Tensor2D);
     }
-    return h;
+    return out;
   }
 
-  /** Adds this batch's summed loss (over examples with a known label, i.e. label ≥ 0) and correct count. */
-  private accumulate(logits: tfjs.Tensor2D, labels: tfjs.Tensor1D, perExample: tfjs.Tensor1D): void {
-    const tf = this.tf;
-    this.lossSum.assign(tf.add(this.lossSum, tf.sum(perExample)));
-    this.correct.assign(tf.add(this.correct, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'))));
+  private input(x: Float32Array, n: number): tfjs.Tensor2D {
+    return this.tf.tensor2d(x.subarray(0, n * this.sizes[0]), [n, this.sizes[0]]);
   }
 
-  private perExampleLoss(logits: tfjs.Tensor2D, labels: tfjs.Tensor1D): tfjs.Tensor1D {
-    const tf = this.tf;
-    // oneHot(-1) is all zeros, so an unknown label adds no loss (it still counts as wrong).
-    const target = tf.oneHot(labels, this.numClasses);
-    return tf.losses.softmaxCrossEntropy(target, logits, undefined, 0, tf.Reduction.NONE) as tfjs.Tensor1D;
+  private add(t: HeadTotals): void {
+    this.totals.lossSum += t.lossSum;
+    this.totals.correct += t.correct;
   }
 
   /**
-   * One training step on `n` pooled examples (`x`, [n, dim]) with labels: mean cross-entropy, gradients
-   * for the head and for `x`, Adam step `t`. Returns dLoss/dx for the sparse table.
+   * One training step on `n` examples (`x`, [n, dim]) with labels (≥ 0): mean cross-entropy, Adam step
+   * `t`. With `inputGradient`, returns dLoss/dx ([n, dim]) for a learnt input layer; otherwise undefined.
    */
-  trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number): Float32Array {
+  trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number, inputGradient: true): Float32Array;
+  trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number, inputGradient: false): undefined;
+  trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number, inputGradient: boolean): Float32Array | undefined {
     const tf = this.tf;
-    const dim = this.sizes[0];
-    return tf.tidy(() => {
-      const xt = tf.tensor2d(x.subarray(0, n * dim), [n, dim]);
-      const yt = tf.tensor1d(labels.subarray(0, n), 'int32');
-      let kept: tfjs.Tensor[] = [];
-      const f = (...inputs: tfjs.Tensor[]): tfjs.Scalar => {
-        const logits = this.logits(inputs[0], inputs.slice(1));
-        const perExample = this.perExampleLoss(logits, yt);
-        // The gradient scope frees its intermediates; keep what the accumulators need past it.
-        kept = [tf.keep(logits), tf.keep(perExample)];
-        return tf.mean(perExample);
-      };
-      try {
-        const { grads } = tf.valueAndGrads(f)([xt, ...this.params]);
-        this.accumulate(kept[0] as tfjs.Tensor2D, yt, kept[1] as tfjs.Tensor1D);
-        const step = adamStepSize(adam, t);
-        for (let i = 0; i < this.params.length; i++) {
-          const g = grads[i + 1];
-          const m = tf.add(tf.mul(this.m[i], adam.beta1), tf.mul(g, 1 - adam.beta1));
-          const v = tf.add(tf.mul(this.v[i], adam.beta2), tf.mul(tf.square(g), 1 - adam.beta2));
-          this.m[i].assign(m);
-          this.v[i].assign(v);
-          this.params[i].assign(tf.sub(this.params[i], tf.div(tf.mul(m, step), tf.add(tf.sqrt(v), adam.epsilon))));
-        }
-        return grads[0].dataSync() as Float32Array;
-      } finally {
-        for (const k of kept) k.dispose();
+    const classes = this.numClasses;
+    if (this.dLogits.length < n * classes) this.dLogits = new Float32Array(n * classes);
+    const grads = tf.tidy(() => {
+      const params = this.paramTensors();
+      const acts = this.forward(this.input(x, n), params);
+      const logits = acts[acts.length - 1].dataSync() as Float32Array;
+      this.add(softmaxCrossEntropy(logits, labels, n, classes, 0, this.dLogits));
+      let dy: tfjs.Tensor2D = tf.tensor2d(this.dLogits.subarray(0, n * classes), [n, classes]);
+      const grads: tfjs.Tensor[] = [];
+      for (let l = params.length - 2; l >= 0; l -= 2) {
+        const below = acts[l / 2];
+        // Plain matmuls on explicit transposes: the transposed-operand matmul is the slow path here.
+        grads[l] = tf.matMul(tf.transpose(below), dy);
+        grads[l + 1] = tf.sum(dy, 0);
+        if (l === 0 && !inputGradient) break;
+        const dBelow: tfjs.Tensor2D = tf.matMul(dy, tf.transpose(params[l] as tfjs.Tensor2D));
+        // ReLU's gradient: pass where the layer's output was positive (step(0) = 0, as relu' is taken at 0).
+        dy = l === 0 ? dBelow : (tf.mul(dBelow, tf.step(below)) as tfjs.Tensor2D);
+        if (l === 0) grads.push(dy);
       }
+      // One read-back for everything: per-tensor dataSync costs a dispatch each.
+      return tf.concat(grads.map((g) => tf.reshape(g, [-1])));
     });
+    const grad = takeValues(grads);
+    this.adam.step(this.flat, grad, adam, t);
+    return inputGradient ? grad.subarray(this.flat.length) : undefined;
   }
 
-  /** Accumulates loss and correct count of `n` examples without training (validation). */
+  /** Accumulates loss and correct count of `n` examples without training (validation); label -1 counts wrong. */
   evaluate(x: Float32Array, n: number, labels: Int32Array): void {
-    const tf = this.tf;
-    const dim = this.sizes[0];
-    tf.tidy(() => {
-      const yt = tf.tensor1d(labels.subarray(0, n), 'int32');
-      const logits = this.logits(tf.tensor2d(x.subarray(0, n * dim), [n, dim]), this.params);
-      this.accumulate(logits, yt, this.perExampleLoss(logits, yt));
-    });
+    const logits = takeValues(this.tf.tidy(() => this.forward(this.input(x, n), this.paramTensors()).pop() as tfjs.Tensor2D));
+    this.add(softmaxCrossEntropy(logits, labels, n, this.numClasses));
   }
 
-  /** Reads the running sums (one read-back) and resets them. */
+  /** The running sums since the last call, then resets them. */
   takeTotals(): HeadTotals {
-    const tf = this.tf;
-    const values = tf.tidy(() => tf.stack([this.lossSum, this.correct]).dataSync());
-    tf.tidy(() => {
-      this.lossSum.assign(tf.scalar(0));
-      this.correct.assign(tf.scalar(0));
-    });
-    return { lossSum: values[0], correct: values[1] };
+    const t = this.totals;
+    this.totals = { lossSum: 0, correct: 0 };
+    return t;
   }
 
-  /** Parameters, then first moments, then second moments, each as a copy. */
+  /** Parameters, then first moments, then second moments, each per tensor (W0, b0, ...) and as a copy. */
   getState(): Float32Array[] {
-    return [...this.params, ...this.m, ...this.v].map((t) => t.dataSync() as Float32Array);
+    return [this.flat, this.adam.m, this.adam.v].flatMap((a) => splitViews(a, this.shapes).map((v) => v.slice()));
   }
 
   getWeights(): Float32Array[] {
-    return this.params.map((t) => t.dataSync() as Float32Array);
+    return this.views.map((v) => v.slice());
   }
 
   /** Restores what getState returned, bit for bit. */
   setState(arrays: readonly Float32Array[]): void {
-    const tf = this.tf;
-    const all = [...this.params, ...this.m, ...this.v];
-    if (arrays.length !== all.length) throw new RangeError(`head state has ${arrays.length} arrays, expected ${all.length}`);
-    tf.tidy(() => all.forEach((variable, i) => variable.assign(tf.tensor(arrays[i], variable.shape, 'float32'))));
+    const k = this.shapes.length;
+    if (arrays.length !== 3 * k) throw new RangeError(`head state has ${arrays.length} arrays, expected ${3 * k}`);
+    const targets = [this.flat, this.adam.m, this.adam.v].flatMap((a) => splitViews(a, this.shapes));
+    targets.forEach((target, i) => {
+      if (arrays[i].length !== target.length) throw new RangeError(`head state array ${i} has ${arrays[i].length} values, expected ${target.length}`);
+      target.set(arrays[i]);
+    });
   }
 
-  dispose(): void {
-    for (const t of [...this.params, ...this.m, ...this.v, this.lossSum, this.correct]) t.dispose();
-  }
+  /** Nothing to free: the head holds no tensors between steps. Kept so owners need not know. */
+  dispose(): void {}
+}
+
+/** Views of `flat` cut into consecutive pieces of the given shapes. */
+function splitViews(flat: Float32Array, shapes: readonly number[][]): Float32Array[] {
+  let offset = 0;
+  return shapes.map((s) => {
+    const view = flat.subarray(offset, offset + sizeOf(s));
+    offset += view.length;
+    return view;
+  });
 }

@@ -13,7 +13,7 @@
  * running sums live in variables and are read back once per epoch.
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import type { Tf } from '../tf.js';
+import { takeValues, type Tf } from '../tf.js';
 import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
 
 /** Added to masked logits: exp of it is 0 in float32, yet it stays finite so gradients never see NaN. */
@@ -126,7 +126,6 @@ export class EmbeddingHead {
   /** One training step (Adam step `t`); returns dLoss/dx ([2n, dim]) for the n-gram table. */
   trainStep(batch: PairBatch, adam: AdamSettings, t: number): Float32Array {
     const tf = this.tf;
-    // Read back outside tidy(): tidy walks a returned typed array element by element.
     const dx = tf.tidy(() => {
       const xt = tf.tensor2d(batch.x.subarray(0, 2 * batch.n * this.dim), [2 * batch.n, this.dim]);
       let kept: tfjs.Scalar[] = [];
@@ -155,11 +154,7 @@ export class EmbeddingHead {
       }
       return grads[0];
     });
-    try {
-      return dx.dataSync() as Float32Array;
-    } finally {
-      dx.dispose();
-    }
+    return takeValues(dx);
   }
 
   /** Adds the batch's loss and retrievals to the running sums without training (validation). */
@@ -174,12 +169,7 @@ export class EmbeddingHead {
   /** Unit vectors of `n` pooled rows (one read-back). */
   embed(x: Float32Array, n: number): Float32Array {
     const tf = this.tf;
-    const u = tf.tidy(() => this.encode(tf.tensor2d(x.subarray(0, n * this.dim), [n, this.dim]), this.params));
-    try {
-      return u.dataSync() as Float32Array;
-    } finally {
-      u.dispose();
-    }
+    return takeValues(tf.tidy(() => this.encode(tf.tensor2d(x.subarray(0, n * this.dim), [n, this.dim]), this.params)));
   }
 
   /** Reads the running sums (one read-back) and resets them. */

@@ -152,7 +152,7 @@ class NluTrainer implements ModelTrainer {
         for (let b = start; b < end; b++) this.batchLabels[b - start] = p.trainY[order[b]];
         this.step += 1;
         const stepAdam = { ...adam, learningRate: adam.learningRate * this.decay(p) };
-        const dPooled = head.trainStep(this.pooled, end - start, this.batchLabels, stepAdam, this.step);
+        const dPooled = head.trainStep(this.pooled, end - start, this.batchLabels, stepAdam, this.step, true);
         table.applyGradient(p.train, order, start, end, dPooled, stepAdam, this.step);
         samples += end - start;
         stopped = shouldStop();

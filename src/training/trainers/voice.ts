@@ -70,15 +70,7 @@ export class VoiceTrainer implements ModelTrainer {
     this.featureSeconds = (performance.now() - t0) / 1000;
     const layerSizes = [data.dim, ...settings.hidden, data.labels.length];
     const weights = initHeadWeights(layerSizes, rng);
-    // DenseHead builds each variable from a temporary tensor it never frees; a scope frees them (variables
-    // are not scope-tracked, so they survive) and keeps the trainer's tensor count flat across init/dispose.
-    tf.engine().startScope();
-    let head: DenseHead;
-    try {
-      head = new DenseHead(tf, layerSizes, weights);
-    } finally {
-      tf.engine().endScope();
-    }
+    const head = new DenseHead(tf, layerSizes, weights);
     this.state = { data, settings, head, layerSizes, fingerprint: fingerprint(settings, data, layerSizes) };
     this.batchX = new Float32Array(settings.batchSize * data.dim);
     this.batchY = new Int32Array(settings.batchSize);
@@ -109,8 +101,8 @@ export class VoiceTrainer implements ModelTrainer {
         }
         this.step += 1;
         const decay = linearDecay(this.step, stepsPlanned, LR_FLOOR);
-        // The returned gradient w.r.t. the input is for trainers with a learnt input layer; nothing here uses it.
-        head.trainStep(this.batchX, count, this.batchY, { ...settings.adam, learningRate: settings.adam.learningRate * decay }, this.step);
+        // The input is fixed features, not a learnt layer: no gradient w.r.t. it.
+        head.trainStep(this.batchX, count, this.batchY, { ...settings.adam, learningRate: settings.adam.learningRate * decay }, this.step, false);
         samples += count;
         stopped = shouldStop();
       }
