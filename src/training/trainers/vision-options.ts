@@ -27,8 +27,8 @@ export const VISION_DEFAULTS = Object.freeze({
   /**
    * Training targets are (1 − ε)·one-hot + ε/classes (Szegedy et al. 2016). ε = 0.1 raised optdigits test
    * accuracy from 0.976 to 0.985 on average over four seeds (worst seed 0.972 → 0.982) at no cost, and keeps
-   * the served confidences from saturating at 1. The training loss reported per epoch is against these
-   * targets, so it levels off near 0.5 for ten classes; validation loss uses the plain labels.
+   * the served confidences from saturating at 1. The loss reported per epoch, training and validation, is
+   * against the plain labels.
    */
   labelSmoothing: 0.1,
   /** Epochs a job should ask for when it has no preference: optdigits reaches ≥ 0.98 by then. */
@@ -58,7 +58,7 @@ export interface VisionSettings {
   adam: AdamSettings;
   /** From the tuning; otherwise chosen by the model's input area (filtersFor). */
   filters?: [number, number];
-  /** ε of the smoothed training targets (validation loss uses the plain labels). */
+  /** ε of the smoothed training targets (the reported losses use the plain labels). */
   labelSmoothing: number;
   /** Set by `cnn@WxH`; otherwise chosen from the training data. */
   size?: { width: number; height: number };

@@ -1,14 +1,17 @@
 /**
- * Training state of the vision network: Adam moments for the flat parameter vector, the step, and running
- * loss/correct sums. Our own Adam rather than tf.train.adam because that one restores its β-power
- * accumulators with pow() instead of the repeated products it trained with, which breaks bit-exact resume;
- * here the bias correction is one float64 number per step, from the step count (as in the nlu head).
+ * Training state of the vision network: Adam over the flat parameter vector, the step, and running
+ * loss/correct sums. The loss (softmax cross-entropy against label-smoothed targets, with its gradient) and
+ * Adam are plain JS (dense-step.ts): TF.js spent ~12 element-wise kernels over all 29k parameters on Adam,
+ * and argMax/Equal/Cast/Sum/assign on the running sums, every step. Here they cost one read-back of the
+ * logits and one JS loop over the parameters, and the sums stay JS numbers.
  *
- * Every tensor has an owner: the variables belong to this object until dispose(); each batch runs in one
- * tidy(); loss and correct counts accumulate in variables and are read back once per epoch.
+ * Our own Adam rather than tf.train.adam, because that one restores its β-power accumulators with pow()
+ * instead of the repeated products it trained with, which breaks bit-exact resume: the bias correction is
+ * one float64 number per step, from the step count, and the checkpoint holds the float32 parameters and
+ * moments exactly as the next step reads them.
  */
-import type * as tfjs from '@tensorflow/tfjs';
-import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
+import { FlatAdam, softmaxCrossEntropy } from './dense-step.js';
+import type { AdamSettings } from './sparse-embedding.js';
 import { EVAL_BATCH_SIZE, type VisionCnn } from './vision-cnn.js';
 
 /** Running sums over the examples seen since the last reset. */
@@ -29,20 +32,14 @@ export interface TrainStep {
 }
 
 export class CnnOptimizer {
-  private readonly m: tfjs.Variable;
-  private readonly v: tfjs.Variable;
-  private readonly lossSum: tfjs.Variable;
-  private readonly correct: tfjs.Variable;
+  private readonly adam: FlatAdam;
+  private readonly grad: Float32Array;
   private labels = new Int32Array(0);
+  private totals: CnnTotals = { lossSum: 0, correct: 0 };
 
   constructor(private readonly cnn: VisionCnn) {
-    const { tf } = cnn;
-    const size = cnn.theta.size;
-    // Made in tidy(): a variable copies its initial tensor, which would otherwise outlive dispose().
-    this.m = tf.tidy(() => tf.variable(tf.zeros([size], 'float32'), false));
-    this.v = tf.tidy(() => tf.variable(tf.zeros([size], 'float32'), false));
-    this.lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
-    this.correct = tf.tidy(() => tf.variable(tf.scalar(0), false));
+    this.adam = new FlatAdam(cnn.params.length);
+    this.grad = new Float32Array(cnn.params.length);
   }
 
   private batchLabels(labels: Int32Array, order: ArrayLike<number>, start: number, end: number): Int32Array {
@@ -51,95 +48,47 @@ export class CnnOptimizer {
     return this.labels.subarray(0, end - start);
   }
 
-  /** Adds a batch's summed loss and correct count to the running sums (inside the caller's tidy). */
-  private accumulate(logits: tfjs.Tensor2D, perExample: tfjs.Tensor1D, y: tfjs.Tensor1D): void {
-    const { tf } = this.cnn;
-    this.lossSum.assign(tf.add(this.lossSum, tf.sum(perExample)));
-    this.correct.assign(tf.add(this.correct, tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'))));
+  private add(t: CnnTotals): void {
+    this.totals.lossSum += t.lossSum;
+    this.totals.correct += t.correct;
   }
 
-  /** One Adam step `t` (1-based) on the mean cross-entropy of one batch against its smoothed targets. */
+  /**
+   * One Adam step `t` (1-based) on the mean cross-entropy of one batch against its smoothed targets. The
+   * loss added to the running sums is against the plain labels, as validation's is.
+   */
   trainStep(step: TrainStep, adam: AdamSettings, t: number): void {
     const { cnn } = this;
-    const { tf } = cnn;
     const { data, labels, order, start, end, labelSmoothing } = step;
+    const y = this.batchLabels(labels, order, start, end);
     const classes = cnn.layout.classes;
-    tf.tidy(() => {
-      const batch = cnn.patches(data, order, start, end, true);
-      const y = tf.tensor1d(this.batchLabels(labels, order, start, end), 'int32');
-      const oneHot = tf.oneHot(y, classes);
-      const target = (labelSmoothing > 0 ? tf.add(tf.mul(oneHot, 1 - labelSmoothing), labelSmoothing / classes) : oneHot) as tfjs.Tensor2D;
-      let kept: tfjs.Tensor[] = [];
-      const f = (...inputs: tfjs.Tensor[]): tfjs.Scalar => {
-        const logits = cnn.logits(inputs[0], batch);
-        const perExample = cnn.ops.softmaxCrossEntropy(logits, target);
-        // The gradient scope frees its intermediates; keep what the running sums need past it.
-        kept = [tf.keep(logits), tf.keep(perExample)];
-        return tf.mean(perExample);
-      };
-      try {
-        const { grads } = tf.valueAndGrads(f)([cnn.theta]);
-        this.accumulate(kept[0] as tfjs.Tensor2D, kept[1] as tfjs.Tensor1D, y);
-        const g = grads[0];
-        const m = tf.add(tf.mul(this.m, adam.beta1), tf.mul(g, 1 - adam.beta1));
-        const v = tf.add(tf.mul(this.v, adam.beta2), tf.mul(tf.square(g), 1 - adam.beta2));
-        this.m.assign(m);
-        this.v.assign(v);
-        const step = adamStepSize(adam, t);
-        cnn.theta.assign(tf.sub(cnn.theta, tf.div(tf.mul(m, step), tf.add(tf.sqrt(v), adam.epsilon))));
-      } finally {
-        for (const k of kept) k.dispose();
-      }
-    });
+    cnn.gradient(data, order, start, end, (logits, dLogits) => this.add(softmaxCrossEntropy(logits, y, end - start, classes, labelSmoothing, dLogits)), this.grad);
+    this.adam.step(cnn.params, this.grad, adam, t);
   }
 
   /** Accumulates loss and correct count of `count` examples without training; label -1 counts wrong and adds no loss. */
   evaluate(data: Float32Array, labels: Int32Array, count: number): void {
     const { cnn } = this;
-    const { tf } = cnn;
     const order = Uint32Array.from({ length: count }, (_, i) => i);
     for (let start = 0; start < count; start += EVAL_BATCH_SIZE) {
       const end = Math.min(start + EVAL_BATCH_SIZE, count);
-      tf.tidy(() => {
-        const y = tf.tensor1d(labels.subarray(start, end), 'int32');
-        const logits = cnn.logits(cnn.theta, cnn.patches(data, order, start, end, false));
-        this.accumulate(logits, cnn.ops.softmaxCrossEntropy(logits, tf.oneHot(y, cnn.layout.classes) as tfjs.Tensor2D), y);
-      });
+      this.add(softmaxCrossEntropy(cnn.logits(data, order, start, end), labels.subarray(start, end), end - start, cnn.layout.classes));
     }
   }
 
-  /** Reads the running sums (one read-back) and resets them. */
+  /** The running sums, which start again from zero. */
   takeTotals(): CnnTotals {
-    const { tf } = this.cnn;
-    const both = tf.tidy(() => tf.stack([this.lossSum, this.correct]));
-    let values: Float32Array;
-    try {
-      values = both.dataSync() as Float32Array;
-    } finally {
-      both.dispose();
-    }
-    tf.tidy(() => {
-      this.lossSum.assign(tf.scalar(0));
-      this.correct.assign(tf.scalar(0));
-    });
-    return { lossSum: values[0], correct: values[1] };
+    const t = this.totals;
+    this.totals = { lossSum: 0, correct: 0 };
+    return t;
   }
 
   /** Copies of Adam's first and second moments. */
   getMoments(): { m: Float32Array; v: Float32Array } {
-    return { m: Float32Array.from(this.m.dataSync() as Float32Array), v: Float32Array.from(this.v.dataSync() as Float32Array) };
+    return { m: Float32Array.from(this.adam.m), v: Float32Array.from(this.adam.v) };
   }
 
   setMoments(m: Float32Array, v: Float32Array): void {
-    const { tf } = this.cnn;
-    if (m.length !== this.m.size || v.length !== this.v.size) throw new RangeError(`adam moments have ${m.length}/${v.length} values, expected ${this.m.size}`);
-    tf.tidy(() => {
-      this.m.assign(tf.tensor1d(m, 'float32'));
-      this.v.assign(tf.tensor1d(v, 'float32'));
-    });
-  }
-
-  dispose(): void {
-    for (const t of [this.m, this.v, this.lossSum, this.correct]) t.dispose();
+    this.adam.setMoments(m, v);
   }
 }

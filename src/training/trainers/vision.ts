@@ -2,8 +2,8 @@
  * The vision trainer: image → label with a small CNN on TF.js (wasm backend). Inputs are `input.image`
  * (base64 PNG/JPEG) or `input.pixels` (+ width, height); init reads them all once, picks the model's input
  * size and colour from the training data (vision-input.ts), and keeps the normalised images in one
- * Float32Array. Each step cuts the first layer's patches in JS and runs forward, backward and Adam in one
- * tidy() (vision-train.ts); nothing is read back until the epoch ends.
+ * Float32Array. Each step runs the network's convolutions and matmuls on TF.js and the rest in JS: the
+ * patches, pooling, loss, the gradient around the kernels and Adam (vision-cnn.ts, vision-train.ts).
  *
  * Every random choice (initial weights, shuffling) comes from the Rng the job hands in, and the checkpoint
  * holds parameters, Adam moments and the step, so a resumed job ends with the same weights as one never
@@ -188,7 +188,6 @@ class VisionTrainer implements ModelTrainer {
   }
 
   dispose(): void {
-    this.optimizer?.dispose();
     this.cnn?.dispose();
     this.optimizer = undefined;
     this.cnn = undefined;
