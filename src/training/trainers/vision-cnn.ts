@@ -227,7 +227,7 @@ export class VisionCnn {
     }
     const pooled1 = this.read(fwd.pooled1, 'pooled1');
     const colsT2 = this.buffer('colsT2', k2 * positions);
-    patchesT(pooled1, x2, colsT2);
+    patchesT(pooled1, x2, this.buffer('pooled1T', pooled1.length), colsT2);
     const dW2 = this.read(tf.matMul(tf.tensor2d(colsT2, [k2, positions]), dz), 'dW2');
     grad.set(dW2, at.w2);
 

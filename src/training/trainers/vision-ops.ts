@@ -69,33 +69,43 @@ export function im2col(
  * The transposed patches of a 3×3 "same" convolution over `x` (shape `s`): `colsT` ([9c + 1, n·h·w],
  * row = (tap, channel), column = (example, y, x)), the last row all ones. `colsT @ dy` ([n·h·w, co]) is
  * then the filter gradient in [3, 3, c, co] order followed by the bias gradient.
+ * With `x` transposed into `xT` ([c, n·h·w]) every row is `xT`'s channel row shifted by the tap: one
+ * native copy, then zeros where the tap falls into the padding. Copied value by value, the short runs of
+ * a 4×4 map made this 0.65 ms at 64×4×4×32; this way it is ~0.2 ms.
  */
-export function patchesT(x: Float32Array, s: MapShape, colsT: Float32Array): void {
+export function patchesT(x: Float32Array, s: MapShape, xT: Float32Array, colsT: Float32Array): void {
   const { n, height: h, width: w, channels: c } = s;
-  const cols = n * h * w;
-  let o = 0;
-  for (let ty = -1; ty <= 1; ty++) {
-    for (let tx = -1; tx <= 1; tx++) {
-      const xFrom = Math.max(0, -tx);
-      const xTo = Math.min(w, w - tx);
-      for (let ch = 0; ch < c; ch++) {
-        for (let b = 0; b < n; b++) {
-          for (let y = 0; y < h; y++) {
-            const sy = y + ty;
-            if (sy < 0 || sy >= h) {
-              for (let xx = 0; xx < w; xx++) colsT[o++] = 0;
-              continue;
-            }
-            const src = ((b * h + sy) * w + tx) * c + ch;
-            for (let xx = 0; xx < xFrom; xx++) colsT[o++] = 0;
-            for (let xx = xFrom; xx < xTo; xx++) colsT[o++] = x[src + xx * c];
-            for (let xx = xTo; xx < w; xx++) colsT[o++] = 0;
-          }
-        }
+  const size = h * w;
+  const cols = n * size;
+  transpose(x, cols, c, xT);
+  for (let tap = 0; tap < 9; tap++) {
+    const ty = Math.floor(tap / 3) - 1;
+    const tx = (tap % 3) - 1;
+    const shift = ty * w + tx;
+    const outside = paddingPositions(h, w, ty, tx);
+    for (let ch = 0; ch < c; ch++) {
+      const dst = (tap * c + ch) * cols;
+      const src = ch * cols + shift;
+      // Positions clipped at either end of xT, or reading a neighbouring example or channel, are all
+      // in the padding, and zeroed below.
+      const from = Math.max(0, -src);
+      const to = Math.min(cols, xT.length - src);
+      colsT.set(xT.subarray(src + from, src + to), dst + from);
+      for (let b = dst; b < dst + cols; b += size) {
+        for (let i = 0; i < outside.length; i++) colsT[b + outside[i]] = 0;
       }
     }
   }
-  colsT.fill(1, o, o + cols);
+  colsT.fill(1, 9 * c * cols, (9 * c + 1) * cols);
+}
+
+/** The positions y·w + x of an h×w map whose tap (ty, tx) falls outside it. */
+function paddingPositions(h: number, w: number, ty: number, tx: number): Int32Array {
+  const out: number[] = [];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) if (y + ty < 0 || y + ty >= h || x + tx < 0 || x + tx >= w) out.push(y * w + x);
+  }
+  return Int32Array.from(out);
 }
 
 /**
