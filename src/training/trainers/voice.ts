@@ -54,6 +54,8 @@ export class VoiceTrainer implements ModelTrainer {
   private state?: Ready;
   private step = 0;
   private batchX = new Float32Array(0);
+  /** Standard normals for one batch of input noise. */
+  private noise = new Float64Array(0);
   private batchY = new Int32Array(0);
   private busy = false;
   private featureSeconds = 0;
@@ -73,6 +75,7 @@ export class VoiceTrainer implements ModelTrainer {
     const head = new DenseHead(tf, layerSizes, weights);
     this.state = { data, settings, head, layerSizes, fingerprint: fingerprint(settings, data, layerSizes) };
     this.batchX = new Float32Array(settings.batchSize * data.dim);
+    this.noise = new Float64Array(settings.batchSize * data.dim);
     this.batchY = new Int32Array(settings.batchSize);
   }
 
@@ -90,14 +93,18 @@ export class VoiceTrainer implements ModelTrainer {
       const dim = data.dim;
       const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
       const stepsPlanned = settings.epochs * Math.ceil(n / settings.batchSize);
+      const scale = settings.inputNoise;
       let samples = 0;
       let stopped = false;
       for (let start = 0; start < n && !stopped; start += settings.batchSize) {
         const count = Math.min(settings.batchSize, n - start);
+        const { batchX, batchY, noise } = this;
+        rng.fillNormal(noise, count * dim);
         for (let b = 0; b < count; b++) {
           const row = order[start + b] * dim;
-          for (let d = 0; d < dim; d++) this.batchX[b * dim + d] = x[row + d] + settings.inputNoise * rng.normal();
-          this.batchY[b] = y[order[start + b]];
+          const o = b * dim;
+          for (let d = 0; d < dim; d++) batchX[o + d] = x[row + d] + scale * noise[o + d];
+          batchY[b] = y[order[start + b]];
         }
         this.step += 1;
         const decay = linearDecay(this.step, stepsPlanned, LR_FLOOR);
