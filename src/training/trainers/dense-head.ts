@@ -6,14 +6,9 @@
  * forward pass, and TF.js's matMul gradient uses the transposed-operand path, ~10× a plain matmul here.
  *
  * One training step is: upload the batch and the parameters, one fused matmul (+ bias, + ReLU) per layer,
- * read the top back, loss and dLogits in JS, one matmul per weight gradient and per propagated layer,
+ * read the logits back, loss and dLogits in JS, one matmul per weight gradient and per propagated layer,
  * a read-back of each gradient (and of dLoss/dInput when the caller has a learnt input layer), Adam in JS.
  * Each step runs in one tidy(), so no tensor outlives it.
- *
- * A small output layer above hidden layers (at most JS_OUTPUT_WEIGHTS weights, e.g. voice's 128 × 6) runs
- * in JS: its logits are needed in JS for the loss anyway, and its arithmetic (hidden × classes per example)
- * costs less than the nine TF.js kernels it takes there (bias, matmul and read forward; two transposes,
- * two matmuls, a sum and a read backward). Measured on the voice MLP: ~35 % less time per step.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
@@ -45,8 +40,6 @@ export function headShapes(sizes: readonly number[]): number[][] {
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Output layers up to this many weights run in JS when hidden layers sit below them (see the file comment). */
-const JS_OUTPUT_WEIGHTS = 4096;
 
 export class DenseHead {
   /** W0, b0, W1, b1, ... back to back; the arrays below are views into it. */
@@ -58,16 +51,8 @@ export class DenseHead {
   private readonly shapes: number[][];
   private readonly adam: FlatAdam;
   private readonly numClasses: number;
-  /** Layers computed by TF.js, from the input up; the output layer is the one above them when jsOutput. */
-  private readonly tfLayers: number;
-  private readonly jsOutput: boolean;
   private totals: HeadTotals = { lossSum: 0, correct: 0 };
-  private logits = new Float32Array(0);
   private dLogits = new Float32Array(0);
-  /** dLoss/d(top TF.js layer's output), when the output layer runs in JS. */
-  private dTop = new Float32Array(0);
-  /** The JS output layer's weight and bias gradients, summed in float64. */
-  private readonly outGrad: Float64Array;
 
   constructor(
     private readonly tf: Tf,
@@ -83,85 +68,21 @@ export class DenseHead {
     this.grad = new Float32Array(this.flat.length);
     this.gradViews = splitViews(this.grad, this.shapes);
     this.adam = new FlatAdam(this.flat.length);
-    const layers = sizes.length - 1;
-    this.jsOutput = layers >= 2 && sizes[layers - 1] * sizes[layers] <= JS_OUTPUT_WEIGHTS;
-    this.tfLayers = this.jsOutput ? layers - 1 : layers;
-    this.outGrad = new Float64Array(this.jsOutput ? (sizes[layers - 1] + 1) * sizes[layers] : 0);
   }
 
-  /** Uploads the TF.js layers' parameters as tensors (inside the caller's tidy). */
+  /** Uploads the parameters as tensors (inside the caller's tidy). */
   private paramTensors(): tfjs.Tensor[] {
-    return this.views.slice(0, 2 * this.tfLayers).map((v, i) => this.tf.tensor(v, this.shapes[i], 'float32'));
+    return this.views.map((v, i) => this.tf.tensor(v, this.shapes[i], 'float32'));
   }
 
-  /** Post-activation outputs of the TF.js layers: [x, h1, ...], ending in the logits unless jsOutput. */
+  /** Post-activation outputs of every layer: [x, h1, ..., logits]. */
   private forward(x: tfjs.Tensor2D, params: readonly tfjs.Tensor[]): tfjs.Tensor2D[] {
     const out = [x];
     for (let l = 0; l < params.length; l += 2) {
-      const hidden = l + 2 < 2 * (this.sizes.length - 1);
+      const hidden = l + 2 < params.length;
       out.push(this.tf.fused.matMul({ a: out[out.length - 1], b: params[l] as tfjs.Tensor2D, bias: params[l + 1], activation: hidden ? 'relu' : 'linear' }) as tfjs.Tensor2D);
     }
     return out;
-  }
-
-  /** The logits of `n` examples from the top TF.js layer's output: read as is, or through the JS output layer. */
-  private logitsFrom(top: Float32Array, n: number): Float32Array {
-    if (!this.jsOutput) return top;
-    const layers = this.sizes.length - 1;
-    const hidden = this.sizes[layers - 1];
-    const classes = this.numClasses;
-    const w = this.views[2 * layers - 2];
-    const b = this.views[2 * layers - 1];
-    if (this.logits.length < n * classes) this.logits = new Float32Array(n * classes);
-    const out = this.logits;
-    for (let i = 0; i < n; i++) {
-      const o = i * classes;
-      for (let k = 0; k < classes; k++) out[o + k] = b[k];
-      for (let j = 0; j < hidden; j++) {
-        const h = top[i * hidden + j];
-        // ReLU outputs: many are exactly zero and add nothing.
-        if (h === 0) continue;
-        for (let k = 0; k < classes; k++) out[o + k] += h * w[j * classes + k];
-      }
-    }
-    return out;
-  }
-
-  /**
-   * The JS output layer's backward pass: its weight and bias gradients into the flat gradient, and
-   * dLoss/d(top) through the ReLU below it into dTop ([n, hidden]).
-   */
-  private outputBackward(top: Float32Array, n: number): Float32Array {
-    const layers = this.sizes.length - 1;
-    const hidden = this.sizes[layers - 1];
-    const classes = this.numClasses;
-    const w = this.views[2 * layers - 2];
-    const g = this.outGrad;
-    const dl = this.dLogits;
-    const biasAt = hidden * classes;
-    if (this.dTop.length < n * hidden) this.dTop = new Float32Array(n * hidden);
-    const dTop = this.dTop;
-    g.fill(0);
-    for (let i = 0; i < n; i++) {
-      const o = i * classes;
-      for (let k = 0; k < classes; k++) g[biasAt + k] += dl[o + k];
-      for (let j = 0; j < hidden; j++) {
-        const h = top[i * hidden + j];
-        if (h <= 0) {
-          dTop[i * hidden + j] = 0;
-          continue;
-        }
-        let d = 0;
-        for (let k = 0; k < classes; k++) {
-          g[j * classes + k] += h * dl[o + k];
-          d += dl[o + k] * w[j * classes + k];
-        }
-        dTop[i * hidden + j] = d;
-      }
-    }
-    this.gradViews[2 * layers - 2].set(g.subarray(0, biasAt));
-    this.gradViews[2 * layers - 1].set(g.subarray(biasAt));
-    return dTop;
   }
 
   private input(x: Float32Array, n: number): tfjs.Tensor2D {
@@ -187,12 +108,8 @@ export class DenseHead {
     tf.tidy(() => {
       const params = this.paramTensors();
       const acts = this.forward(this.input(x, n), params);
-      const top = acts[acts.length - 1].dataSync() as Float32Array;
-      this.add(softmaxCrossEntropy(this.logitsFrom(top, n), labels, n, classes, 0, this.dLogits));
-      const width = this.sizes[this.tfLayers];
-      let dy: tfjs.Tensor2D = this.jsOutput
-        ? tf.tensor2d(this.outputBackward(top, n).subarray(0, n * width), [n, width])
-        : tf.tensor2d(this.dLogits.subarray(0, n * classes), [n, classes]);
+      this.add(softmaxCrossEntropy(acts[acts.length - 1].dataSync() as Float32Array, labels, n, classes, 0, this.dLogits));
+      let dy: tfjs.Tensor2D = tf.tensor2d(this.dLogits.subarray(0, n * classes), [n, classes]);
       for (let l = params.length - 2; l >= 0; l -= 2) {
         const below = acts[l / 2];
         // Plain matmuls on explicit transposes: the transposed-operand matmul is the slow path here
@@ -220,8 +137,8 @@ export class DenseHead {
 
   /** Accumulates loss and correct count of `n` examples without training (validation); label -1 counts wrong. */
   evaluate(x: Float32Array, n: number, labels: Int32Array): void {
-    const top = takeValues(this.tf.tidy(() => this.forward(this.input(x, n), this.paramTensors()).pop() as tfjs.Tensor2D));
-    this.add(softmaxCrossEntropy(this.logitsFrom(top, n), labels, n, this.numClasses));
+    const logits = takeValues(this.tf.tidy(() => this.forward(this.input(x, n), this.paramTensors()).pop() as tfjs.Tensor2D));
+    this.add(softmaxCrossEntropy(logits, labels, n, this.numClasses));
   }
 
   /** The running sums since the last call, then resets them. */
