@@ -134,7 +134,7 @@ export const DeployIdConflict = createError('TRN_ERR_DEPLOY_ID_CONFLICT', 'deplo
 /** The gate: a version clearly less accurate than stable; carries both accuracies and the allowed drop. */
 export const DeployAccuracyGate = createError(
   'TRN_ERR_DEPLOY_ACCURACY_GATE',
-  '%s %s has val_accuracy %s, more than %s below stable %s (%s); send force: true to deploy it anyway',
+  '%s %s has accuracy %s, more than %s below stable %s (%s), compared on %s; send force: true to deploy it anyway',
   422,
 );
 export const DeployFinished = createError('TRN_ERR_DEPLOY_FINISHED', 'deployment %s already ended as %s; it cannot be %s', 409);

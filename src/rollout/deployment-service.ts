@@ -91,7 +91,7 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
     const stable = this.#registry.stable(req.modelType);
     const note = assertGate({
       modelType: req.modelType,
-      candidate: { version: candidate.version, metrics: candidate.metrics },
+      candidate: { version: candidate.version, metrics: candidate.metrics, evaluation: candidate.manifest.evaluation },
       stable: stable && { version: stable.version, metrics: stable.metrics },
       force: req.force,
     });

@@ -68,7 +68,7 @@ describe('trinity deploy, rollback, models', () => {
   it('deploy refused by the accuracy gate says so and exits 2; models shows the active deployment', async () => {
     const refused = await trinity('deploy', 'nlu', 'v1.0.2');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/reactor answered 422: nlu v1\.0\.2 has val_accuracy 0\.8, more than 0\.02 below stable v1\.0\.0 \(0\.88\); send force: true/);
+    expect(refused.stderr).toMatch(/reactor answered 422: nlu v1\.0\.2 has accuracy 0\.8, more than 0\.02 below stable v1\.0\.0 \(0\.88\), compared on own validation splits; send force: true/);
     const started = await trinity('deploy', 'nlu', 'v1.0.2', '--force', '--no-follow');
     expect(started.code).toBe(0);
     const id = /deployment (dep-\S+)/.exec(started.stdout)![1];

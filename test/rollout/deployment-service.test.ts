@@ -110,8 +110,9 @@ describe('DeploymentService', () => {
       candidate_val_accuracy: 0.8,
       stable_val_accuracy: 0.88,
       max_drop: 0.02,
+      compared_on: 'own validation splits',
     });
-    expect(refused.res.json().error).toMatch(/v1\.0\.2 has val_accuracy 0\.8, more than 0\.02 below stable v1\.0\.0 \(0\.88\); send force: true/);
+    expect(refused.res.json().error).toMatch(/v1\.0\.2 has accuracy 0\.8, more than 0\.02 below stable v1\.0\.0 \(0\.88\), compared on own validation splits; send force: true/);
     const forced = await deploy({ model_version: 'v1.0.2', force: true });
     expect(forced.res.statusCode).toBe(200);
     expect(forced.res.json().message).toMatch(/forced past the accuracy gate/);

@@ -107,11 +107,29 @@ describe('evaluateGate', () => {
     });
 
   it('refuses a drop of more than 0.02, accepts 0.02 exactly, and lets force or a missing metric through', () => {
-    expect(gate(0.85, 0.88)).toEqual({ passed: false, candidate: 0.85, stable: 0.88, drop: expect.closeTo(0.03, 9) });
+    expect(gate(0.85, 0.88)).toEqual({ passed: false, candidate: 0.85, stable: 0.88, drop: expect.closeTo(0.03, 9), basis: 'own validation splits' });
     expect(gate(0.86, 0.88)).toEqual({ passed: true, note: null });
     expect(gate(0.95, 0.88)).toEqual({ passed: true, note: null });
     expect(gate(0.5, 0.88, true)).toMatchObject({ passed: true, note: expect.stringMatching(/forced/) });
     expect(gate(null, 0.88)).toMatchObject({ passed: true, note: expect.stringMatching(/skipped/) });
+  });
+
+  it("prefers both versions' accuracy on the candidate job's own validation split when it evaluated this stable", () => {
+    const withEvaluation = (evaluation: unknown) =>
+      evaluateGate({
+        modelType: 'nlu',
+        // Own splits say a 0.05 drop; the same examples say the candidate is no worse.
+        candidate: { version: 'v1.0.1', metrics: { val_accuracy: 0.83 }, evaluation },
+        stable: { version: 'v1.0.0', metrics: { val_accuracy: 0.88 } },
+        force: false,
+      });
+    const same = { validation_n: 500, candidate: { n: 500, accuracy: 0.9 }, stable: { version: 'v1.0.0', n: 500, accuracy: 0.89 }, seconds: 1 };
+    expect(withEvaluation(same)).toEqual({ passed: true, note: null });
+    const worse = { ...same, candidate: { n: 500, accuracy: 0.8 } };
+    expect(withEvaluation(worse)).toEqual({ passed: false, candidate: 0.8, stable: 0.89, drop: expect.closeTo(0.09, 9), basis: 'same validation split' });
+    // Evaluated against another stable (or that evaluation failed): fall back to each version's own split.
+    expect(withEvaluation({ ...same, stable: { version: 'v0.9.0', n: 500, accuracy: 0.5 } })).toMatchObject({ passed: false, basis: 'own validation splits' });
+    expect(withEvaluation({ ...same, stable: { version: 'v1.0.0', error: 'boom' } })).toMatchObject({ passed: false, basis: 'own validation splits' });
   });
 });
 
