@@ -41,17 +41,22 @@ export function checkTextFeatureConfig(c: TextFeatureConfig): string | null {
 }
 
 // Separate FNV offset bases per feature kind, so the word "the" and the trigram "the" are different features.
-const SEED_WORD = 0x811c9dc5;
-const SEED_NGRAM = 0x050c5d1f;
-const SEED_CHAR = 0x2f1d3a77;
+// Exported with mix() and finish() for text-feature-hasher.ts, serving's allocation-free twin of hashFeatures.
+export const SEED_WORD = 0x811c9dc5;
+export const SEED_NGRAM = 0x050c5d1f;
+export const SEED_CHAR = 0x2f1d3a77;
 const FNV_PRIME = 16777619;
 /** Separates words inside a word n-gram; not a code point any token can contain. */
-const WORD_JOINER = 0x1f;
-const BOW = 0x3c; // '<'
-const EOW = 0x3e; // '>'
+export const WORD_JOINER = 0x1f;
+export const BOW = 0x3c; // '<'
+export const EOW = 0x3e; // '>'
 
+/** The code points words are made of: letters and digits. */
+const WORD_CHAR = String.raw`[\p{L}\p{N}]`;
 /** Letters, digits and inner apostrophes ("i'd", "don't"); everything else separates words. */
-const TOKEN_RE = /[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu;
+const TOKEN_RE = new RegExp(`${WORD_CHAR}+(?:['’]${WORD_CHAR}+)*`, 'gu');
+/** One code point of a word (TOKEN_RE's class), for scanners that tokenise without the regex. */
+export const WORD_CHAR_RE = new RegExp(`^${WORD_CHAR}$`, 'u');
 
 /** Lower-cased, NFKC-normalised words of a text, as arrays of code points. */
 export function tokenize(text: string): number[][] {
@@ -65,7 +70,7 @@ export function tokenize(text: string): number[][] {
 }
 
 /** FNV-1a step over one code point (as up to three bytes, so any code point mixes fully). */
-function mix(h: number, cp: number): number {
+export function mix(h: number, cp: number): number {
   h = Math.imul(h ^ (cp & 0xff), FNV_PRIME);
   if (cp > 0xff) h = Math.imul(h ^ ((cp >>> 8) & 0xff), FNV_PRIME);
   if (cp > 0xffff) h = Math.imul(h ^ (cp >>> 16), FNV_PRIME);
@@ -73,7 +78,7 @@ function mix(h: number, cp: number): number {
 }
 
 /** murmur3's finaliser: FNV's low bits are weak, and we keep only the low `hashBits`. */
-function finish(h: number, mask: number): number {
+export function finish(h: number, mask: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -3,6 +3,7 @@
  * (so the embedding table holds only rows that can ever be trained) and a CSR matrix per data set, built
  * once so an epoch is tight loops over typed arrays. Training texts are hashed once for both.
  */
+import { TextFeatureHasher } from '../text-feature-hasher.js';
 import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
 
 /** How an example's feature rows are weighted before they are summed into one vector. */
@@ -104,7 +105,7 @@ class SparseScratch {
 /**
  * Writes the known rows of bucket ids `ids[from..to)` into `rows`/`weights` from index `at`: ascending,
  * each once, weighted count × rowWeight normalised to sum 1 in float64, then stored as float32. Returns the
- * index after the last one written. Training and serving both come through here, so their weights agree.
+ * index after the last one written. Training and serving both come through writeKnown, so their weights agree.
  */
 function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: FeatureVocab, scratch: SparseScratch, rows: Int32Array, weights: Float32Array, at: number): number {
   scratch.fit(to - from);
@@ -113,6 +114,14 @@ function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: Fe
     const r = vocab.lookup[ids[k]];
     if (r >= 0) scratch.known[n++] = r;
   }
+  return writeKnown(n, vocab.rowWeight, scratch, rows, weights, at);
+}
+
+/**
+ * The second half of writeSparse: the `n` known rows in `scratch.known`, in any order, to rows and weights.
+ * `rowWeight` null stands for all ones (count × 1 is count exactly), sparing serving a random read per row.
+ */
+function writeKnown(n: number, rowWeight: Float32Array | null, scratch: SparseScratch, rows: Int32Array, weights: Float32Array, at: number): number {
   const known = scratch.known.subarray(0, n).sort();
   const mass = scratch.mass;
   let distinct = 0;
@@ -122,7 +131,7 @@ function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: Fe
     let count = 0;
     for (; i < n && known[i] === r; i++) count++;
     rows[at + distinct] = r;
-    mass[distinct] = count * vocab.rowWeight[r];
+    mass[distinct] = rowWeight === null ? count : count * rowWeight[r];
     total += mass[distinct];
     distinct++;
   }
@@ -148,13 +157,86 @@ export function featurizeAll(texts: readonly string[], vocab: FeatureVocab): Fea
   return matrixFrom(hashAll(texts, vocab.config), vocab);
 }
 
-/** One text as a one-example matrix (serving). */
-export function featurizeText(text: string, vocab: FeatureVocab): FeatureMatrix {
-  const ids = hashFeatures(text, vocab.config);
-  const rows = new Int32Array(ids.length);
-  const weights = new Float32Array(ids.length);
-  const end = writeSparse(ids, 0, ids.length, vocab, new SparseScratch(), rows, weights, 0);
-  return { count: 1, offsets: Uint32Array.of(0, end), rows: rows.subarray(0, end), weights: weights.subarray(0, end) };
+/** Set bits of a 32-bit word. */
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/**
+ * bucket → row as a bitmap of the vocabulary's buckets with the count of rows before each 32-bucket word,
+ * side by side: since rows are the buckets in ascending order, a bucket's row is the number of buckets set
+ * below it. 8 bytes per 32 buckets (256 KB for 2^20) where `vocab.lookup` takes 128 (4 MB), so serving's random
+ * lookups stay in cache. Null for a vocabulary whose buckets are not strictly ascending.
+ */
+function bucketRank(vocab: FeatureVocab): Int32Array | null {
+  const { buckets } = vocab;
+  for (let r = 1; r < buckets.length; r++) if (buckets[r] <= buckets[r - 1]) return null;
+  const words = Math.ceil(2 ** vocab.config.hashBits / 32);
+  const rank = new Int32Array(2 * words);
+  for (const b of buckets) rank[2 * (b >>> 5) + 1] |= 1 << (b & 31);
+  let before = 0;
+  for (let w = 0; w < words; w++) {
+    rank[2 * w] = before;
+    before += popcount32(rank[2 * w + 1]);
+  }
+  return rank;
+}
+
+/**
+ * Serving's featuriser: one text at a time as a one-example matrix, with the rows and weights of
+ * writeSparse (the same writeKnown as training), into buffers kept from one text to the next: a
+ * prediction allocates nothing here once the buffers fit its text. Not for concurrent use; each predictor
+ * owns one.
+ */
+export class TextFeaturizer {
+  private readonly hasher: TextFeatureHasher;
+  private readonly rank: Int32Array | null;
+  private readonly rowWeight: Float32Array | null;
+  private readonly scratch = new SparseScratch();
+  private current: { count: 1; offsets: Uint32Array; rows: Int32Array; weights: Float32Array } = {
+    count: 1,
+    offsets: new Uint32Array(2),
+    rows: new Int32Array(256),
+    weights: new Float32Array(256),
+  };
+
+  constructor(readonly vocab: FeatureVocab) {
+    this.hasher = new TextFeatureHasher(vocab.config);
+    this.rank = bucketRank(vocab);
+    this.rowWeight = vocab.rowWeight.every((w) => w === 1) ? null : vocab.rowWeight;
+  }
+
+  /**
+   * The text's known rows (ascending) and weights: example 0 of the returned matrix, whose arrays may be
+   * longer than `offsets[1]`. Valid until the next call.
+   */
+  featurize(text: string): FeatureMatrix {
+    const n = this.hasher.hash(text);
+    const ids = this.hasher.ids;
+    let m = this.current;
+    if (m.rows.length < n) this.current = m = { count: 1, offsets: m.offsets, rows: new Int32Array(n * 2), weights: new Float32Array(n * 2) };
+    const rank = this.rank;
+    if (rank === null) {
+      m.offsets[1] = writeSparse(ids, 0, n, this.vocab, this.scratch, m.rows, m.weights, 0);
+      return m;
+    }
+    const scratch = this.scratch;
+    scratch.fit(n);
+    const known = scratch.known;
+    let count = 0;
+    for (let k = 0; k < n; k++) {
+      const b = ids[k];
+      const w = 2 * (b >>> 5);
+      const bit = 1 << (b & 31);
+      const word = rank[w + 1];
+      if ((word & bit) !== 0) known[count++] = rank[w] + popcount32(word & (bit - 1));
+    }
+    m.offsets[1] = writeKnown(count, this.rowWeight, scratch, m.rows, m.weights, 0);
+    return m;
+  }
 }
 
 /** The text of an nlu input: `text`, or the aliases `query` and `utterance` (CONTRACT §2). Undefined unless a non-blank string. */

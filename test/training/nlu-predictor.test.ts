@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/training/rng.js';
+import { initTf } from '../../src/training/tf.js';
+import { createNluTrainer } from '../../src/training/trainers/nlu.js';
+import { featurizeAll } from '../../src/training/trainers/nlu-features.js';
+import { readNluModel, type NluModel } from '../../src/training/trainers/nlu-files.js';
+import { NLU_TOP_K, loadNluPredictor, topK, type NluPrediction } from '../../src/training/trainers/nlu-predictor.js';
+import { poolRows } from '../../src/training/trainers/sparse-embedding.js';
+import { loadSnips, snipsSlice } from './snips.js';
+
+/** The ranking of the predictor before topK: every index sorted by probability, then index. */
+const sortedTopK = (p: Float64Array, k: number) =>
+  Array.from(p.keys())
+    .sort((a, b) => p[b] - p[a] || a - b)
+    .slice(0, k);
+
+/**
+ * The prediction computed the plain way, with fresh arrays everywhere: training's featurizeAll, each linear
+ * row's table·W formed on the spot, a full sort. The served predictor must agree with it to the last bit.
+ */
+function reference(model: NluModel, text: string): NluPrediction {
+  const x = featurizeAll([text], model.vocab);
+  const sizes = model.layerSizes;
+  let h: Float64Array;
+  if (sizes.length === 2) {
+    const [dim, nOut] = sizes;
+    h = Float64Array.from(model.head[1]);
+    for (let k = 0; k < x.offsets[1]; k++) {
+      const row = new Float64Array(nOut);
+      for (let i = 0; i < dim; i++) {
+        const v = model.table[x.rows[k] * dim + i];
+        if (v !== 0) for (let j = 0; j < nOut; j++) row[j] += v * model.head[0][i * nOut + j];
+      }
+      for (let j = 0; j < nOut; j++) h[j] += x.weights[k] * row[j];
+    }
+  } else {
+    const pooled = new Float32Array(sizes[0]);
+    poolRows(model.table, sizes[0], x, [0], 0, 1, pooled);
+    let input: ArrayLike<number> = pooled;
+    h = new Float64Array(0);
+    for (let l = 0; l + 1 < sizes.length; l++) {
+      h = Float64Array.from(model.head[2 * l + 1]);
+      for (let i = 0; i < sizes[l]; i++) for (let j = 0; j < sizes[l + 1]; j++) if (input[i] !== 0) h[j] += input[i] * model.head[2 * l][i * sizes[l + 1] + j];
+      if (l + 2 < sizes.length) h = h.map((v) => Math.max(0, v));
+      input = h;
+    }
+  }
+  let max = -Infinity;
+  for (const z of h) max = Math.max(max, z);
+  let sum = 0;
+  for (let j = 0; j < h.length; j++) sum += h[j] = Math.exp(h[j] - max);
+  for (let j = 0; j < h.length; j++) h[j] /= sum;
+  const top = sortedTopK(h, NLU_TOP_K).map((j) => ({ intent: model.labels[j], score: h[j] }));
+  return { intent: top[0].intent, confidence: top[0].score, top_k: top };
+}
+
+describe('topK', () => {
+  it('picks what a full sort by (value descending, index ascending) puts first, ties and NaN included', () => {
+    const value = fc.oneof(fc.constantFrom(0, 0.25, 0.5, 1, Number.NaN), fc.double({ min: 0, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 14 }), (values, k) => {
+        const p = Float64Array.from(values);
+        expect(topK(p, k)).toEqual(sortedTopK(p, k));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('NluPredictor', () => {
+  let dir: string;
+  const texts = [
+    ...loadSnips('test.csv')
+      .filter((_, i) => i % 3 === 0)
+      .map((e) => e.input.text as string),
+    "Don't STOP me now",
+    'it’s a rock’n’roll thing',
+    'Ｆｕｌｌｗｉｄｔｈ ＰＬＡＹ',
+    '😀 play 🎵 jazz',
+    'x',
+    'play '.repeat(300),
+  ];
+
+  beforeAll(async () => {
+    await initTf();
+    dir = await mkdtemp(join(tmpdir(), 'trinity-nlu-predictor-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const architecture of ['fasttext', 'fasttext-hidden']) {
+    it(`predicts bit for bit what the plain computation gives (${architecture}), one predictor reused across texts`, async () => {
+      const data = snipsSlice(12);
+      const rng = new Rng(7);
+      const trainer = createNluTrainer({ embeddingDim: 8 });
+      await trainer.init(data.train, data.validation, { epochs: 1, architecture }, rng);
+      await trainer.runEpoch(1, rng, () => false);
+      const out = join(dir, architecture);
+      await mkdir(out);
+      await trainer.exportModel(out);
+      trainer.dispose();
+      const model = await readNluModel(out);
+      const predictor = await loadNluPredictor(out);
+      for (const text of texts) expect(predictor.predict({ text })).toEqual(reference(model, text));
+      expect(predictor.probabilities(texts[0])).not.toBe(predictor.probabilities(texts[0]));
+    });
+  }
+});
