@@ -25,6 +25,8 @@ import { chooseVersion } from './routing-table.js';
 import type { ApplyMode, FeedbackOutcome, LoadFailure, ModelServerOptions, PredictOutcome, ServingLogger, SplitSpec, SplitView, StatsWire } from './types.js';
 
 export const DEFAULT_PREDICTION_MEMORY = 100_000;
+/** The prediction log is allocated up front, about 30 bytes per entry: 10 million is some 300 MB. */
+export const MAX_PREDICTION_MEMORY = 10_000_000;
 export const DEFAULT_FAILED_RETRY_MS = 30_000;
 export const DEFAULT_FAILURE_VISIBLE_MS = 600_000;
 
@@ -32,8 +34,10 @@ function listingKey(s: SplitSpec): string {
   return JSON.stringify([s.stable, s.canary, s.canaryPercentage, s.deploymentId ?? null]);
 }
 
-function checkCount(name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw ServingInvalidOption(name, `an integer >= ${min}`, v);
+function checkCount(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw ServingInvalidOption(name, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer ${min}-${max}`, v);
+  }
   return v;
 }
 
@@ -64,7 +68,7 @@ export class ModelServer {
     this.logger = o.logger;
     this.startedAt = new Date(now()).toISOString();
     this.counters = new CounterBook(o.metrics);
-    this.log = new PredictionLog(checkCount('predictionMemory', o.predictionMemory ?? DEFAULT_PREDICTION_MEMORY, 1));
+    this.log = new PredictionLog(checkCount('predictionMemory', o.predictionMemory ?? DEFAULT_PREDICTION_MEMORY, 1, MAX_PREDICTION_MEMORY));
     this.rate = new RateWindow(now);
     this.swap = new HotSwap({
       modelsDir: o.modelsDir,
@@ -99,9 +103,7 @@ export class ModelServer {
       lv.release();
     }
     lv.counters.recordPrediction(false, (performance.now() - t0) / 1000);
-    const predictionId = randomUUID();
-    this.log.add(predictionId, lv.counters);
-    return { predictionId, modelVersion: lv.version, prediction };
+    return { predictionId: this.log.add(lv.counters), modelVersion: lv.version, prediction };
   }
 
   private nothingServed(modelType: string): TrinityError {
@@ -126,15 +128,14 @@ export class ModelServer {
 
   /** Counts feedback toward the version that served the prediction; the same feedback twice counts once. */
   feedback(predictionId: string, success: boolean): FeedbackOutcome {
-    const entry = this.log.get(predictionId);
-    if (entry === undefined) throw ServingPredictionNotFound(predictionId, this.log.capacity);
-    const { modelType, version } = entry.counters;
-    if (entry.feedback !== undefined) {
-      if (entry.feedback !== success) throw ServingFeedbackConflict(predictionId, entry.feedback);
+    const claim = this.log.claimFeedback(predictionId, success);
+    if (claim === undefined) throw ServingPredictionNotFound(predictionId, this.log.capacity);
+    const { modelType, version } = claim.counters;
+    if (claim.earlier !== undefined) {
+      if (claim.earlier !== success) throw ServingFeedbackConflict(predictionId, claim.earlier);
       return { predictionId, modelType, modelVersion: version, success, duplicate: true };
     }
-    entry.feedback = success;
-    entry.counters.recordFeedback(success);
+    claim.counters.recordFeedback(success);
     return { predictionId, modelType, modelVersion: version, success, duplicate: false };
   }
 

@@ -15,7 +15,7 @@ export interface ModelServerOptions {
   logger?: ServingLogger;
   /** Where the prediction counters and latency histogram are registered. Default: none. */
   metrics?: Registry;
-  /** Prediction ids remembered for feedback (oldest forgotten first). Default 100 000. */
+  /** Prediction ids remembered for feedback (oldest forgotten first), allocated up front. Default 100 000, at most 10 000 000. */
   predictionMemory?: number;
   /**
    * Milliseconds a version that failed to load is not tried again by a reconcile (an explicit split or

@@ -196,4 +196,17 @@ describe('ModelServer', () => {
     expect(d.appliedAt).toBe(new Date(now).toISOString());
     await server.close();
   });
+
+  it('forgets the oldest predictions past predictionMemory (404 for their feedback) and refuses a memory it cannot allocate', async () => {
+    const server = new ModelServer({ modelsDir: nlu.modelsDir, predictionMemory: 2 });
+    await server.reload('nlu', v1);
+    const [a, b, c] = [0, 1, 2].map(() => server.predict('nlu', { text: 'book a table for two' }).predictionId);
+    expect(catchError(() => server.feedback(a, true))).toMatchObject({ statusCode: 404, code: 'TRN_ERR_SERVING_PREDICTION_NOT_FOUND' });
+    expect(server.feedback(b, true).duplicate).toBe(false);
+    expect(server.feedback(c, false).duplicate).toBe(false);
+    await server.close();
+    for (const predictionMemory of [0, 10_000_001, 1.5]) {
+      expect(() => new ModelServer({ modelsDir: nlu.modelsDir, predictionMemory })).toThrow(expect.objectContaining({ code: 'TRN_ERR_SERVING_INVALID_OPTION' }));
+    }
+  });
 });
