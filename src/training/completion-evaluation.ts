@@ -19,8 +19,7 @@ import type { Example } from './trainers/types.js';
 export const MAX_COMPLETION_EVALUATION_EXAMPLES = 2_000;
 
 /** Trainer files copied into the manifest when the export has them. */
-export const CALIBRATION_FILE = 'calibration.json';
-export const PROBE_FILE = 'probe.json';
+export { EXPORT_CALIBRATION_FILE as CALIBRATION_FILE, EXPORT_PROBE_FILE as PROBE_FILE } from './trainers/types.js';
 
 /** The figures of one version in the manifest: the rejected items as a count, with the first reason. */
 export type RecordedFigures = EvaluationFigures & { rejected: number; first_rejection?: string };

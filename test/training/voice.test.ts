@@ -85,6 +85,8 @@ describe('VoiceTrainer', () => {
     expect(file.data).toMatchObject({ train: 180, validation: 60 });
     expect(model.calibration).toEqual(calibration);
     expect(model.input.kind).toBe('audio');
+    // Audio models take prime's default probe (a silent clip); only a fixed embedding length needs its own.
+    expect(existsSync(join(exportDir, 'probe.json'))).toBe(false);
     expect(file.threshold).toBeGreaterThan(0);
     expect(file.threshold).toBeLessThanOrEqual(1);
     for (const rate of [file.false_accept_rate, file.false_reject_rate]) {
@@ -176,6 +178,10 @@ describe('VoiceTrainer with audio_embedding input', () => {
     expect(short.message).toMatch(/input\.audio_embedding must have 16 numbers .* got 3/);
     expect(rejection(() => p.predict({ audio_embedding: [...Array(15).fill(0), 'x'] })).message).toMatch(/input\.audio_embedding\[15\] must be a finite number/);
     expect(rejection(() => p.predict({ audio: 'UklGRg==' })).message).toMatch(/input\.audio_embedding is missing/);
+    // prime's default probe is a silent clip, which this model refuses: the export names an input it takes.
+    const probe = JSON.parse(readFileSync(join(dir, 'probe.json'), 'utf8')) as { input: { audio_embedding: number[] } };
+    expect(probe.input.audio_embedding).toHaveLength(16);
+    expect(p.predict(probe.input)).toMatchObject({ user: expect.stringMatching(/^user[0-3]$/) });
   });
 });
 

@@ -61,6 +61,14 @@ export interface ModelTrainer {
   dispose(): void;
 }
 
+/**
+ * Files an export may carry beside its model, which a finishing job copies into the version's manifest:
+ * the trainer's calibration, and `{input}`, an input this model accepts, for the probe prediction that
+ * warms a version before it gets traffic (prime's default probe cannot know, say, an embedding's length).
+ */
+export const EXPORT_CALIBRATION_FILE = 'calibration.json';
+export const EXPORT_PROBE_FILE = 'probe.json';
+
 /** A loaded, exported model version. */
 export interface Predictor {
   readonly modelType: ModelType;

@@ -11,6 +11,7 @@ import { headShapes } from './dense-head.js';
 import type { VoiceCalibration } from './voice-calibration.js';
 import type { SkipSummary } from './voice-data.js';
 import { featurizerLength, type VoiceFeaturizer } from './voice-input.js';
+import { EXPORT_CALIBRATION_FILE, EXPORT_PROBE_FILE } from './types.js';
 
 export const VOICE_MODEL_FORMAT = 'trinity-voice-mlp';
 /** Bump when the files change shape or meaning; readers refuse versions they do not know. */
@@ -21,7 +22,6 @@ export const VOICE_STATE_VERSION = 1;
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 /** The calibration figures alone, for the registry manifest (threshold, false-accept and false-reject rates). */
-export const CALIBRATION_JSON = 'calibration.json';
 const STATE_JSON = 'state.json';
 const STATE_BIN = 'state.bin';
 
@@ -98,7 +98,12 @@ export async function writeVoiceModel(dir: string, model: VoiceModel, data: Voic
     arrays: entries,
   };
   await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
-  await writeFileAtomic(join(dir, CALIBRATION_JSON), JSON.stringify({ model_type: 'voice', ...model.calibration, data }, null, 2) + '\n');
+  await writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'voice', ...model.calibration, data }, null, 2) + '\n');
+  // Embedding input has a length fixed at training that prime's default probe (a silent clip) cannot know:
+  // the feature mean is an input of the right length. Audio input takes the default.
+  if (model.featurizer.kind === 'embedding') {
+    await writeFileAtomic(join(dir, EXPORT_PROBE_FILE), JSON.stringify({ input: { audio_embedding: Array.from(model.mean) } }) + '\n');
+  }
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 
