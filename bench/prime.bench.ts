@@ -1,20 +1,34 @@
 /**
- * J-Prime under concurrent load: nlu predictions through the real `trinity prime` process, at a fixed
- * 1,000 requests/s (latency) and flat out (throughput), next to a bare Fastify handler on the same
- * machine as the ceiling. Target: p99 ≤ 5 ms at 1,000 req/s and ≥ 50 % of the bare handler's throughput.
+ * J-Prime under concurrent load: nlu predictions (POST /api/predict/nlu) through the real `trinity prime`
+ * process serving a model trained on SNIPS, next to a bare Fastify handler answering the same requests with
+ * a fixed answer of the same shape (the ceiling). The load comes from processes of their own
+ * (lib/http-load.ts): wrk flat out for throughput, evenly spaced requests for latency at 1,000 req/s.
+ * Both servers get the same SNIPS test texts with session ids, in alternating rounds, and each figure is
+ * the median of the rounds. Targets (issue 4): prime ≥ 50 % of the bare handler's throughput, and
+ * p99 ≤ 5 ms at 1,000 req/s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { readCsvRows } from './lib/data.js';
+import { ensureWrk, measureAtRate, measureThroughput, type LoadTarget, type RateFigures, type ThroughputFigures } from './lib/http-load.js';
 import type { BenchResult } from './lib/report.js';
+import { metCell } from './lib/targets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/trinity.js');
-const SECONDS = 8;
+const SECONDS = 5;
+const ROUNDS = 3;
+/** wrk's connections flat out (one wrk thread: the server under test keeps the other core). */
+const CONNECTIONS = 32;
+const RATE = 1000;
+const RATE_CONNECTIONS = 16;
+/** Distinct session ids cycled through with the texts (the sticky split hashes each one). */
+const SESSIONS = 500;
+const TARGET_RATIO = 0.5;
+const TARGET_P99_MS = 5;
 
 function launch(args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
   const proc = spawn(process.execPath, args, { env: { ...process.env, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,17 +53,16 @@ async function until(check: () => Promise<boolean>, what: string, ms = 120_000):
   }
 }
 
-async function load(url: string, body: string, overallRate?: number) {
-  const r = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections: overallRate ? 16 : 10,
-    duration: SECONDS,
-    ...(overallRate ? { overallRate } : {}),
-  });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Each figure's median over the rounds; errors summed. */
+function summarize<T extends { errors: number }>(runs: T[], keys: (keyof T)[]): Record<string, number> {
+  const out: Record<string, number> = { errors: runs.reduce((s, r) => s + r.errors, 0) };
+  for (const k of keys) out[k as string] = median(runs.map((r) => r[k] as number));
+  return out;
 }
 
 export async function benchPrime(): Promise<BenchResult> {
@@ -59,32 +72,61 @@ export async function benchPrime(): Promise<BenchResult> {
     const reactor = await launch([BIN, 'reactor', '--port', '0'], { JARVIS_HOME: home });
     procs.push(reactor.proc);
     const reactorUrl = `http://127.0.0.1:${reactor.port}`;
-    const rows = readCsvRows('nlu-snips/train.csv');
-    const experiences = rows.map(([text, intent], i) => ({ id: `p-${i}`, type: 'command', input: { text }, expected_output: { intent }, success: true }));
+    const train = readCsvRows('nlu-snips/train.csv');
+    const experiences = train.map(([text, intent], i) => ({ id: `p-${i}`, type: 'command', input: { text }, expected_output: { intent }, success: true }));
     await fetch(`${reactorUrl}/api/training/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_id: 'bench', model_type: 'nlu', experiences, epochs: 2 }) });
     await until(async () => ((await (await fetch(`${reactorUrl}/api/training/status/bench`)).json()) as { status: string }).status === 'completed', 'training');
     const prime = await launch([BIN, 'prime', '--port', '0'], { JARVIS_HOME: home, REACTOR_CORE_API_URL: reactorUrl });
     procs.push(prime.proc);
-    const primeUrl = `http://127.0.0.1:${prime.port}/api/predict/nlu`;
-    const body = JSON.stringify({ input: { text: 'play the latest album by daft punk on spotify' }, session_id: 'bench' });
-    await until(async () => (await fetch(primeUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status === 200, 'prime to serve');
+    const bodies = readCsvRows('nlu-snips/test.csv').map(([text], i) => JSON.stringify({ input: { text }, session_id: `session-${i % SESSIONS}` }));
+    const primeTarget: LoadTarget = { url: `http://127.0.0.1:${prime.port}/api/predict/nlu`, pid: prime.proc.pid! };
+    await until(
+      async () => (await fetch(primeTarget.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] })).status === 200,
+      'prime to serve',
+    );
     const bare = await launch([fileURLToPath(new URL('../../bench/peers/bare-fastify.mjs', import.meta.url))], {});
     procs.push(bare.proc);
-    const bareUrl = `http://127.0.0.1:${bare.port}/api/predict/nlu`;
+    const bareTarget: LoadTarget = { url: `http://127.0.0.1:${bare.port}/api/predict/nlu`, pid: bare.proc.pid! };
+    const targets = [primeTarget, bareTarget];
 
-    await load(primeUrl, body, 500); // warm-up
-    const primeFixed = await load(primeUrl, body, 1000);
-    const primeMax = await load(primeUrl, body);
-    const bareFixed = await load(bareUrl, body, 1000);
-    const bareMax = await load(bareUrl, body);
+    const noWrk = ensureWrk();
+    const max: ThroughputFigures[][] = [[], []];
+    const fixed: RateFigures[][] = [[], []];
+    const loadBefore = loadavg()[0];
+    // Warm-up (JIT, connection pools), not counted.
+    for (const t of targets) await measureAtRate(t, bodies, 2 * RATE, 2, RATE_CONNECTIONS);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, t] of targets.entries()) {
+        if (noWrk === null) max[i].push(await measureThroughput(t, bodies, SECONDS, CONNECTIONS));
+        fixed[i].push(await measureAtRate(t, bodies, RATE, SECONDS, RATE_CONNECTIONS));
+      }
+    }
+    const loadAfter = loadavg()[0];
+
+    const [pMax, bMax] = max.map((runs) => summarize(runs, ['rps', 'p99Ms', 'cpuUsPerRequest']));
+    const [pFixed, bFixed] = fixed.map((runs) => summarize(runs, ['rps', 'p50Ms', 'p99Ms', 'maxSendLagMs']));
+    const ratio = pMax.rps / bMax.rps;
+    const ratios = max[0].map((p, r) => p.rps / max[1][r].rps);
+    const row = (system: string, m: Record<string, number> | undefined, f: Record<string, number>) => ({
+      system,
+      'req/s flat out': m?.rps ?? NaN,
+      'p99 ms flat out': m?.p99Ms ?? NaN,
+      'server CPU µs/req': m?.cpuUsPerRequest ?? NaN,
+      [`p50 ms @${RATE}/s`]: f.p50Ms,
+      [`p99 ms @${RATE}/s`]: f.p99Ms,
+      errors: String((m?.errors ?? 0) + f.errors),
+    });
     return {
-      title: `J-Prime nlu predictions under load (${SECONDS} s per run, autocannon in the bench process)`,
+      title: `J-Prime nlu predictions under load (load from separate processes; ${ROUNDS} alternating rounds of ${SECONDS} s, medians)`,
       command: 'npm run bench -- prime',
-      rows: [
-        { system: 'trinity prime (real nlu model)', 'p50 ms @1000/s': primeFixed.p50, 'p99 ms @1000/s': primeFixed.p99, 'max req/s': primeMax.rps, 'p99 ms @max': primeMax.p99, errors: primeFixed.errors + primeMax.errors },
-        { system: 'bare Fastify handler (ceiling)', 'p50 ms @1000/s': bareFixed.p50, 'p99 ms @1000/s': bareFixed.p99, 'max req/s': bareMax.rps, 'p99 ms @max': bareMax.p99, errors: bareFixed.errors + bareMax.errors },
+      rows: [row('trinity prime (real nlu model)', pMax, pFixed), row('bare Fastify handler (ceiling)', bMax, bFixed)],
+      notes: [
+        noWrk === null
+          ? `throughput: wrk -t1 -c${CONNECTIONS}, ${bodies.length} SNIPS test texts with ${SESSIONS} session ids in turn; prime reaches ${(ratio * 100).toFixed(0)} % of the bare handler (rounds: ${ratios.map((r) => `${(r * 100).toFixed(0)} %`).join(', ')}; target ≥ ${TARGET_RATIO * 100} %): ${metCell(ratio >= TARGET_RATIO)}`
+          : `throughput not measured: ${noWrk}`,
+        `latency: ${RATE} evenly spaced req/s over ≤ ${RATE_CONNECTIONS} keep-alive connections (achieved ${pFixed.rps.toFixed(0)} and ${bFixed.rps.toFixed(0)} req/s, sends at most ${Math.max(pFixed.maxSendLagMs, bFixed.maxSendLagMs).toFixed(1)} ms late); prime p99 ${pFixed.p99Ms.toFixed(2)} ms (target ≤ ${TARGET_P99_MS} ms): ${metCell(pFixed.p99Ms <= TARGET_P99_MS)}`,
+        `server CPU per request (user + system, from /proc) is what other load on the machine disturbs least: prime needs ${(pMax.cpuUsPerRequest / bMax.cpuUsPerRequest).toFixed(2)}× the bare handler's; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`,
       ],
-      notes: [`prime reaches ${((primeMax.rps / bareMax.rps) * 100).toFixed(0)} % of the bare handler's throughput (target ≥ 50 %); targets: p99 ≤ 5 ms at 1,000 req/s.`],
     };
   } finally {
     for (const p of procs) p.kill('SIGTERM');

@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackage } from './debian.js';
 
 const PYTHON = '/usr/bin/python3';
 const installed = new Map<string, boolean>();
@@ -15,15 +16,8 @@ function hasModule(module: string): boolean {
 /** Ensures `import module` works, installing `debPackage` with apt-get if needed. Returns why not, or null. */
 export function ensurePythonModule(module: string, debPackage: string): string | null {
   if (installed.get(module)) return null;
-  if (hasModule(module)) {
-    installed.set(module, true);
-    return null;
-  }
-  if (process.getuid?.() !== 0) return `${debPackage} is not installed and this user cannot apt-get install it (run: sudo apt-get install ${debPackage})`;
-  console.log(`  installing ${debPackage} for the peer measurement…`);
-  const r = spawnSync('apt-get', ['install', '-y', '-q', debPackage], { stdio: 'ignore', timeout: 600_000 });
-  if (r.status !== 0) spawnSync('sh', ['-c', `apt-get update -q >/dev/null && apt-get install -y -q ${debPackage}`], { stdio: 'ignore', timeout: 600_000 });
-  if (!hasModule(module)) return `could not install ${debPackage} (apt-get failed); the peer column stays empty`;
+  const missing = ensureDebianPackage(debPackage, () => hasModule(module), 'the peer measurement');
+  if (missing !== null) return `${missing}; the peer column stays empty`;
   installed.set(module, true);
   return null;
 }
