@@ -4,10 +4,12 @@
  * TF.js could only express as chains of slow kernels. Measured per optdigits step (batch 64, 8×8, 32/64
  * filters, 2-core machine):
  * - Max-pool gradient: TF.js needs a mask (Equal against an upsampled max: two ResizeNearestNeighbor, Step,
- *   Mul, Cast; ~1.6 ms at the first layer). `routeToWinners` finds each positive window's winner by
- *   comparing with the pooled value and writes its gradient there: ~0.3 ms.
+ *   Mul, Cast; ~1.6 ms at the first layer, plus a slow [10, 4096] @ [4096, 32] matmul for the filter
+ *   gradient, ~1 ms). `routeToWinners` finds each positive window's winner by comparing with the pooled
+ *   value and writes its gradient there, transposed, so the filter gradient is a [32, 4096] @ [4096, 10]
+ *   matmul: ~0.2 ms each.
  * - Filter gradient of the second convolution: as a Conv2D with the batch as channels (plus Pad and three
- *   Transposes) ~3 ms; as `patchesT @ dy`, one plain matmul, ~1.3 ms plus ~0.5 ms to cut the patches here.
+ *   Transposes) ~3 ms; as `patchesT @ dy`, one plain matmul, ~1.3 ms plus ~0.4 ms to cut the patches here.
  *   The patches carry a row of ones, so the same matmul yields the bias gradient (a column Sum, 0.3–0.5 ms,
  *   otherwise). The transposed orientation matters: with the patches as XNNPACK's packed "weights" operand
  *   the matmul took 2.8 ms.

@@ -49,6 +49,8 @@ const MAX_FILTERS = 256;
 /** Knobs the job options do not expose; for tests and experiments. */
 export interface VisionTuning {
   filters?: readonly [number, number];
+  /** Threads computing each batch's gradient, 1 or 2; default 2 when the machine has two cores. The result is the same either way. */
+  threads?: number;
 }
 
 export interface VisionSettings {

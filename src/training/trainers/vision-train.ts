@@ -13,6 +13,7 @@
 import { FlatAdam, softmaxCrossEntropy } from './dense-step.js';
 import type { AdamSettings } from './sparse-embedding.js';
 import { EVAL_BATCH_SIZE, type VisionCnn } from './vision-cnn.js';
+import type { ShardedGradient } from './vision-shards.js';
 
 /** Running sums over the examples seen since the last reset. */
 export interface CnnTotals {
@@ -20,9 +21,8 @@ export interface CnnTotals {
   correct: number;
 }
 
-/** One training batch: examples `order[start..end)` of `data` ([count, h, w, c]) with class ids `labels` (all known). */
+/** One training batch: examples `order[start..end)` of the training images, whose class ids are `labels` (all known). */
 export interface TrainStep {
-  data: Float32Array;
   labels: Int32Array;
   order: ArrayLike<number>;
   start: number;
@@ -34,18 +34,15 @@ export interface TrainStep {
 export class CnnOptimizer {
   private readonly adam: FlatAdam;
   private readonly grad: Float32Array;
-  private labels = new Int32Array(0);
   private totals: CnnTotals = { lossSum: 0, correct: 0 };
 
-  constructor(private readonly cnn: VisionCnn) {
+  /** `gradient` computes the batches' gradients for `cnn` (on one or two threads). */
+  constructor(
+    private readonly cnn: VisionCnn,
+    private readonly gradient: ShardedGradient,
+  ) {
     this.adam = new FlatAdam(cnn.params.length);
     this.grad = new Float32Array(cnn.params.length);
-  }
-
-  private batchLabels(labels: Int32Array, order: ArrayLike<number>, start: number, end: number): Int32Array {
-    if (this.labels.length < end - start) this.labels = new Int32Array(end - start);
-    for (let b = start; b < end; b++) this.labels[b - start] = labels[order[b]];
-    return this.labels.subarray(0, end - start);
   }
 
   private add(t: CnnTotals): void {
@@ -58,12 +55,9 @@ export class CnnOptimizer {
    * loss added to the running sums is against the plain labels, as validation's is.
    */
   trainStep(step: TrainStep, adam: AdamSettings, t: number): void {
-    const { cnn } = this;
-    const { data, labels, order, start, end, labelSmoothing } = step;
-    const y = this.batchLabels(labels, order, start, end);
-    const classes = cnn.layout.classes;
-    cnn.gradient(data, order, start, end, (logits, dLogits) => this.add(softmaxCrossEntropy(logits, y, end - start, classes, labelSmoothing, dLogits)), this.grad);
-    this.adam.step(cnn.params, this.grad, adam, t);
+    const { labels, order, start, end, labelSmoothing } = step;
+    this.add(this.gradient.gradient(order, labels, start, end, labelSmoothing, this.grad));
+    this.adam.step(this.cnn.params, this.grad, adam, t);
   }
 
   /** Accumulates loss and correct count of `count` examples without training; label -1 counts wrong and adds no loss. */
@@ -74,6 +68,11 @@ export class CnnOptimizer {
       const end = Math.min(start + EVAL_BATCH_SIZE, count);
       this.add(softmaxCrossEntropy(cnn.logits(data, order, start, end), labels.subarray(start, end), end - start, cnn.layout.classes));
     }
+  }
+
+  /** Stops the gradient's worker thread; safe to call twice. */
+  close(): void {
+    this.gradient.close();
   }
 
   /** The running sums, which start again from zero. */

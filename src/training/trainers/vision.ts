@@ -2,8 +2,10 @@
  * The vision trainer: image → label with a small CNN on TF.js (wasm backend). Inputs are `input.image`
  * (base64 PNG/JPEG) or `input.pixels` (+ width, height); init reads them all once, picks the model's input
  * size and colour from the training data (vision-input.ts), and keeps the normalised images in one
- * Float32Array. Each step runs the network's convolutions and matmuls on TF.js and the rest in JS: the
- * patches, pooling, loss, the gradient around the kernels and Adam (vision-cnn.ts, vision-train.ts).
+ * Float32Array (shared memory, so a worker thread can read it). Each step runs the network's convolutions,
+ * matmuls and pools on TF.js and the rest in JS: the patches, the loss, the gradient around the kernels and
+ * Adam (vision-cnn.ts, vision-train.ts); half of each batch goes to a worker thread when the machine has
+ * two cores and the job is long enough to pay for starting it (vision-shards.ts).
  *
  * Every random choice (initial weights, shuffling) comes from the Rng the job hands in, and the checkpoint
  * holds parameters, Adam moments and the step, so a resumed job ends with the same weights as one never
@@ -18,8 +20,15 @@ import { readVisionState, writeVisionModel, writeVisionState } from './vision-fi
 import { chooseGeometry, inputSize, readVisionInput, toModelInput, type RawImage, type VisionGeometry } from './vision-input.js';
 import { filtersFor, LR_FLOOR, resolveVisionSettings, type VisionSettings, type VisionTuning } from './vision-options.js';
 import { loadVisionPredictor } from './vision-predictor.js';
+import { defaultShardThreads, ShardedGradient } from './vision-shards.js';
 import { CnnOptimizer } from './vision-train.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
+
+/**
+ * Planned steps below which a job keeps to one thread: the gradient worker spends ~0.5 s of CPU loading
+ * TF.js, more than it saves a job of a few dozen steps (~4 ms each on optdigits).
+ */
+const WORKER_MIN_STEPS = 150;
 
 interface Extracted {
   raws: RawImage[];
@@ -46,10 +55,10 @@ function extract(examples: readonly Example[]): Extracted {
   return out;
 }
 
-/** All images of a set, normalised to `geometry`, back to back. */
+/** All images of a set, normalised to `geometry`, back to back, in memory a worker thread can share. */
 function stack(raws: readonly RawImage[], geometry: VisionGeometry): Float32Array {
   const size = inputSize(geometry);
-  const data = new Float32Array(raws.length * size);
+  const data = new Float32Array(new SharedArrayBuffer(4 * raws.length * size));
   raws.forEach((r, i) => toModelInput(r, geometry, data, i * size));
   return data;
 }
@@ -109,7 +118,10 @@ class VisionTrainer implements ModelTrainer {
       fingerprint: fingerprint(settings, layout, geometry, labels, trainData, trainY),
     };
     this.cnn = new VisionCnn(tf, layout, initCnnParams(layout, rng));
-    this.optimizer = new CnnOptimizer(this.cnn);
+    const steps = settings.epochs * Math.ceil(trainY.length / settings.batchSize);
+    const threads = this.tuning.threads ?? (steps >= WORKER_MIN_STEPS ? defaultShardThreads() : 1);
+    const gradient = new ShardedGradient(this.cnn, trainData, settings.batchSize, threads);
+    this.optimizer = new CnnOptimizer(this.cnn, gradient);
   }
 
   private ready(): { p: Prepared; cnn: VisionCnn; optimizer: CnnOptimizer } {
@@ -131,7 +143,7 @@ class VisionTrainer implements ModelTrainer {
         const end = Math.min(start + batchSize, n);
         this.step += 1;
         const learningRate = adam.learningRate * this.decay(p);
-        const batch = { data: p.train, labels: p.trainY, order, start, end, labelSmoothing: p.settings.labelSmoothing };
+        const batch = { labels: p.trainY, order, start, end, labelSmoothing: p.settings.labelSmoothing };
         optimizer.trainStep(batch, { ...adam, learningRate }, this.step);
         samples += end - start;
         stopped = shouldStop();
@@ -188,6 +200,7 @@ class VisionTrainer implements ModelTrainer {
   }
 
   dispose(): void {
+    this.optimizer?.close();
     this.cnn?.dispose();
     this.optimizer = undefined;
     this.cnn = undefined;
