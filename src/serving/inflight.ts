@@ -13,7 +13,9 @@ export class InflightCounter {
 
   enter(res: ServerResponse): void {
     this.count++;
-    res.once('close', this.leave);
+    // `on`, not `once`: the response is new per request and emits close once, and once() wraps the
+    // listener in a closure per call.
+    res.on('close', this.leave);
   }
 
   get active(): number {

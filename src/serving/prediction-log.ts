@@ -52,6 +52,8 @@ export class PredictionLog {
   private readonly mask: number;
   private readonly versions: VersionCounters[] = [];
   private readonly versionIndex = new Map<VersionCounters, number>();
+  private lastCounters: VersionCounters | null = null;
+  private lastNumber = -1;
   private readonly pool = new Uint32Array(4 * IDS_PER_DRAW);
   private poolAt = this.pool.length;
   /** The slot the next prediction takes (the oldest once the ring is full). */
@@ -117,11 +119,15 @@ export class PredictionLog {
   }
 
   private versionNumber(counters: VersionCounters): number {
+    // Consecutive predictions are mostly served by the same version.
+    if (counters === this.lastCounters) return this.lastNumber;
     let n = this.versionIndex.get(counters);
     if (n === undefined) {
       n = this.versions.push(counters) - 1;
       this.versionIndex.set(counters, n);
     }
+    this.lastCounters = counters;
+    this.lastNumber = n;
     return n;
   }
 

@@ -72,11 +72,13 @@ export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> =
   };
 
   // One static route per built-in type (static routes win over the parametric one) for its response schema.
+  // The handlers are synchronous: Fastify sends what they return (and the error they throw) without a
+  // promise and a microtask per request.
   for (const type of MODEL_TYPES) {
     app.post<{ Body: PredictBody }>(
       `/api/predict/${type}`,
       { schema: { body: predictBodySchema, response: { 200: responseSchema(type) } } },
-      async (req, reply) => predict(type, req, reply),
+      (req, reply) => predict(type, req, reply),
     );
   }
   app.post<{ Body: PredictBody; Params: { model_type: string } }>(
@@ -88,7 +90,7 @@ export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> =
         response: { 200: responseSchema(undefined) },
       },
     },
-    async (req, reply) => predict(req.params.model_type, req, reply),
+    (req, reply) => predict(req.params.model_type, req, reply),
   );
 
   app.post<{ Body: FeedbackBody }>(
@@ -114,7 +116,7 @@ export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> =
         },
       },
     },
-    async (req) => {
+    (req) => {
       const f = server.feedback(req.body.prediction_id, req.body.success);
       return { prediction_id: f.predictionId, model_type: f.modelType, model_version: f.modelVersion, success: f.success, duplicate: f.duplicate };
     },
