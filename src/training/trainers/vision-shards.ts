@@ -5,8 +5,9 @@
  * way left to go faster. Measured on optdigits (batch 64, 2-core VM): a half-batch costs 0.53 of a whole
  * one alone, but ~30 % more while the other thread computes its half (the two cores share more than
  * their schedulers show), so a step takes 0.6–0.85 of the one-thread time when both cores are free.
- * When they are not, the trainer does not wait for a worker that has not started its shard: whichever
- * thread claims the shard first (one compare-and-swap) computes it.
+ * When they are not, the trainer does not wait for a worker that has not started its shard (whichever
+ * thread claims the shard first, by one compare-and-swap, computes it), and when the two threads keep
+ * taking turns on one core it leaves the worker idle for a while.
  *
  * The split never depends on the machine: a batch of n is always examples [0, ⌈n/2⌉) and [⌈n/2⌉, n), each
  * shard's gradient is that of its own mean loss, and the two are combined as (n₁·g₁ + n₂·g₂)/n in float64.
@@ -41,6 +42,16 @@ const CORRECT = 2;
 const ERROR_BYTES = 1024;
 /** A worker that neither answers nor fails within this long is taken as gone. */
 const STEP_TIMEOUT_MS = 120_000;
+/** Two-thread steps measured at a time to see whether the two threads really ran side by side. */
+const PROBE_STEPS = 20;
+/**
+ * Process CPU time per wall time below which the two threads are taken as sharing one core (the machine is
+ * busy): 2 when they run side by side, ~1 when they take turns, and then the split only costs (measured:
+ * 0.8 of the one-thread speed).
+ */
+const MIN_PARALLELISM = 1.3;
+/** Steps on one thread after a probe found no second core, before trying two again. */
+const BACKOFF_STEPS = 200;
 
 /** The SharedArrayBuffers behind a channel, as handed to the worker. */
 export interface ShardBuffers {
@@ -149,6 +160,8 @@ export class ShardedGradient {
   private worker?: Worker;
   private requests = 0;
   private closed = false;
+  private probe = { steps: 0, cpuMicros: 0, wallMs: 0 };
+  private backoff = 0;
 
   /**
    * A gradient over batches of at most `maxBatch` examples of `images`. With `threads` ≥ 2 it starts a
@@ -203,7 +216,10 @@ export class ShardedGradient {
     }
     channel.ctrl[COUNT] = second;
     channel.meta[SMOOTHING] = smoothing;
-    const threaded = second > 0 && this.threaded;
+    const threaded = second > 0 && this.threaded && this.backoff === 0;
+    if (this.backoff > 0) this.backoff -= 1;
+    const cpu0 = threaded ? process.cpuUsage() : undefined;
+    const wall0 = performance.now();
     if (threaded) this.request();
     const y = this.labels.subarray(0, mid - start);
     for (let i = 0; i < y.length; i++) y[i] = labels[order[start + i]];
@@ -220,7 +236,19 @@ export class ShardedGradient {
     const b = second / n;
     const g2 = channel.grad;
     for (let i = 0; i < grad.length; i++) grad[i] = a * this.first[i] + b * g2[i];
+    if (cpu0) this.measure(process.cpuUsage(cpu0), performance.now() - wall0);
     return { lossSum: first.lossSum + channel.meta[LOSS], correct: first.correct + channel.meta[CORRECT] };
+  }
+
+  /** Adds a two-thread step to the probe; a probe that finds the threads taking turns pauses the worker. */
+  private measure(cpu: NodeJS.CpuUsage, wallMs: number): void {
+    const p = this.probe;
+    p.steps += 1;
+    p.cpuMicros += cpu.user + cpu.system;
+    p.wallMs += wallMs;
+    if (p.steps < PROBE_STEPS) return;
+    if (p.cpuMicros / 1000 < MIN_PARALLELISM * p.wallMs) this.backoff = BACKOFF_STEPS;
+    this.probe = { steps: 0, cpuMicros: 0, wallMs: 0 };
   }
 
   private request(): void {
