@@ -19,8 +19,8 @@ import { metCell } from './lib/targets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/trinity.js');
-const SECONDS = 5;
-const ROUNDS = 3;
+const SECONDS = 4;
+const ROUNDS = 5;
 /** wrk's connections flat out (one wrk thread: the server under test keeps the other core). */
 const CONNECTIONS = 32;
 const RATE = 1000;
