@@ -13,11 +13,18 @@
  * a resumed run continues from exactly the float32 moments it saved.
  */
 import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
+import type { EpochMetrics } from './types.js';
 
 /** Loss summed over the batch (labels ≥ 0 only) and how many argmax predictions matched the label. */
 export interface BatchTotals {
   lossSum: number;
   correct: number;
+}
+
+/** A classifier epoch's metrics: the training sums over `samples`, and validation's loss and accuracy (NaN when skipped). */
+export function classifierEpochMetrics(trained: BatchTotals, samples: number, val: { loss: number; accuracy: number }): EpochMetrics {
+  const n = Math.max(samples, 1);
+  return { loss: trained.lossSum / n, accuracy: trained.correct / n, val_loss: val.loss, val_accuracy: val.accuracy, samples };
 }
 
 /**

@@ -25,6 +25,7 @@ import { NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-option
 import { loadNluPredictor } from './nlu-predictor.js';
 import { SparseEmbedding } from './sparse-embedding.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
+import { classifierEpochMetrics } from './dense-step.js';
 
 /** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
 const EVAL_BATCH_SIZE = 1024;
@@ -160,13 +161,7 @@ class NluTrainer implements ModelTrainer {
       const trained = head.takeTotals();
       // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
       const val = stopped ? { loss: NaN, accuracy: NaN } : this.evaluate(p, table, head);
-      return {
-        loss: trained.lossSum / Math.max(samples, 1),
-        accuracy: trained.correct / Math.max(samples, 1),
-        val_loss: val.loss,
-        val_accuracy: val.accuracy,
-        samples,
-      };
+      return classifierEpochMetrics(trained, samples, val);
     } finally {
       this.busy = false;
     }

@@ -23,6 +23,7 @@ import { loadVisionPredictor } from './vision-predictor.js';
 import { defaultShardThreads, ShardedGradient } from './vision-shards.js';
 import { CnnOptimizer } from './vision-train.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
+import { classifierEpochMetrics } from './dense-step.js';
 
 /**
  * Planned steps below which a job keeps to one thread: the gradient worker spends ~0.5 s of CPU loading
@@ -151,13 +152,7 @@ class VisionTrainer implements ModelTrainer {
       const trained = optimizer.takeTotals();
       // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
       const val = stopped ? { loss: NaN, accuracy: NaN } : this.evaluate(p, optimizer);
-      return {
-        loss: trained.lossSum / Math.max(samples, 1),
-        accuracy: trained.correct / Math.max(samples, 1),
-        val_loss: val.loss,
-        val_accuracy: val.accuracy,
-        samples,
-      };
+      return classifierEpochMetrics(trained, samples, val);
     } finally {
       this.busy = false;
     }

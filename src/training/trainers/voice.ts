@@ -27,6 +27,7 @@ import { readVoiceState, writeVoiceModel, writeVoiceState, type VoiceDataSummary
 import { LR_FLOOR, resolveVoiceSettings, type VoiceSettings, type VoiceTuning } from './voice-options.js';
 import { denseLogits, loadVoicePredictor } from './voice-predictor.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
+import { classifierEpochMetrics } from './dense-step.js';
 
 /** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
 const EVAL_BATCH_SIZE = 1024;
@@ -116,13 +117,7 @@ export class VoiceTrainer implements ModelTrainer {
       const trained = head.takeTotals();
       // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
       const val = stopped ? { loss: NaN, accuracy: NaN } : evaluate(head, data.val, dim);
-      return {
-        loss: trained.lossSum / Math.max(samples, 1),
-        accuracy: trained.correct / Math.max(samples, 1),
-        val_loss: val.loss,
-        val_accuracy: val.accuracy,
-        samples,
-      };
+      return classifierEpochMetrics(trained, samples, val);
     } finally {
       this.busy = false;
     }
