@@ -99,10 +99,17 @@ export function processesWithHome(home: string): number[] {
   return out;
 }
 
+/** Whether `pid` still runs: a zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // The state follows the parenthesised command name: "123 (node) Z ...".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
