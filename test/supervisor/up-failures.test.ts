@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, postJson, tempHome, waitFor } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
-import { isAlive, processesWithHome, startUp, summaryRows, type UpProcess } from './up-process.js';
+import { isAlive, killUpAndServices, processesWithHome, startUp, summaryRows, type UpProcess } from './up-process.js';
 
 const SUMMARY = /Startup summary[\s\S]*?\n={20,}\n/;
 
@@ -17,7 +17,7 @@ let up: UpProcess | null = null;
 let blocker: Server | null = null;
 
 afterEach(async () => {
-  if (up && up.proc.exitCode === null && up.proc.signalCode === null) await up.stop('SIGKILL');
+  if (up) await killUpAndServices(up);
   await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()));
   up = null;
   blocker = null;

@@ -8,6 +8,8 @@ import { BIN, waitFor } from '../helpers/processes.js';
 
 export interface UpProcess {
   proc: ChildProcess;
+  /** The JARVIS_HOME it runs with. */
+  home: string;
   output(): string;
   /** Resolves once the output matches `re`; fails early when up exits first. */
   waitForOutput(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
@@ -49,6 +51,7 @@ export function startUp(home: string, env: Record<string, string> = {}, args: st
   void exited.then(() => (done = true));
   return {
     proc,
+    home,
     output: () => out,
     exited,
     async waitForOutput(re, timeoutMs) {
@@ -78,6 +81,21 @@ export function summaryRows(output: string): Map<string, SummaryRow> {
     rows.set(m[1], { title: m[1], pid: m[2] === '-' ? null : Number(m[2]), port: m[3] === '-' ? null : Number(m[3]), mode: m[4], status: m[5] });
   }
   return rows;
+}
+
+/**
+ * SIGKILLs `up` and every process left with its home: after a failed assertion, `up` killed with SIGKILL
+ * cannot stop its services, and they must not outlive the test.
+ */
+export async function killUpAndServices(up: UpProcess): Promise<void> {
+  if (up.proc.exitCode === null && up.proc.signalCode === null) await up.stop('SIGKILL');
+  for (const pid of processesWithHome(up.home)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
 }
 
 /** Pids of live processes whose environment says JARVIS_HOME=<home> (zombies excluded). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, postJson, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
-import { isAlive, processesWithHome, startUp, summaryRows, type UpProcess } from './up-process.js';
+import { isAlive, killUpAndServices, processesWithHome, startUp, summaryRows, type UpProcess } from './up-process.js';
 
 const SUMMARY = /Startup summary[\s\S]*?\n={20,}\n/;
 const START_MS = 75_000;
@@ -18,7 +18,7 @@ let reactor: ServiceProcess | null = null;
 
 afterEach(async () => {
   // A failed assertion must not leave services running for the next test.
-  if (up && up.proc.exitCode === null && up.proc.signalCode === null) await up.stop('SIGKILL');
+  if (up) await killUpAndServices(up);
   await reactor?.kill('SIGKILL');
   up = null;
   reactor = null;
