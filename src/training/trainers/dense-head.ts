@@ -16,9 +16,6 @@ import { takeValues, type Tf } from '../tf.js';
 import { FlatAdam, softmaxCrossEntropy, type BatchTotals } from './dense-step.js';
 import type { AdamSettings } from './sparse-embedding.js';
 
-/** Running sums over the examples seen since the last reset. */
-export type HeadTotals = BatchTotals;
-
 /** Glorot-uniform weights and zero biases for layer sizes `[in, hidden..., out]`, drawn from `rng`. */
 export function initHeadWeights(sizes: readonly number[], rng: Rng): Float32Array[] {
   const out: Float32Array[] = [];
@@ -51,7 +48,7 @@ export class DenseHead {
   private readonly shapes: number[][];
   private readonly adam: FlatAdam;
   private readonly numClasses: number;
-  private totals: HeadTotals = { lossSum: 0, correct: 0 };
+  private totals: BatchTotals = { lossSum: 0, correct: 0 };
   private dLogits = new Float32Array(0);
 
   constructor(
@@ -89,7 +86,7 @@ export class DenseHead {
     return this.tf.tensor2d(x.subarray(0, n * this.sizes[0]), [n, this.sizes[0]]);
   }
 
-  private add(t: HeadTotals): void {
+  private add(t: BatchTotals): void {
     this.totals.lossSum += t.lossSum;
     this.totals.correct += t.correct;
   }
@@ -142,7 +139,7 @@ export class DenseHead {
   }
 
   /** The running sums since the last call, then resets them. */
-  takeTotals(): HeadTotals {
+  takeTotals(): BatchTotals {
     const t = this.totals;
     this.totals = { lossSum: 0, correct: 0 };
     return t;
