@@ -1,24 +1,34 @@
 /**
- * Per-version outcome counters (requests, thrown predictions, feedback) and their Prometheus twins. The
- * record of a version outlives its predictor: feedback for an unloaded version still counts, and the
+ * Per-version outcome counters (requests, thrown predictions, feedback) and per-type prediction latency.
+ * The record of a version outlives its predictor: feedback for an unloaded version still counts, and the
  * reactor reads cumulative figures per process (docs/prime-protocol.md).
+ *
+ * The predict path only bumps plain numbers; Prometheus reads them when it scrapes, through metrics that
+ * collect from this book. (prom-client's own counters and histogram cost microseconds per prediction in a
+ * busy server: label hashing and object lookups on every call.)
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ModelType } from '../model-types.js';
 import type { StatsWire, VersionCountsWire } from './types.js';
 
 /** Prediction latency buckets in seconds: the target is single-digit milliseconds. */
 const LATENCY_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 
-interface MetricChild {
-  inc(): void;
-}
-interface HistogramChild {
-  observe(v: number): void;
-}
-const NO_METRIC: MetricChild & HistogramChild = { inc: () => undefined, observe: () => undefined };
+/** A latency histogram with Prometheus's buckets, kept as counts per bucket (not cumulative). */
+export class LatencyHistogram {
+  /** counts[i]: observations ≤ LATENCY_BUCKETS_S[i] and above the bucket before; the last slot is +Inf. */
+  readonly counts = new Float64Array(LATENCY_BUCKETS_S.length + 1);
+  sum = 0;
 
-/** One version's counts. Metric children are bound once so the predict path does no label lookups. */
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
+    this.counts[i]++;
+    this.sum += seconds;
+  }
+}
+
+/** One version's counts. */
 export class VersionCounters {
   requests = 0;
   errors = 0;
@@ -28,31 +38,19 @@ export class VersionCounters {
   constructor(
     readonly modelType: ModelType,
     readonly version: string,
-    private readonly okMetric: MetricChild,
-    private readonly errorMetric: MetricChild,
-    private readonly successMetric: MetricChild,
-    private readonly failureMetric: MetricChild,
-    private readonly latency: HistogramChild,
+    private readonly latency: LatencyHistogram,
   ) {}
 
   /** A prediction finished (`failed`: it threw) after `seconds`. */
   recordPrediction(failed: boolean, seconds: number): void {
     this.requests++;
-    if (failed) {
-      this.errors++;
-      this.errorMetric.inc();
-    } else this.okMetric.inc();
+    if (failed) this.errors++;
     this.latency.observe(seconds);
   }
 
   recordFeedback(success: boolean): void {
-    if (success) {
-      this.feedbackSuccess++;
-      this.successMetric.inc();
-    } else {
-      this.feedbackFailure++;
-      this.failureMetric.inc();
-    }
+    if (success) this.feedbackSuccess++;
+    else this.feedbackFailure++;
   }
 
   toWire(): VersionCountsWire {
@@ -60,33 +58,52 @@ export class VersionCounters {
   }
 }
 
+type Labels = Record<string, string>;
+interface MetricValue {
+  labels: Labels;
+  value: number;
+  metricName?: string;
+}
+
+/** A metric prom-client's Registry can print (what its own metric classes return from get()). */
+function collectedMetric(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]) {
+  const get = async () => ({ name, help, type, values: values(), aggregator: 'sum' as const });
+  return { name, help, type, aggregator: 'sum' as const, get, reset: () => undefined };
+}
+
 export class CounterBook {
   private readonly byType = new Map<ModelType, Map<string, VersionCounters>>();
-  private readonly predictions?: Counter<'model_type' | 'model_version' | 'outcome'>;
-  private readonly feedback?: Counter<'model_type' | 'model_version' | 'success'>;
-  private readonly latency?: Histogram<'model_type'>;
+  private readonly latency = new Map<ModelType, LatencyHistogram>();
 
   constructor(registry?: Registry) {
     if (!registry) return;
-    this.predictions = new Counter({
-      name: 'trinity_prime_predictions_total',
-      help: 'Predictions served, by model type, version and outcome (ok, error: the prediction threw)',
-      labelNames: ['model_type', 'model_version', 'outcome'],
-      registers: [registry],
-    });
-    this.feedback = new Counter({
-      name: 'trinity_prime_feedback_total',
-      help: 'Feedback received, by model type, version and success',
-      labelNames: ['model_type', 'model_version', 'success'],
-      registers: [registry],
-    });
-    this.latency = new Histogram({
-      name: 'trinity_prime_prediction_seconds',
-      help: 'Time a predictor took for one prediction',
-      labelNames: ['model_type'],
-      buckets: LATENCY_BUCKETS_S,
-      registers: [registry],
-    });
+    // registerMetric's declared parameter is prom-client's Metric class; the Registry only calls get().
+    const register = (m: ReturnType<typeof collectedMetric>) => registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+    register(
+      collectedMetric('trinity_prime_predictions_total', 'Predictions served, by model type, version and outcome (ok, error: the prediction threw)', 'counter', () =>
+        this.versions().flatMap((c) => [
+          { labels: { model_type: c.modelType, model_version: c.version, outcome: 'ok' }, value: c.requests - c.errors },
+          { labels: { model_type: c.modelType, model_version: c.version, outcome: 'error' }, value: c.errors },
+        ]),
+      ),
+    );
+    register(
+      collectedMetric('trinity_prime_feedback_total', 'Feedback received, by model type, version and success', 'counter', () =>
+        this.versions().flatMap((c) => [
+          { labels: { model_type: c.modelType, model_version: c.version, success: 'true' }, value: c.feedbackSuccess },
+          { labels: { model_type: c.modelType, model_version: c.version, success: 'false' }, value: c.feedbackFailure },
+        ]),
+      ),
+    );
+    register(
+      collectedMetric('trinity_prime_prediction_seconds', 'Time a predictor took for one prediction', 'histogram', () =>
+        [...this.latency].flatMap(([modelType, h]) => histogramValues('trinity_prime_prediction_seconds', { model_type: modelType }, h)),
+      ),
+    );
+  }
+
+  private versions(): VersionCounters[] {
+    return [...this.byType.values()].flatMap((versions) => [...versions.values()]);
   }
 
   /** The counters of a version, created at zero on first use. */
@@ -95,16 +112,9 @@ export class CounterBook {
     if (!versions) this.byType.set(modelType, (versions = new Map()));
     let c = versions.get(version);
     if (!c) {
-      const labels = { model_type: modelType, model_version: version };
-      c = new VersionCounters(
-        modelType,
-        version,
-        this.predictions?.labels({ ...labels, outcome: 'ok' }) ?? NO_METRIC,
-        this.predictions?.labels({ ...labels, outcome: 'error' }) ?? NO_METRIC,
-        this.feedback?.labels({ ...labels, success: 'true' }) ?? NO_METRIC,
-        this.feedback?.labels({ ...labels, success: 'false' }) ?? NO_METRIC,
-        this.latency?.labels({ model_type: modelType }) ?? NO_METRIC,
-      );
+      let latency = this.latency.get(modelType);
+      if (!latency) this.latency.set(modelType, (latency = new LatencyHistogram()));
+      c = new VersionCounters(modelType, version, latency);
       versions.set(version, c);
     }
     return c;
@@ -117,4 +127,19 @@ export class CounterBook {
     }
     return { instance_id: instanceId, started_at: startedAt, models };
   }
+}
+
+/** A histogram's exposition lines: cumulative `_bucket`s with `le`, then `_sum` and `_count`. */
+function histogramValues(name: string, labels: Labels, h: LatencyHistogram): MetricValue[] {
+  const out: MetricValue[] = [];
+  let cumulative = 0;
+  LATENCY_BUCKETS_S.forEach((le, i) => {
+    cumulative += h.counts[i];
+    out.push({ labels: { ...labels, le: String(le) }, value: cumulative, metricName: `${name}_bucket` });
+  });
+  cumulative += h.counts[LATENCY_BUCKETS_S.length];
+  out.push({ labels: { ...labels, le: '+Inf' }, value: cumulative, metricName: `${name}_bucket` });
+  out.push({ labels, value: h.sum, metricName: `${name}_sum` });
+  out.push({ labels, value: cumulative, metricName: `${name}_count` });
+  return out;
 }
