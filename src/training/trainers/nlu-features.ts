@@ -168,23 +168,35 @@ function popcount32(x: number): number {
 }
 
 /**
- * bucket → row as a bitmap of the vocabulary's buckets with the count of rows before each 32-bucket word,
- * side by side: since rows are the buckets in ascending order, a bucket's row is the number of buckets set
- * below it. 8 bytes per 32 buckets (256 KB for 2^20) where `vocab.lookup` takes 128 (4 MB), so serving's random
- * lookups stay in cache. Null for a vocabulary whose buckets are not strictly ascending.
+ * bucket → row without `vocab.lookup`'s 4 MB (2^20 buckets × 4 bytes), whose ~100 random reads per text
+ * miss cache in a busy server: a bitmap of the vocabulary's buckets with the count of buckets before each
+ * 32-bucket word, side by side (8 bytes per 32 buckets, 256 KB for 2^20), gives a bucket's rank among the
+ * sorted buckets; `rowOfRank` turns that rank into its row (4 bytes per row), or is null when the buckets
+ * are stored in ascending order, where rank and row agree. Trained vocabularies are stored most frequent
+ * first (buildTrainingFeatures), so the table is needed there.
  */
-function bucketRank(vocab: FeatureVocab): Int32Array | null {
+interface BucketRank {
+  readonly words: Int32Array;
+  readonly rowOfRank: Int32Array | null;
+}
+
+function bucketRank(vocab: FeatureVocab): BucketRank {
   const { buckets } = vocab;
-  for (let r = 1; r < buckets.length; r++) if (buckets[r] <= buckets[r - 1]) return null;
-  const words = Math.ceil(2 ** vocab.config.hashBits / 32);
-  const rank = new Int32Array(2 * words);
-  for (const b of buckets) rank[2 * (b >>> 5) + 1] |= 1 << (b & 31);
+  let ascending = true;
+  for (let r = 1; r < buckets.length && ascending; r++) ascending = buckets[r] > buckets[r - 1];
+  const words = new Int32Array(2 * Math.ceil(2 ** vocab.config.hashBits / 32));
+  for (const b of buckets) words[2 * (b >>> 5) + 1] |= 1 << (b & 31);
   let before = 0;
-  for (let w = 0; w < words; w++) {
-    rank[2 * w] = before;
-    before += popcount32(rank[2 * w + 1]);
+  for (let w = 0; 2 * w < words.length; w++) {
+    words[2 * w] = before;
+    before += popcount32(words[2 * w + 1]);
   }
-  return rank;
+  if (ascending) return { words, rowOfRank: null };
+  const rowOfRank = new Int32Array(buckets.length);
+  Uint32Array.from(buckets)
+    .sort()
+    .forEach((b, rank) => (rowOfRank[rank] = vocab.lookup[b]));
+  return { words, rowOfRank };
 }
 
 /** Buckets RowSorter spreads rows over by their high bits, and the longest input it sorts itself. */
@@ -233,7 +245,7 @@ class RowSorter {
  */
 export class TextFeaturizer {
   private readonly hasher: TextFeatureHasher;
-  private readonly rank: Int32Array | null;
+  private readonly rank: BucketRank;
   private readonly rowWeight: Float32Array | null;
   private readonly scratch = new SparseScratch();
   private readonly sorter: RowSorter;
@@ -251,33 +263,48 @@ export class TextFeaturizer {
     this.sorter = new RowSorter(vocab.buckets.length);
   }
 
+  /** Per-row weights for `idf`; null when every weight is 1 (`mean`), sparing a random read per row. */
+  get rowWeights(): Float32Array | null {
+    return this.rowWeight;
+  }
+
   /**
-   * The text's known rows (ascending) and weights: example 0 of the returned matrix, whose arrays may be
-   * longer than `offsets[1]`. Valid until the next call.
+   * The rows of the text's known features, one per feature in hashing order (a row repeats when its
+   * feature does), in `knownRows` [0, returned count). Valid until the next call.
    */
-  featurize(text: string): FeatureMatrix {
+  rowsOf(text: string): number {
     const n = this.hasher.hash(text);
     const ids = this.hasher.ids;
-    let m = this.current;
-    if (m.rows.length < n) this.current = m = { count: 1, offsets: m.offsets, rows: new Int32Array(n * 2), weights: new Float32Array(n * 2) };
-    const rank = this.rank;
-    if (rank === null) {
-      m.offsets[1] = writeSparse(ids, 0, n, this.vocab, this.scratch, m.rows, m.weights, 0);
-      return m;
-    }
-    const scratch = this.scratch;
-    scratch.fit(n);
-    const known = scratch.known;
+    this.scratch.fit(n);
+    const known = this.scratch.known;
+    const { words, rowOfRank } = this.rank;
     let count = 0;
     for (let k = 0; k < n; k++) {
       const b = ids[k];
       const w = 2 * (b >>> 5);
       const bit = 1 << (b & 31);
-      const word = rank[w + 1];
-      if ((word & bit) !== 0) known[count++] = rank[w] + popcount32(word & (bit - 1));
+      const word = words[w + 1];
+      if ((word & bit) === 0) continue;
+      const rank = words[w] + popcount32(word & (bit - 1));
+      known[count++] = rowOfRank === null ? rank : rowOfRank[rank];
     }
-    this.sorter.sort(known, count);
-    m.offsets[1] = writeKnown(count, this.rowWeight, scratch, m.rows, m.weights, 0);
+    return count;
+  }
+
+  get knownRows(): Int32Array {
+    return this.scratch.known;
+  }
+
+  /**
+   * The text's known rows (ascending, each once) and weights, as training computes them: example 0 of the
+   * returned matrix, whose arrays may be longer than `offsets[1]`. Valid until the next call.
+   */
+  featurize(text: string): FeatureMatrix {
+    const count = this.rowsOf(text);
+    let m = this.current;
+    if (m.rows.length < count) this.current = m = { count: 1, offsets: m.offsets, rows: new Int32Array(count * 2), weights: new Float32Array(count * 2) };
+    this.sorter.sort(this.scratch.known, count);
+    m.offsets[1] = writeKnown(count, this.rowWeight, this.scratch, m.rows, m.weights, 0);
     return m;
   }
 }
