@@ -269,30 +269,48 @@ export class TextFeaturizer {
   }
 
   /**
-   * The rows of the text's known features, one per feature in hashing order (a row repeats when its
-   * feature does), in `knownRows` [0, returned count). Valid until the next call.
+   * The row of each rank (a bucket's position among the vocabulary's buckets in ascending order), or null
+   * when the two agree. A table indexed by rank spares ranksOf's caller this lookup.
    */
-  rowsOf(text: string): number {
+  get rowOfRank(): Int32Array | null {
+    return this.rank.rowOfRank;
+  }
+
+  /**
+   * The ranks of the text's known features, one per feature in hashing order (a rank repeats when its
+   * feature does), in `known` [0, returned count). Valid until the next call.
+   */
+  ranksOf(text: string): number {
     const n = this.hasher.hash(text);
     const ids = this.hasher.ids;
     this.scratch.fit(n);
     const known = this.scratch.known;
-    const { words, rowOfRank } = this.rank;
+    const words = this.rank.words;
     let count = 0;
     for (let k = 0; k < n; k++) {
       const b = ids[k];
       const w = 2 * (b >>> 5);
       const bit = 1 << (b & 31);
       const word = words[w + 1];
-      if ((word & bit) === 0) continue;
-      const rank = words[w] + popcount32(word & (bit - 1));
-      known[count++] = rowOfRank === null ? rank : rowOfRank[rank];
+      if ((word & bit) !== 0) known[count++] = words[w] + popcount32(word & (bit - 1));
     }
     return count;
   }
 
-  get knownRows(): Int32Array {
+  /** What ranksOf and rowsOf write. */
+  get known(): Int32Array {
     return this.scratch.known;
+  }
+
+  /** ranksOf, as rows. */
+  private rowsOf(text: string): number {
+    const count = this.ranksOf(text);
+    const rowOfRank = this.rank.rowOfRank;
+    if (rowOfRank !== null) {
+      const known = this.scratch.known;
+      for (let k = 0; k < count; k++) known[k] = rowOfRank[known[k]];
+    }
+    return count;
   }
 
   /**
