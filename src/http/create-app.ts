@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './error-handler.js';
 import { installBearerAuth } from './auth.js';
+import { lazyRequestLogger } from './lazy-request-logger.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -16,6 +17,7 @@ export function createApp({ logger, bodyLimitBytes, apiToken }: AppOptions): Fas
     bodyLimit: bodyLimitBytes,
     // Per-request log lines would dominate the logs of a busy prime; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     return503OnClosing: true,
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
