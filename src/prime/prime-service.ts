@@ -1,8 +1,12 @@
 /**
  * J-Prime assembled: the model server, its HTTP API, the reconcile pull from reactor and the state file.
  * `start()` listens at once (health answers `starting`, 503) and returns once the first reconcile attempt
- * has finished, loaded or not; `close()` can be called twice.
+ * has finished, loaded or not; `close()` can be called twice. When reactor cannot be reached at start,
+ * prime serves the stable versions its previous run last wrote to prime_state.json, so a restart while
+ * reactor is down does not take the assistant's models away; reactor's split replaces them once it answers.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -12,14 +16,36 @@ import { createApp } from '../http/create-app.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { primeModelsRoutes } from '../http/routes/prime-models.js';
 import { primePredictRoutes } from '../http/routes/prime-predict.js';
-import { InflightCounter, ModelServer } from '../serving/index.js';
+import { isModelType } from '../model-types.js';
+import { InflightCounter, ModelServer, type SplitSpec } from '../serving/index.js';
 import { ensureDir } from '../util/fs.js';
 import { TRINITY_VERSION } from '../version.js';
-import { PrimeState } from './prime-state.js';
+import { PRIME_STATE_FILE, PrimeState } from './prime-state.js';
 import { Reconciler } from './reconciler.js';
 
 /** prime_state.json is rewritten at least this often (CONTRACT §4: "every few seconds"). */
 const STATE_FILE_MAX_INTERVAL_MS = 2_000;
+
+/**
+ * The stable versions a previous prime wrote to its state file (`models`), as splits without a canary: a
+ * canary is only served under reactor's rollout, which watches its errors. Empty when there is no file or
+ * it is unreadable.
+ */
+export function previousStableSplits(stateFile: string): SplitSpec[] {
+  let models: unknown;
+  try {
+    models = (JSON.parse(readFileSync(stateFile, 'utf8')) as { models?: unknown }).models;
+  } catch {
+    return [];
+  }
+  if (models === null || typeof models !== 'object') return [];
+  const out: SplitSpec[] = [];
+  for (const [type, raw] of Object.entries(models)) {
+    const stable = (raw as { stable?: unknown } | null)?.stable;
+    if (isModelType(type) && typeof stable === 'string' && stable !== '') out.push({ modelType: type, stable, canary: null, canaryPercentage: 0 });
+  }
+  return out;
+}
 
 export interface PrimeOptions {
   config: Config;
@@ -32,6 +58,8 @@ export class Prime {
   private readonly state: PrimeState;
   private readonly reconciler: Reconciler;
   private readonly inflight = new InflightCounter();
+  /** Read before this process's heartbeat overwrites the file. */
+  private readonly previous: SplitSpec[];
   private ready = false;
   private port = 0;
   private closing: Promise<void> | null = null;
@@ -41,6 +69,7 @@ export class Prime {
     if (!isLoopback(config.prime.host) && !config.apiToken) {
       throw ConfigInvalid(`JARVIS_PRIME_HOST ${config.prime.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
     }
+    this.previous = previousStableSplits(join(config.paths.crossRepo, PRIME_STATE_FILE));
     this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
     this.state = new PrimeState(
       {
@@ -89,10 +118,24 @@ export class Prime {
     this.port = typeof addr === 'object' && addr ? addr.port : config.prime.port;
     this.state.startHeartbeat(Math.min(config.stateFileIntervalSeconds * 1000, STATE_FILE_MAX_INTERVAL_MS));
     await this.reconciler.start();
+    if (this.reconciler.reactorError !== null) await this.restorePrevious();
     this.ready = true;
     void this.state.writeStateFile();
     logger.info({ port: this.port, models: this.models(), reactor: config.reactor.url }, 'j-prime ready');
     return this.port;
+  }
+
+  /** Reactor is unreachable: serve the previous run's stable versions, for each type nothing else loaded. */
+  private async restorePrevious(): Promise<void> {
+    const served = new Set(this.server.splits().map((v) => v.modelType));
+    for (const spec of this.previous.filter((p) => !served.has(p.modelType))) {
+      try {
+        await this.server.applySplit(spec, 'reconcile');
+        this.opts.logger.warn({ model_type: spec.modelType, stable: spec.stable }, 'reactor unreachable at start; serving the stable version the previous run served');
+      } catch (err) {
+        this.opts.logger.warn({ model_type: spec.modelType, error: (err as Error).message }, 'could not restore the previous split');
+      }
+    }
   }
 
   /** Stops reconciling and HTTP, then disposes every loaded version. Safe to call twice. */

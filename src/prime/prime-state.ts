@@ -8,6 +8,8 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { CpuMeter, hostMemory, rssBytes, toGb } from '../util/proc.js';
 
 export const SERVICE_NAME = 'j-prime';
+/** In cross_repo/ (CONTRACT §4). */
+export const PRIME_STATE_FILE = 'prime_state.json';
 
 export type PrimeStatus = 'starting' | 'healthy' | 'degraded';
 
@@ -33,7 +35,7 @@ export class PrimeState {
     private readonly version: string,
     crossRepoDir: string,
   ) {
-    this.heartbeat = new StateFileHeartbeat(join(crossRepoDir, 'prime_state.json'), () => this.stateFile());
+    this.heartbeat = new StateFileHeartbeat(join(crossRepoDir, PRIME_STATE_FILE), () => this.stateFile());
     collectDefaultMetrics({ register: this.metrics, prefix: 'trinity_prime_' });
     const f = this.facts;
     new Gauge({

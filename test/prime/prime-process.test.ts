@@ -60,5 +60,26 @@ describe('trinity prime (process)', () => {
     const again = await postJson<{ model_version: string }>(`${prime.url}/api/predict/nlu`, { input: { text: 'book a table for two' }, session_id: 'alice' });
     expect(again.body.model_version).toBe(p.body.model_version);
     expect(await prime.kill('SIGTERM')).toBe(0);
+
+    // Reactor down when prime restarts: the previous run's stable version serves (its canary does not,
+    // with no rollout watching it), health says why it is degraded, and reactor's split wins once it is back.
+    await reactor.stop();
+    prime = await startService('prime', nlu.home, env);
+    procs.push(prime);
+    const degraded = await getJson<{ status: string; models: unknown; problems: string[] }>(`${prime.url}/health`);
+    expect(degraded.body).toMatchObject({ status: 'degraded', models: { nlu: { stable: v1, canary: null, canary_percentage: 0 } } });
+    expect(degraded.body.problems.join(' ')).toMatch(/reactor .* unreachable/);
+    for (const session of ['alice', 'bob', 'carol']) {
+      const r = await postJson<{ model_version: string }>(`${prime.url}/api/predict/nlu`, { input: { text: 'play some jazz' }, session_id: session });
+      expect(r.status).toBe(200);
+      expect(r.body.model_version).toBe(v1);
+    }
+    reactor.models = { nlu: { stable: v2, canary: null, canary_percentage: 0, deployment_id: null, versions: nlu.versions.map((v) => ({ version: v, digest: nlu.digests[v] })) } };
+    await reactor.start();
+    await waitFor(async () => {
+      const h = await getJson<{ status: string; models: { nlu?: { stable: string } } }>(`${prime.url}/health`);
+      return h.body.status === 'healthy' && h.body.models.nlu?.stable === v2 ? h : null;
+    }, 10_000, "reactor's split after it came back");
+    expect(await prime.kill('SIGTERM')).toBe(0);
   }, 60_000);
 });
