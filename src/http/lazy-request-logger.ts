@@ -8,6 +8,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'pino';
 
 type LogCall = (...args: unknown[]) => void;
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type Level = (typeof LEVELS)[number];
 
 export class LazyRequestLogger {
   private made: FastifyBaseLogger | undefined;
@@ -18,7 +20,8 @@ export class LazyRequestLogger {
     private readonly options: ChildLoggerOptions,
   ) {}
 
-  private get log(): FastifyBaseLogger {
+  /** The parent's child, made now if it was not yet. */
+  get log(): FastifyBaseLogger {
     return (this.made ??= this.parent.child(this.bindings, this.options));
   }
 
@@ -29,38 +32,17 @@ export class LazyRequestLogger {
     this.log.level = level;
   }
 
-  fatal(...args: unknown[]): void {
-    const log = this.log;
-    (log.fatal as LogCall).apply(log, args);
-  }
-  error(...args: unknown[]): void {
-    const log = this.log;
-    (log.error as LogCall).apply(log, args);
-  }
-  warn(...args: unknown[]): void {
-    const log = this.log;
-    (log.warn as LogCall).apply(log, args);
-  }
-  info(...args: unknown[]): void {
-    const log = this.log;
-    (log.info as LogCall).apply(log, args);
-  }
-  debug(...args: unknown[]): void {
-    const log = this.log;
-    (log.debug as LogCall).apply(log, args);
-  }
-  trace(...args: unknown[]): void {
-    const log = this.log;
-    (log.trace as LogCall).apply(log, args);
-  }
-  silent(...args: unknown[]): void {
-    const log = this.log;
-    (log.silent as LogCall).apply(log, args);
-  }
-
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.log.child(bindings, options);
   }
+}
+
+// One method per level on the prototype (fatal … silent), each passing its call to the child.
+for (const level of LEVELS) {
+  (LazyRequestLogger.prototype as unknown as Record<Level, LogCall>)[level] = function (this: LazyRequestLogger, ...args: unknown[]): void {
+    const log = this.log;
+    (log[level] as LogCall).apply(log, args);
+  };
 }
 
 /** Fastify's `childLoggerFactory` option. */
