@@ -11,6 +11,7 @@ import { getTrainerModule } from '../../src/training/trainers/index.js';
 import type { Example } from '../../src/training/trainers/types.js';
 import { createVoiceTrainer, type VoiceCalibration, type VoiceTrainer } from '../../src/training/trainers/voice.js';
 import { loadVoicePredictor, type VoicePredictor } from '../../src/training/trainers/voice-predictor.js';
+import { answerJson } from '../../src/http/answer-json.js';
 import { fsddExamples, fsddRows } from '../fixtures/voice-fsdd.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -110,6 +111,9 @@ describe('VoiceTrainer', () => {
     expect(p.top_k.length).toBe(5);
     expect(p.authenticated).toBe(p.confidence >= (calibration?.threshold ?? NaN));
     expect(p.top_k.map((t) => t.score)).toEqual([...p.top_k.map((t) => t.score)].sort((a, b) => b - a));
+    // Prime writes voice answers field by field (answer-json.ts): every field the predictor returns must be there.
+    const id = '7caa2d84-4db5-4eb7-960a-2eb92acd86d9';
+    expect(answerJson('voice', id, 'v1.0.0', p)).toBe(JSON.stringify({ prediction_id: id, model_version: 'v1.0.0', ...p }));
   });
 
   it('predicts the same in a fresh process loading the compiled export (npm run build first)', () => {
