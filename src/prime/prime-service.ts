@@ -31,7 +31,7 @@ const STATE_FILE_MAX_INTERVAL_MS = 2_000;
  * canary is only served under reactor's rollout, which watches its errors. Empty when there is no file or
  * it is unreadable.
  */
-export function previousStableSplits(stateFile: string): SplitSpec[] {
+function previousStableSplits(stateFile: string): SplitSpec[] {
   let models: unknown;
   try {
     models = (JSON.parse(readFileSync(stateFile, 'utf8')) as { models?: unknown }).models;
