@@ -1,7 +1,30 @@
 #!/usr/bin/env node
 // The CLI is compiled to dist/ by `npm install` (the prepare script) or `npm run build`.
+// Trinity needs Node.js >= 22.12. `npm install` brings Node 24 into node_modules (an optional dependency
+// per platform); when this file is started by an older system Node, it hands over to that one.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+const MIN = [22, 12];
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
+  const pinned = fileURLToPath(new URL(`../node_modules/.bin/node${process.platform === 'win32' ? '.cmd' : ''}`, import.meta.url));
+  if (!existsSync(pinned)) {
+    console.error(
+      `trinity: Node.js ${process.versions.node} is too old (needs >= ${MIN.join('.')}), and no newer Node is installed in node_modules.\n` +
+        'Run `npm install` in the project folder (it installs Node 24 for this platform), or install Node.js 24 LTS.',
+    );
+    process.exit(1);
+  }
+  const child = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  if (child.error) {
+    console.error(`trinity: could not start ${pinned}: ${child.error.message}`);
+    process.exit(1);
+  }
+  if (child.signal) process.kill(process.pid, child.signal);
+  process.exit(child.status ?? 1);
+}
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
