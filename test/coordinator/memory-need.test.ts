@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { postJson, startService, tempHome, type ServiceProcess } from '../helpers/processes.js';
+import { readSnips, snipsExperiences } from '../helpers/snips.js';
 import { FakeReactor } from '../jarvis/fakes.js';
 import { startCoordinator, type Harness } from './harness.js';
 
@@ -35,7 +37,7 @@ describe("a job's memory need", () => {
 
   it('waits with both figures and the source when the host has less than the estimate', async () => {
     const { h, job, reasons } = await run({ estimateBytes: 600 * 1024 ** 2 }, UNSET, 0.4);
-    const end = await h.finished(job.jobId).catch(() => undefined);
+    const end = await h.finished(job.jobId, 800).catch(() => undefined);
     expect(end).toBeUndefined();
     expect(reasons[0]).toBe('waiting: host has 0.4 GB available < 0.6 GB needed (nlu estimate)');
   });
@@ -52,4 +54,31 @@ describe("a job's memory need", () => {
     await h.finished(job.jobId, 800).catch(() => undefined);
     expect(reasons[0]).toMatch(/^waiting: host has 22 GB available < 40 GB needed \(no nlu estimate \(Reactor-Core at http:\/\/127\.0\.0\.1:\d+ has no \/api\/training\/estimate\): the design's default\)$/);
   });
+});
+
+describe('with every memory setting at its default and a real reactor', () => {
+  let reactor: ServiceProcess | undefined;
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await reactor?.kill('SIGKILL');
+  });
+
+  it("trains an nlu job on 3,000 experiences on this machine: the gate reserves the job's own estimate, not 40 GB", async () => {
+    const home = tempHome('trinity-memory-default-');
+    reactor = await startService('reactor', home, { LOG_LEVEL: 'warn' });
+    const rows = readSnips('train').filter((_, i) => i % 4 === 0).slice(0, 3000);
+    expect((await postJson(`${reactor.url}/api/experiences`, { experiences: snipsExperiences(rows) })).body).toMatchObject({ accepted: 3000 });
+    // FAST_JARVIS_ENV sets TRAINING_MEMORY_RESERVE_GB for other tests; '' leaves it unset, as a user would.
+    h = startCoordinator({ REACTOR_CORE_API_URL: reactor.url, ...UNSET, MAX_TOTAL_MEMORY_GB: '', TRAINING_SLOT_TIMEOUT: '20' }, { start: false });
+    const reserved: string[] = [];
+    const waiting: string[] = [];
+    h.parts.runner.on('reserved', (_j, summary) => reserved.push(summary));
+    h.parts.runner.on('waiting', (_j, reason) => waiting.push(reason));
+    h.parts.worker.start();
+    const { job } = h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 2, source: 'manual' });
+    expect(await h.finished(job.jobId, 60_000)).toMatchObject({ status: 'completed', modelVersion: 'v1.0.0' });
+    expect(reserved[0]).toMatch(/ GB free ≥ 0\.\d GB needed \(nlu estimate\), host has [\d.]+ GB available/);
+    expect(waiting.filter((r) => /GB needed/.test(r))).toEqual([]);
+  }, 90_000);
 });

@@ -34,7 +34,11 @@ export function estimateNluMemory(train: readonly Example[], validation: readonl
   for (const text of extractTexts(train).texts) {
     ids.length = 0;
     featureIds += hashFeatures(text, settings.features, ids).length;
-    for (const b of ids) if (seen[b] === 0) (seen[b] = 1), rows++;
+    for (const b of ids) {
+      if (seen[b] === 1) continue;
+      seen[b] = 1;
+      rows++;
+    }
   }
   for (const text of extractTexts(validation).texts) {
     ids.length = 0;
