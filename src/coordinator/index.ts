@@ -6,6 +6,7 @@ export { ExperienceForwarder, CLAIM_SECONDS, type ExperienceForwarderOptions, ty
 export { ReactorLink, isOutage, describeError, type ReactorLinkOptions } from './reactor-link.js';
 export { postDeploy, type DeployBody } from './deploy-call.js';
 export { evaluateResources, gb, type ResourceSnapshot, type ResourceLimits, type ServiceFigures, type SourceKind } from './resource-rule.js';
+export { jobMemoryNeed, memoryNeed, DESIGN_RESERVE_GB, type MemoryNeed } from './memory-need.js';
 export { ResourceProbe, PRIME_TIMEOUT_MS, type ResourceProbeOptions } from './resource-probe.js';
 export { ResourceGate, type ResourceGateOptions, type Reservation } from './resource-gate.js';
 export { decidePlacement, estimateDataSize, DEFAULT_EXPERIENCE_BYTES, type PlacementPolicy, type DataSize } from './placement.js';

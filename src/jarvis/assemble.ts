@@ -51,7 +51,8 @@ function link(config: Config, name: string, baseUrl: string): ReactorLink {
   });
 }
 
-export function assembleCoordinator(config: Config, db: Db, instanceId: string): CoordinatorParts {
+/** `hostAvailableBytes` replaces the host's MemAvailable (tests). */
+export function assembleCoordinator(config: Config, db: Db, instanceId: string, o: { hostAvailableBytes?: () => number } = {}): CoordinatorParts {
   const store = new CoordinatorStore(db);
   const outbox = new OutboxStore(db);
   const local = link(config, 'local', config.reactor.url);
@@ -65,11 +66,12 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string):
     token: config.apiToken,
     crossRepoDir: config.paths.crossRepo,
     staleAfterSeconds: Math.max(15, STALE_STATE_INTERVALS * config.stateFileIntervalSeconds),
+    hostAvailableBytes: o.hostAvailableBytes,
   });
   const checkIntervalMs = ms(config.resources.checkIntervalSeconds);
   const gate = new ResourceGate({
     probe,
-    limits: { maxTotalGb: config.resources.maxTotalMemoryGb, reserveGb: config.resources.trainingMemoryReserveGb },
+    limits: { maxTotalGb: config.resources.maxTotalMemoryGb },
     checkIntervalMs,
     timeoutMs: ms(t.slotTimeoutSeconds),
   });
@@ -82,6 +84,7 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string):
     forwarded: (type) => outbox.forwarded(type),
     deployPolicy: config.abTest,
     autoResume: t.autoResumeFailed,
+    memoryReserveGb: config.resources.trainingMemoryReserveGb,
     checkpointInterval: t.checkpointIntervalEpochs,
     // REACTOR_API_TIMEOUT 0 means no limit (the longest timer Node can hold).
     jobTimeoutMs: config.reactor.apiTimeoutSeconds > 0 ? ms(config.reactor.apiTimeoutSeconds) : MAX_TIMER_MS,
