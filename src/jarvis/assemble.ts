@@ -111,7 +111,8 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string):
     reactor: local,
     queue,
     minExperiences: t.minExperiencesForTraining,
-    intervalMs: Math.max(10, ms(t.checkIntervalSeconds)),
+    // A Node timer longer than MAX_TIMER_MS (24.8 days) would fire every millisecond instead.
+    intervalMs: Math.min(MAX_TIMER_MS, Math.max(10, ms(t.checkIntervalSeconds))),
     ingested: (files, signal) => waitUntilIngested(files, { signal }),
   });
   // Each forwarded file asks for a check soon; the interval stays as the safety net.
