@@ -16,5 +16,6 @@ export { toJobWire } from './job-wire.js';
 export { deployBody, requestDeployment, ROLLBACK_ON_ERROR_RATE, type DeployPolicy } from './after-training.js';
 export { JobRunner, type JobRunnerOptions, type JobRunnerEvents } from './job-runner.js';
 export { TrainingWorker, LOCK_POLL_MS, IDLE_POLL_MS, type TrainingWorkerOptions, type TrainingWorkerEvents } from './training-worker.js';
-export { AutoTrigger, type AutoTriggerOptions, type AutoTriggerEvents, type AutoCheck } from './auto-trigger.js';
+export { AutoTrigger, NUDGE_DEBOUNCE_MS, NUDGE_MAX_DELAY_MS, type AutoTriggerOptions, type AutoTriggerEvents, type AutoCheck } from './auto-trigger.js';
+export { waitUntilIngested, INGEST_POLL_MS, INGEST_WAIT_MS, type IngestWaitOptions } from './ingest-wait.js';
 export { followToEnd, waitForReactor, MAX_TIMER_MS, type FollowOptions } from './follow.js';

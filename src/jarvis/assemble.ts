@@ -2,6 +2,7 @@
  * The coordinator's parts built from the configuration, in one place, so the service and tests wire
  * them the same way. Seconds from the environment become the milliseconds the classes take.
  */
+import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import {
   AutoTrigger,
@@ -14,6 +15,7 @@ import {
   ResourceGate,
   ResourceProbe,
   TrainingWorker,
+  waitUntilIngested,
 } from '../coordinator/index.js';
 import type { Db } from '../store/database.js';
 import { CoordinatorStore } from '../store/coordinator-store.js';
@@ -108,6 +110,15 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string, 
     flushIntervalMs: ms(config.jarvis.experienceFlushIntervalSeconds),
     claimer: instanceId,
   });
-  const auto = new AutoTrigger({ reactor: local, queue, minExperiences: t.minExperiencesForTraining, intervalMs: Math.max(10, ms(t.checkIntervalSeconds)) });
+  const auto = new AutoTrigger({
+    reactor: local,
+    queue,
+    minExperiences: t.minExperiencesForTraining,
+    // A Node timer longer than MAX_TIMER_MS (24.8 days) would fire every millisecond instead.
+    intervalMs: Math.min(MAX_TIMER_MS, Math.max(10, ms(t.checkIntervalSeconds))),
+    ingested: (files, signal) => waitUntilIngested(files, { signal }),
+  });
+  // Each forwarded file asks for a check soon; the interval stays as the safety net.
+  forwarder.on('forwarded', (f) => auto.nudge(join(config.paths.events, f.file)));
   return { store, outbox, local, cloud, lock, queue, runner, worker, forwarder, auto };
 }
