@@ -19,7 +19,7 @@ interface DemoOptions {
   watch: string;
 }
 
-const DEFAULT_CSV = fileURLToPath(new URL('../../../../shared/data/nlu-snips/train.csv', import.meta.url));
+const DEFAULT_CSV = fileURLToPath(new URL('../../../data/nlu-snips/train.csv', import.meta.url));
 
 async function getJson(url: string): Promise<unknown> {
   const res = await fetch(url);
