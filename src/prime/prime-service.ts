@@ -13,6 +13,7 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid } from '../errors.js';
 import { createApp } from '../http/create-app.js';
+import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { primeModelsRoutes } from '../http/routes/prime-models.js';
 import { primePredictRoutes } from '../http/routes/prime-predict.js';
@@ -70,7 +71,12 @@ export class Prime {
       throw ConfigInvalid(`JARVIS_PRIME_HOST ${config.prime.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
     }
     this.previous = previousStableSplits(join(config.paths.crossRepo, PRIME_STATE_FILE));
-    this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
+    this.app = createApp({
+      logger,
+      bodyLimitBytes: config.maxRequestBodyBytes,
+      apiToken: config.apiToken,
+      allowedHosts: serviceAllowedHosts(config.allowedHosts, config.prime.host, config.prime.url),
+    });
     this.state = new PrimeState(
       {
         ready: () => this.ready,

@@ -17,6 +17,7 @@ import { ModelRegistry } from '../registry/index.js';
 import { TrainingService } from '../training/training-service.js';
 import { EvaluationService } from '../training/evaluation-service.js';
 import { createApp } from '../http/create-app.js';
+import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { trainingRoutes } from '../http/routes/training.js';
 import { experienceRoutes } from '../http/routes/experiences.js';
@@ -54,7 +55,12 @@ export class Reactor {
     if (!isLoopback(config.reactor.host) && !config.apiToken) {
       throw ConfigInvalid(`REACTOR_CORE_HOST ${config.reactor.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
     }
-    this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
+    this.app = createApp({
+      logger,
+      bodyLimitBytes: config.maxRequestBodyBytes,
+      apiToken: config.apiToken,
+      allowedHosts: serviceAllowedHosts(config.allowedHosts, config.reactor.host, config.reactor.url),
+    });
     this.state = new ReactorState(
       {
         ready: () => this.ready,
