@@ -53,6 +53,12 @@ export interface PrimeOptions {
   logger: Logger;
 }
 
+/**
+ * Prime answers small requests on a hot path: a larger body would hold its event loop while it is parsed
+ * (a 50 MB text took 12 s). Per-field bounds are in prime-predict.ts (INPUT_LIMITS).
+ */
+export const PRIME_MAX_BODY_BYTES = 1024 * 1024;
+
 export class Prime {
   readonly app: FastifyInstance;
   readonly server: ModelServer;
@@ -73,7 +79,7 @@ export class Prime {
     this.previous = previousStableSplits(join(config.paths.crossRepo, PRIME_STATE_FILE));
     this.app = createApp({
       logger,
-      bodyLimitBytes: config.maxRequestBodyBytes,
+      bodyLimitBytes: Math.min(config.maxRequestBodyBytes, PRIME_MAX_BODY_BYTES),
       apiToken: config.apiToken,
       allowedHosts: serviceAllowedHosts(config.allowedHosts, config.prime.host, config.prime.url),
     });
