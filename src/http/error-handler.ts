@@ -49,10 +49,8 @@ export function installErrorHandling(app: FastifyInstance): void {
 /** A 4xx error of Fastify's (body parsing, schema validation) as the catalogue error a client can look up. */
 function fromFastifyError(fe: FastifyError, req: FastifyRequest): TrinityError {
   switch (fe.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
-      const bodyLimitBytes = req.routeOptions.bodyLimit ?? req.server.initialConfig.bodyLimit ?? 0;
-      return HttpBodyTooLarge.with({ details: `the body of ${req.method} ${req.routeOptions.url ?? 'this route'} may be at most ${bodyLimitBytes} bytes` }, bodyLimitBytes);
-    }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return bodyTooLarge(req, req.routeOptions.bodyLimit ?? req.server.initialConfig.bodyLimit ?? 0);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return HttpUnsupportedMedia(JSON.stringify(req.headers['content-type'] ?? ''));
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -62,4 +60,9 @@ function fromFastifyError(fe: FastifyError, req: FastifyRequest): TrinityError {
   }
   const message = fe.validation ? `invalid request: ${fe.message}` : fe.message;
   return new TrinityError(HttpBadRequest.code, fe.statusCode ?? 400, message);
+}
+
+/** 413 for a body over `limit` bytes, naming the route. */
+export function bodyTooLarge(req: FastifyRequest, limit: number): TrinityError {
+  return HttpBodyTooLarge.with({ details: `the body of ${req.method} ${req.routeOptions.url ?? 'this route'} may be at most ${limit} bytes` }, limit);
 }

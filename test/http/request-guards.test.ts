@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/create-app.js';
 import { parseConfig } from '../../src/config/config.js';
 import { serviceAllowedHosts } from '../../src/http/origin-guard.js';
+import { useStreamingJson } from '../../src/http/streaming-json.js';
 import { rawFetch } from '../helpers/raw-http.js';
 
 async function listening(apiToken?: string, allowedHosts: string[] = []): Promise<{ app: FastifyInstance; base: string; port: number }> {
@@ -185,5 +186,43 @@ describe("Fastify's own errors as catalogue codes", () => {
       expect(res.json, type).toEqual({ body: { text: 'caf\u00e9 \u263a' } });
     }
     expect((await post(undefined, undefined)).status).toBe(200);
+  });
+});
+
+describe('streaming JSON bodies (useStreamingJson)', () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    app = createApp({ logger: pino({ level: 'silent' }), bodyLimitBytes: 1024 });
+    app.register(async (scope) => {
+      useStreamingJson(scope);
+      scope.post('/api/batch', async (req) => ({ body: req.body as unknown, protoKey: Object.hasOwn(req.body as object, '__proto__') }));
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+  const post = (body: string | undefined, type = 'application/json') => rawFetch(`${base}/api/batch`, { method: 'POST', headers: { 'content-type': type }, body });
+
+  it('reads what JSON.parse reads, a __proto__ key staying an own property', async () => {
+    const res = await post(' {"a": [1, 2.5, "x\\u00e9", null, true], "__proto__": {"polluted": 1}} \n');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ body: { a: [1, 2.5, 'x\u00e9', null, true], ['__proto__']: { polluted: 1 } }, protoKey: true });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it.each([
+    ['an empty body', '', 400, 'TRN_ERR_HTTP_INVALID_JSON', /empty/],
+    ['invalid JSON', '{"a": tru}', 400, 'TRN_ERR_HTTP_INVALID_JSON', /Unexpected/],
+    ['a cut-off body', '{"a": [1, 2', 400, 'TRN_ERR_HTTP_INVALID_JSON', /ended|ends/],
+    ['text after the value', '{"a": 1} {"b": 2}', 400, 'TRN_ERR_HTTP_INVALID_JSON', /Unexpected|more after the JSON value/],
+    ['a body over the limit', JSON.stringify({ a: 'x'.repeat(2000) }), 413, 'TRN_ERR_HTTP_BODY_TOO_LARGE', /1024 bytes/],
+  ])('refuses %s with its catalogue code', async (_name, body, status, code, message) => {
+    const res = await post(body);
+    expect(res.status).toBe(status);
+    expect(res.json?.code).toBe(code);
+    expect(`${String(res.json?.error)} ${String(res.json?.details)}`).toMatch(message);
   });
 });
