@@ -5,8 +5,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { getJson, startService, tempHome, type ServiceProcess } from '../helpers/processes.js';
 
-/** Health latency allowed on this shared 2-core machine; on an idle one it stays far below 100 ms. */
-const MAX_HEALTH_MS = 250;
+/**
+ * How long the slowest health probe may take, as a share of the time the batch took. A service that
+ * freezes while it parses and stores the batch has one probe spanning almost all of it (2.8 s of 3 s
+ * before the fix); one that yields has only short ones. A share, unlike a fixed bound, holds on this
+ * shared 2-core machine whatever else runs: alone the slowest probe took 50–70 ms of 3–4 s, with a load
+ * average of 12 it took 300–800 ms of 14–20 s.
+ */
+const MAX_SHARE_OF_BATCH = 0.25;
+/** And never this long, however loaded the machine. */
+const FROZEN_MS = 2_000;
 const COUNT = 200_000;
 
 const started: ServiceProcess[] = [];
@@ -28,26 +36,32 @@ describe('a large batch of experiences', () => {
     const body = JSON.stringify({ experiences });
 
     let done = false;
+    const t0 = performance.now();
     const posted = fetch(`${proc.url}/api/experiences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
       .then(async (res) => ({ status: res.status, body: (await res.json()) as { accepted: number; rejected: unknown[] } }))
       .finally(() => (done = true));
     const latencies: number[] = [];
     while (!done) {
-      const t0 = performance.now();
+      const sent = performance.now();
       const health = await getJson(`${proc.url}/api/health`);
-      latencies.push(performance.now() - t0);
+      latencies.push(performance.now() - sent);
       expect(health.status).toBe(200);
       await new Promise((r) => setTimeout(r, 10));
     }
     const res = await posted;
+    const batchMs = performance.now() - t0;
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: COUNT, rejected: [] });
 
     const sorted = [...latencies].sort((a, b) => a - b);
     const p50 = sorted[Math.floor(sorted.length / 2)];
     const max = sorted.at(-1)!;
-    console.log(`${service}: health during a ${(body.length / 1e6).toFixed(1)} MB batch: ${latencies.length} probes, p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
-    expect(max).toBeLessThan(MAX_HEALTH_MS);
+    console.log(
+      `${service}: health during a ${(body.length / 1e6).toFixed(1)} MB batch of ${batchMs.toFixed(0)} ms: ${latencies.length} probes, ` +
+        `p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+    );
+    expect(max).toBeLessThan(batchMs * MAX_SHARE_OF_BATCH);
+    expect(max).toBeLessThan(FROZEN_MS);
     expect(latencies.length).toBeGreaterThan(10);
     if (service === 'reactor') {
       const stats = await getJson<{ nlu: { total: number } }>(`${proc.url}/api/experiences/stats`);
