@@ -10,7 +10,7 @@ function facts(over: Partial<DoctorFacts> = {}): DoctorFacts {
     host: { totalGb: 16, availableGb: 10 },
     memoryNeeds: [{ jobs: 'every job', gb: 2, source: 'TRAINING_MEMORY_RESERVE_GB' }],
     maxTotalMemoryGb: 12,
-    home: { path: '/home/me/.jarvis', exists: true, triedDir: '/home/me/.jarvis', writeError: null, freeBytes: 200 * GB, totalBytes: 500 * GB },
+    home: { path: '/srv/me/.jarvis', exists: true, triedDir: '/srv/me/.jarvis', writeError: null, freeBytes: 200 * GB, totalBytes: 500 * GB },
     ports: [
       { title: 'Reactor-Core', portVar: 'REACTOR_CORE_PORT', host: '127.0.0.1', port: 8090, state: { kind: 'free' } },
       { title: 'J-Prime', portVar: 'JARVIS_PRIME_PORT', host: '127.0.0.1', port: 8002, state: { kind: 'ours', status: 'healthy' } },
@@ -86,12 +86,12 @@ describe('doctor checks', () => {
 
   it('fail when JARVIS_HOME cannot be written; a missing home under a writable parent is fine', () => {
     const home = facts().home;
-    expect(check({ home: { ...home, writeError: 'EACCES' } }, 'JARVIS_HOME')).toMatchObject({ status: 'fail', detail: 'cannot write to /home/me/.jarvis: EACCES' });
-    expect(check({ home: { ...home, exists: false, triedDir: '/home/me' } }, 'JARVIS_HOME')).toMatchObject({
+    expect(check({ home: { ...home, writeError: 'EACCES' } }, 'JARVIS_HOME')).toMatchObject({ status: 'fail', detail: 'cannot write to /srv/me/.jarvis: EACCES' });
+    expect(check({ home: { ...home, exists: false, triedDir: '/srv/me' } }, 'JARVIS_HOME')).toMatchObject({
       status: 'ok',
-      detail: '/home/me/.jarvis does not exist yet; /home/me is writable, so it is created on first start',
+      detail: '/srv/me/.jarvis does not exist yet; /srv/me is writable, so it is created on first start',
     });
-    expect(check({ home: { ...home, exists: false, triedDir: '/', writeError: 'EACCES' } }, 'JARVIS_HOME').detail).toBe('cannot write to / (JARVIS_HOME /home/me/.jarvis does not exist yet): EACCES');
+    expect(check({ home: { ...home, exists: false, triedDir: '/', writeError: 'EACCES' } }, 'JARVIS_HOME').detail).toBe('cannot write to / (JARVIS_HOME /srv/me/.jarvis does not exist yet): EACCES');
   });
 
   it('fail below 1 GB free, warn below 5 % free', () => {
