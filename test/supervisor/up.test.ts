@@ -31,7 +31,7 @@ describe('trinity up', () => {
     up = startUp(home, { TRAINING_MEMORY_RESERVE_GB: '100000' });
     await up.waitForOutput(SUMMARY, START_MS);
     const out = up.output();
-    expect(out).toMatch(/✗ training cannot start on this machine \(trinity doctor\):\n {4}- host memory: .*< 100000 GB per job \(TRAINING_MEMORY_RESERVE_GB\).* → set TRAINING_MEMORY_RESERVE_GB/);
+    expect(out).toMatch(/✗ training cannot start on this machine \(trinity doctor\):\n {4}- host memory: .*< 100000 GB per job \(TRAINING_MEMORY_RESERVE_GB\).* → unset TRAINING_MEMORY_RESERVE_GB/);
     const rows = summaryRows(out);
     expect([...rows.keys()]).toEqual(['Reactor-Core', 'J-Prime', 'JARVIS']);
     const pids: number[] = [];
