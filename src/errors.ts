@@ -79,6 +79,8 @@ export const TrainingNoData = createError('TRN_ERR_TRAINING_NO_DATA', 'no usable
 export const TrainingStaleFencingToken = createError('TRN_ERR_TRAINING_STALE_FENCING_TOKEN', 'stale fencing token', 409);
 export const TrainingQueueFull = createError('TRN_ERR_TRAINING_QUEUE_FULL', 'training queue is full (%d jobs)', 503);
 export const TrainingDatasetPath = createError('TRN_ERR_TRAINING_DATASET_PATH', 'dataset_path %j %s', 400);
+/** The disk under JARVIS_HOME is full or read-only (ENOSPC, EROFS…); carries `reason`, `path`, `retry_after_seconds`. */
+export const TrainingStorageUnavailable = createError('TRN_ERR_TRAINING_STORAGE_UNAVAILABLE', 'cannot write %s (%s); free disk space or make it writable, then retry', 503);
 export const TrainerCrashed = createError('TRN_ERR_TRAINING_TRAINER_CRASHED', 'trainer process exited (%s)', 500);
 
 // ── registry / models ─────────────────────────────────────────────────────
