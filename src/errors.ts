@@ -93,6 +93,8 @@ export const TrainingQueueFull = createError('TRN_ERR_TRAINING_QUEUE_FULL', 'tra
 export const TrainingDatasetPath = createError('TRN_ERR_TRAINING_DATASET_PATH', 'dataset_path %j %s', 400);
 /** A drop-box file (training `dataset_path` or evaluation `file`) holds, once unpacked, more JSON than reactor reads; carries `limit_bytes`. */
 export const DropboxFileTooLarge = createError('TRN_ERR_DROPBOX_FILE_TOO_LARGE', '%s %j holds more than %d bytes of JSON once unpacked; split it into smaller files', 413);
+/** The disk under JARVIS_HOME is full or read-only (ENOSPC, EROFS…); carries `reason`, `path`, `retry_after_seconds`. */
+export const TrainingStorageUnavailable = createError('TRN_ERR_TRAINING_STORAGE_UNAVAILABLE', 'cannot write %s (%s); free disk space or make it writable, then retry', 503);
 export const TrainerCrashed = createError('TRN_ERR_TRAINING_TRAINER_CRASHED', 'trainer process exited (%s)', 500);
 
 // ── registry / models ─────────────────────────────────────────────────────

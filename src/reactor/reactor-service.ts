@@ -65,7 +65,8 @@ export class Reactor {
     this.state = new ReactorState(
       {
         ready: () => this.ready,
-        problems: () => this.problems,
+        // A full or read-only disk holding up a job makes health `degraded`, naming the job and what to do.
+        problems: () => [...this.problems, ...(this.training?.problems() ?? [])],
         trainerPids: () => this.training?.trainerPids() ?? [],
         activeJobs: () => this.training?.activeJobCount() ?? 0,
         bufferSize: () => this.experiences?.size() ?? 0,

@@ -3,7 +3,8 @@
  * it reports, and a stop that leaves nothing behind. The child gets its own process group (detached) so
  * a Ctrl-C in the terminal reaches only the supervisor, which then stops the children in order; a
  * service receiving SIGINT from the terminal and SIGTERM from us would take the second signal as
- * "exit now" and skip its clean close.
+ * "exit now" and skip its clean close. If the supervisor itself dies, the service notices through its
+ * IPC channel and stops cleanly rather than running on with nobody reading its output.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -54,7 +55,8 @@ export class ServiceProcess extends TypedEmitter<ServiceProcessListener> {
     this.name = opts.name;
     this.proc = spawn(opts.execPath, [opts.binPath, opts.name, '--port', String(opts.port)], {
       env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC channel tells the service when we die: it then stops itself (see cli/lib/run-service.ts).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
     let onPort: (port: number) => void = () => undefined;

@@ -1,16 +1,18 @@
 /**
  * The trainer child process: one per job, so a crash or OOM kills the job, not the service, and its
  * memory is measurable. It trains epoch by epoch, checkpoints, exports and reports to the parent over IPC.
- * If the parent goes away, it exits: the restarted service resumes the job from its last checkpoint.
+ * If the parent goes away, it exits within a batch: the restarted service resumes the job from its last
+ * checkpoint, and the job lock (job-lock.ts) keeps a late orphan and its successor from running together.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { CheckpointDir } from './checkpoints.js';
+import { CheckpointDir, type Checkpoint } from './checkpoints.js';
+import { JobLock, LOCK_WAIT_MS } from './job-lock.js';
 import { Rng } from './rng.js';
 import { getTrainerModule } from './trainers/index.js';
-import type { Example } from './trainers/types.js';
+import type { Example, ModelTrainer } from './trainers/types.js';
 import type { ChildMessage, DatasetLine, EpochReport, ParentMessage, StopReason, TrainerJobSpec } from './trainer-protocol.js';
-import { ensureDir } from '../util/fs.js';
+import { ensureDir, storageTrouble } from '../util/fs.js';
 
 let stopReason: StopReason | null = null;
 
@@ -34,19 +36,68 @@ async function readDataset(path: string): Promise<{ train: Example[]; validation
   return { train, validation };
 }
 
+/** The reactor that forked us; a different parent means it died and we were re-parented. */
+const parentPid = process.ppid;
+
+/**
+ * True once the reactor is gone. Epochs run synchronously, so the IPC 'disconnect' event waits for the
+ * epoch to end; this check runs after every batch and stops an orphan within one.
+ */
+function orphaned(): boolean {
+  return process.ppid !== parentPid;
+}
+
+/** Holds the job's lock, clears what an earlier trainer of the job left, and says so. */
+async function takeOver(checkpoints: CheckpointDir): Promise<void> {
+  ensureDir(checkpoints.root);
+  const lock = new JobLock(checkpoints.root);
+  process.on('exit', () => lock.release());
+  const { tookOverFrom } = await lock.acquire(LOCK_WAIT_MS, (h) => void send({ type: 'notice', message: `waiting for trainer pid ${h.pid} of an earlier run of this job to exit` }));
+  if (tookOverFrom !== null) await send({ type: 'notice', message: `took over the job lock of trainer pid ${tookOverFrom}, which is gone` });
+  const leftovers = checkpoints.removeTemporary();
+  if (leftovers.length) await send({ type: 'notice', message: `removed unfinished checkpoint folders ${leftovers.join(', ')}` });
+}
+
+/**
+ * Loads the newest checkpoint that verifies and loads, setting damaged ones aside (each reported).
+ * A trainer that failed half way through a load is replaced by a fresh one.
+ */
+async function resumePoint(checkpoints: CheckpointDir, fresh: () => Promise<ModelTrainer>, trainer: ModelTrainer): Promise<{ trainer: ModelTrainer; latest?: Checkpoint }> {
+  for (;;) {
+    const { checkpoint, skipped } = await checkpoints.newestIntact();
+    for (const s of skipped) await send({ type: 'checkpoint_skipped', epoch: s.epoch, path: s.dir, reason: s.reason });
+    if (!checkpoint) return { trainer };
+    try {
+      await trainer.loadState(checkpoint.dir);
+      return { trainer, latest: checkpoint };
+    } catch (err) {
+      const s = checkpoints.setAside(checkpoint.dir, `could not be loaded: ${(err as Error).message}`);
+      await send({ type: 'checkpoint_skipped', epoch: s.epoch, path: s.dir, reason: s.reason });
+      trainer.dispose();
+      trainer = await fresh();
+    }
+  }
+}
+
 async function run(spec: TrainerJobSpec): Promise<void> {
   const module = getTrainerModule(spec.modelType);
-  const { train, validation } = await readDataset(spec.datasetPath);
   const checkpoints = new CheckpointDir(spec.checkpointsRoot, spec.jobId);
-  const rng = new Rng(spec.seed);
-  const trainer = module.createTrainer();
-  await trainer.init(train, validation, spec.options, rng);
+  await takeOver(checkpoints);
+  const { train, validation } = await readDataset(spec.datasetPath);
+  let rng = new Rng(spec.seed);
+  const fresh = async () => {
+    rng = new Rng(spec.seed);
+    const t = module.createTrainer();
+    await t.init(train, validation, spec.options, rng);
+    return t;
+  };
+  let trainer = await fresh();
 
+  let latest: Checkpoint | undefined;
+  if (spec.resume) ({ trainer, latest } = await resumePoint(checkpoints, fresh, trainer));
   let startEpoch = 1;
   let resumedFromEpoch: number | null = null;
-  const latest = spec.resume ? checkpoints.latest() : undefined;
   if (latest) {
-    await trainer.loadState(latest.dir);
     rng.setState(latest.meta.rng);
     startEpoch = latest.meta.epoch + 1;
     resumedFromEpoch = latest.meta.epoch;
@@ -54,13 +105,15 @@ async function run(spec: TrainerJobSpec): Promise<void> {
   await send({ type: 'started', resumedFromEpoch, trainSize: train.length, validationSize: validation.length });
 
   const total = spec.options.epochs;
+  // Resumed at the last epoch (its export or registration failed before): export that state again.
   let last: EpochReport | undefined = latest ? (latest.meta.metrics as unknown as EpochReport) : undefined;
   let seconds = 0;
   let epochsTimed = 0;
   for (let epoch = startEpoch; epoch <= total; epoch++) {
     const t0 = performance.now();
     // A shutdown lets the epoch finish so it can be checkpointed; a cancel stops after the current batch.
-    const metrics = await trainer.runEpoch(epoch, rng, () => stopReason === 'cancel');
+    const metrics = await trainer.runEpoch(epoch, rng, () => stopReason === 'cancel' || orphaned());
+    if (orphaned()) process.exit(3); // the restarted reactor resumes from the last checkpoint
     if (stopReason === 'cancel') {
       await send({ type: 'stopped', reason: 'cancel', epoch: epoch - 1 });
       trainer.dispose();
@@ -78,13 +131,7 @@ async function run(spec: TrainerJobSpec): Promise<void> {
     };
     await send({ type: 'epoch', report: last });
     const due = spec.checkpointEnabled && (epoch % spec.checkpointInterval === 0 || epoch === total);
-    if (due || stopReason === 'shutdown') {
-      const saved = await checkpoints.save(
-        { job_id: spec.jobId, epoch, total_epochs: total, rng: rng.getState(), metrics: { ...last }, created_at: new Date().toISOString() },
-        (dir) => trainer.saveState(dir),
-      );
-      await send({ type: 'checkpoint', epoch, path: saved.dir, metrics: last });
-    }
+    if (due || stopReason === 'shutdown') await checkpoint(checkpoints, trainer, spec, rng, last);
     if (stopReason === 'shutdown') {
       await send({ type: 'stopped', reason: 'shutdown', epoch });
       trainer.dispose();
@@ -92,12 +139,33 @@ async function run(spec: TrainerJobSpec): Promise<void> {
     }
   }
   if (!last) throw new Error('no epoch ran: the job was already complete in its checkpoint');
-  ensureDir(spec.exportDir);
-  await trainer.exportModel(spec.exportDir);
+  try {
+    ensureDir(spec.exportDir);
+    await trainer.exportModel(spec.exportDir);
+  } catch (err) {
+    rmSync(spec.exportDir, { recursive: true, force: true }); // half an export is no use, and takes space
+    throw err;
+  }
   trainer.dispose();
   // ru_maxrss is in kilobytes; the export is the last allocation-heavy step, so this is the job's peak.
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await send({ type: 'exported', dir: spec.exportDir, epochs: total, metrics: last, trainSize: train.length, validationSize: validation.length, peakRssBytes });
+}
+
+/** Saves a checkpoint; a full or read-only disk is reported and training goes on (the next one retries). */
+async function checkpoint(checkpoints: CheckpointDir, trainer: ModelTrainer, spec: TrainerJobSpec, rng: Rng, report: EpochReport): Promise<void> {
+  const { epoch, total_epochs } = report;
+  try {
+    const saved = await checkpoints.save(
+      { job_id: spec.jobId, epoch, total_epochs, rng: rng.getState(), metrics: { ...report }, created_at: new Date().toISOString() },
+      (dir) => trainer.saveState(dir),
+    );
+    await send({ type: 'checkpoint', epoch, path: saved.dir, metrics: report });
+  } catch (err) {
+    const code = storageTrouble(err);
+    if (code === null) throw err;
+    await send({ type: 'checkpoint_failed', epoch, code, error: (err as Error).message });
+  }
 }
 
 process.on('message', (msg: ParentMessage) => {
@@ -110,7 +178,8 @@ process.on('message', (msg: ParentMessage) => {
       .then(() => process.exit(0))
       .catch(async (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
-        await send({ type: 'failed', error: e.message, stack: e.stack });
+        const code = storageTrouble(e);
+        await send({ type: 'failed', error: e.message, stack: e.stack, ...(code ? { code } : {}) });
         process.exit(1);
       });
   }

@@ -58,4 +58,11 @@ export type ChildMessage =
       peakRssBytes: number;
     }
   | { type: 'stopped'; reason: StopReason; epoch: number }
-  | { type: 'failed'; error: string; stack?: string };
+  /** A checkpoint a resume passed over (damaged), newest first; the job resumes from an older one. */
+  | { type: 'checkpoint_skipped'; epoch: number; path: string; reason: string }
+  /** A checkpoint could not be written (full or read-only disk); training goes on, the next one retries. */
+  | { type: 'checkpoint_failed'; epoch: number; code: string; error: string }
+  /** Something worth a log line (waiting for an earlier trainer's lock, leftovers removed). */
+  | { type: 'notice'; message: string }
+  /** `code` is set for storage trouble (ENOSPC, EROFS…): the job can go on once the disk is fixed. */
+  | { type: 'failed'; error: string; stack?: string; code?: string };

@@ -2,11 +2,15 @@
  * Reactor's training jobs: accepts start requests, freezes each job's dataset to a file, runs up to
  * MAX_CONCURRENT_TRAINING_JOBS trainer processes, turns their reports into the job's event log,
  * registers the finished model, and resumes interrupted jobs from their last checkpoint.
+ *
+ * A full or read-only disk never fails a job: the job stays `training`, the trouble is listed in
+ * `problems()` (health answers `degraded`), and the step that failed (the trainer, or the registration of
+ * its export) is retried every STORAGE_RETRY_MS until it succeeds.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { rmSync, rmdirSync } from 'node:fs';
 import type { JobEvent, JobRecord, JobStore } from '../store/jobs-store.js';
 import { TERMINAL_JOB_STATUSES } from '../store/jobs-store.js';
 import {
@@ -15,14 +19,15 @@ import {
   TrainingNoData,
   TrainingQueueFull,
   TrainingStaleFencingToken,
+  TrainingStorageUnavailable,
 } from '../errors.js';
 import { getTrainerModule } from './trainers/index.js';
 import { parseStartRequest, checkJobId, trainerOptions, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
 import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
-import { writeDataset } from './dataset-file.js';
+import { writeDataset as writeDatasetFile } from './dataset-file.js';
 import { readDropboxFile } from './dropbox.js';
-import { ensureDir } from '../util/fs.js';
+import { ensureDir, storageTrouble } from '../util/fs.js';
 import { toGb } from '../util/proc.js';
 import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
 import { iso, metricsOf, requestRecord, round, roundReport, seedFromJobId, statusView } from './job-views.js';
@@ -36,6 +41,8 @@ export const MAX_AUTO_RESUMES = 3;
 /** Samples per second assumed for a duration estimate before any job of the type has finished. */
 const DEFAULT_SAMPLES_PER_SECOND = 5_000;
 const FENCING_LOCK_NAME = 'training_slot';
+/** How often a step that failed on a full or read-only disk is tried again. */
+export const STORAGE_RETRY_MS = 30_000;
 
 interface Running {
   child: TrainerChild;
@@ -64,6 +71,10 @@ export class TrainingService extends EventEmitter {
   private readonly resumeCount = new Map<string, number>();
   /** Jobs whose trainer has exported and that are being registered; never relaunched meanwhile. */
   private readonly finishing = new Set<string>();
+  /** Jobs held up by a full or read-only disk: what went wrong, and the timer of the next try. */
+  private readonly stalled = new Map<string, { problem: string; timer: NodeJS.Timeout }>();
+  /** Trouble that did not stop a job (a checkpoint that could not be written), by job. */
+  private readonly warnings = new Map<string, string>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: TrainingServiceOptions) {
@@ -95,21 +106,27 @@ export class TrainingService extends EventEmitter {
     const { dataset, maxSeq, rejected } = this.collectData(req, fromFile);
     checkTrainable(req, dataset, rejected);
     const jobId = req.jobId ?? randomUUID();
-    const { job, created } = this.opts.jobs.create({
-      jobId,
-      modelType: req.modelType,
-      request: requestRecord(req),
-      totalEpochs: req.epochs,
-    });
-    if (!created) return this.startResponse(job, 'job already exists; this is the same job');
-    const datasetPath = join(ensureDir(join(this.opts.checkpointsRoot, jobId)), 'dataset.jsonl');
-    writeDataset(datasetPath, dataset);
+    // The dataset first: a job row without its dataset would fail later with a puzzling error.
+    const jobDir = join(this.opts.checkpointsRoot, jobId);
+    const datasetPath = join(jobDir, 'dataset.jsonl');
     const size = dataset.train.length + dataset.validation.length;
-    this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
-      datasetPath,
-      datasetSize: size,
-      bufferMaxSeq: maxSeq,
-    });
+    try {
+      ensureDir(jobDir);
+      (this.opts.writeDataset ?? writeDatasetFile)(datasetPath, dataset);
+      const { job, created } = this.opts.jobs.create({ jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs });
+      if (!created) return this.startResponse(job, 'job already exists; this is the same job');
+      this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
+        datasetPath,
+        datasetSize: size,
+        bufferMaxSeq: maxSeq,
+      });
+    } catch (err) {
+      const code = storageTrouble(err);
+      if (code === null) throw err;
+      this.forgetUnstartedJob(jobId, jobDir);
+      this.opts.logger.error({ err, job_id: jobId }, 'no space to start a training job');
+      throw TrainingStorageUnavailable.with({ cause: err, reason: code, path: jobDir, retry_after_seconds: STORAGE_RETRY_MS / 1000 }, `the job's dataset under ${this.opts.checkpointsRoot}`, code);
+    }
     this.schedule();
     const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
     return rejected.length ? { ...response, rejected } : response;
@@ -174,6 +191,11 @@ export class TrainingService extends EventEmitter {
     this.schedule();
   }
 
+  /** What keeps jobs from going on (a full or read-only disk), one line each; empty when all is well. */
+  problems(): string[] {
+    return [...[...this.stalled.values()].map((s) => s.problem), ...this.warnings.values()];
+  }
+
   /** Trainer process ids, for memory accounting. */
   trainerPids(): number[] {
     return [...this.running.values()].map((r) => r.child.pid).filter((p): p is number => p !== undefined);
@@ -186,6 +208,7 @@ export class TrainingService extends EventEmitter {
   /** Stops every trainer after it checkpoints its current epoch; jobs stay `training` and resume on restart. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      for (const s of this.stalled.values()) clearTimeout(s.timer);
       await Promise.all(
         [...this.running.values()].map((r) => {
           r.stopping = 'shutdown';
@@ -212,12 +235,32 @@ export class TrainingService extends EventEmitter {
     return { dataset: { train, validation }, maxSeq, rejected: [] };
   }
 
+  /** Removes what a start that failed on a full disk left: its job row (if any) and dataset. */
+  private forgetUnstartedJob(jobId: string, jobDir: string): void {
+    rmSync(join(jobDir, 'dataset.jsonl'), { force: true });
+    try {
+      rmdirSync(jobDir); // only if empty: never someone else's files
+    } catch {
+      // not empty, or never made
+    }
+    try {
+      if (this.opts.jobs.get(jobId)?.datasetPath === null) this.opts.jobs.update(jobId, { status: 'failed', error: 'could not be started: no space for its dataset', completedAt: Date.now() / 1000 });
+    } catch {
+      // the database is on the same full disk
+    }
+  }
+
   private startResponse(job: JobRecord, message: string): StartResponse {
     const perSecond = this.opts.jobs.lastSamplesPerSecond(job.modelType) ?? DEFAULT_SAMPLES_PER_SECOND;
     const remaining = Math.max(0, job.totalEpochs - job.epoch);
+    if (TERMINAL_JOB_STATUSES.includes(job.status)) {
+      // A repeated job id answers what really happened to that job, not "started".
+      const why = job.error ? `: ${job.error}` : job.modelVersion ? ` as ${job.modelVersion}` : '';
+      message = `job ${job.jobId} already ${job.status}${why}; start with another job_id to train again`;
+    }
     return {
       job_id: job.jobId,
-      status: job.status === 'queued' ? 'queued' : 'started',
+      status: job.status === 'training' ? 'started' : job.status,
       message,
       started_at: iso(job.startedAt ?? job.createdAt),
       estimated_duration_seconds: Math.ceil(((job.datasetSize ?? 0) * remaining) / perSecond) + 1,
@@ -234,17 +277,22 @@ export class TrainingService extends EventEmitter {
     const candidates = [...this.opts.jobs.withStatus('training'), ...this.opts.jobs.withStatus('queued')];
     for (const job of candidates) {
       if (this.running.size >= this.opts.maxConcurrentJobs) return;
-      if (this.running.has(job.jobId) || this.finishing.has(job.jobId)) continue;
+      if (this.running.has(job.jobId) || this.finishing.has(job.jobId) || this.stalled.has(job.jobId)) continue;
       this.launch(job);
     }
   }
 
   private launch(job: JobRecord): void {
+    if (job.datasetPath === null) {
+      // Accepted before this version checked its dataset write (a full disk at start): nothing to train on.
+      this.fail(job.jobId, 'the job has no dataset file (it could not be written when the job was started); start it again');
+      return;
+    }
     const req = job.request as unknown as StartRequest;
     const spec: TrainerJobSpec = {
       jobId: job.jobId,
       modelType: job.modelType as ModelType,
-      datasetPath: job.datasetPath!,
+      datasetPath: job.datasetPath,
       options: { ...trainerOptions(req), epochs: job.totalEpochs },
       seed: req.seed ?? seedFromJobId(job.jobId),
       checkpointsRoot: this.opts.checkpointsRoot,
@@ -288,7 +336,27 @@ export class TrainingService extends EventEmitter {
       case 'epoch':
         this.append(jobId, 'status', { job_id: jobId, status: 'training', ...roundReport(msg.report) }, { epoch: msg.report.epoch, metrics: metricsOf(msg.report) });
         return;
+      case 'checkpoint_skipped':
+        this.opts.logger.warn({ job_id: jobId, epoch: msg.epoch, set_aside: msg.path, reason: msg.reason }, 'damaged checkpoint skipped');
+        this.append(jobId, 'status', {
+          job_id: jobId,
+          status: 'training',
+          message: `checkpoint of epoch ${msg.epoch} skipped: ${msg.reason}; set aside as ${msg.path}`,
+          checkpoint_skipped: { epoch: msg.epoch, path: msg.path, reason: msg.reason },
+        });
+        return;
+      case 'checkpoint_failed': {
+        const problem = `job ${jobId}: the checkpoint of epoch ${msg.epoch} could not be written (${msg.code}); training goes on, free disk space under ${this.opts.checkpointsRoot}`;
+        this.warnings.set(jobId, problem);
+        this.opts.logger.error({ job_id: jobId, epoch: msg.epoch, code: msg.code, error: msg.error }, 'checkpoint could not be written');
+        this.append(jobId, 'status', { job_id: jobId, status: 'training', epoch: msg.epoch, message: problem });
+        return;
+      }
+      case 'notice':
+        this.opts.logger.info({ job_id: jobId }, msg.message);
+        return;
       case 'checkpoint':
+        this.warnings.delete(jobId);
         this.append(
           jobId,
           'checkpoint',
@@ -296,17 +364,10 @@ export class TrainingService extends EventEmitter {
           { checkpoint: { epoch: msg.epoch, checkpoint_path: msg.path } },
         );
         return;
-      case 'exported': {
+      case 'exported':
         run.terminal = true;
-        this.finishing.add(jobId);
-        try {
-          await this.complete(jobId, msg);
-        } finally {
-          this.finishing.delete(jobId);
-        }
-        this.schedule();
+        await this.register(jobId, msg);
         return;
-      }
       case 'stopped':
         if (msg.reason === 'cancel') {
           run.terminal = true;
@@ -315,9 +376,41 @@ export class TrainingService extends EventEmitter {
         return;
       case 'failed':
         run.terminal = true;
-        this.fail(jobId, msg.error);
+        if (msg.code) this.stall(jobId, `its trainer stopped: ${msg.error}`, () => this.schedule());
+        else this.fail(jobId, msg.error);
         return;
     }
+  }
+
+  /** Registers an export; a full or read-only disk keeps the export and retries later. */
+  private async register(jobId: string, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
+    this.finishing.add(jobId);
+    try {
+      await this.complete(jobId, msg);
+    } catch (err) {
+      if (storageTrouble(err) === null) throw err;
+      this.stall(jobId, `registering its model failed: ${(err as Error).message}`, () => void this.register(jobId, msg).catch((e: unknown) => this.fail(jobId, `could not finish the job: ${(e as Error).message}`)));
+      return;
+    } finally {
+      this.finishing.delete(jobId);
+    }
+    this.schedule();
+  }
+
+  /**
+   * Holds a job up until the disk is fixed: listed in problems() (health `degraded`), reported in its
+   * event log, and `retry` runs after STORAGE_RETRY_MS. The job stays `training`, so a restart resumes it.
+   */
+  private stall(jobId: string, what: string, retry: () => void): void {
+    const every = this.opts.storageRetryMs ?? STORAGE_RETRY_MS;
+    const problem = `job ${jobId} waits for disk space or a writable folder: ${what}; retrying every ${every / 1000} s`;
+    const timer = setTimeout(() => {
+      this.stalled.delete(jobId);
+      retry();
+    }, every);
+    this.stalled.set(jobId, { problem, timer });
+    this.opts.logger.error({ job_id: jobId }, problem);
+    this.append(jobId, 'status', { job_id: jobId, status: 'training', message: problem });
   }
 
   private async complete(jobId: string, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
@@ -334,6 +427,7 @@ export class TrainingService extends EventEmitter {
     });
     if (job.bufferMaxSeq !== null) this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
     rmSync(msg.dir, { recursive: true, force: true });
+    this.clearTrouble(jobId);
     this.append(
       jobId,
       'completed',
@@ -385,11 +479,21 @@ export class TrainingService extends EventEmitter {
     this.schedule();
   }
 
+  /** Forgets a job's disk trouble once it completed or ended otherwise. */
+  private clearTrouble(jobId: string): void {
+    const stalled = this.stalled.get(jobId);
+    if (stalled) clearTimeout(stalled.timer);
+    this.stalled.delete(jobId);
+    this.warnings.delete(jobId);
+  }
+
   private finishCancelled(jobId: string, epoch: number): void {
+    this.clearTrouble(jobId);
     this.append(jobId, 'cancelled', { job_id: jobId, status: 'cancelled', epoch }, { status: 'cancelled', completedAt: Date.now() / 1000 });
   }
 
   private fail(jobId: string, error: string): void {
+    this.clearTrouble(jobId);
     this.append(jobId, 'failed', { job_id: jobId, status: 'failed', error }, { status: 'failed', error, completedAt: Date.now() / 1000 });
     this.opts.logger.error({ job_id: jobId, error }, 'training job failed');
   }

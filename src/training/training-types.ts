@@ -52,11 +52,19 @@ export interface TrainingServiceOptions {
   maxQueuedJobs: number;
   checkpointIntervalEpochs: number;
   autoResume: boolean;
+  /** How often a step held up by a full or read-only disk is retried; default STORAGE_RETRY_MS. */
+  storageRetryMs?: number;
+  /**
+   * Writes a job's frozen dataset; default dataset-file.ts. A seam for tests: a full disk cannot be made
+   * on demand without mounting a small filesystem, which needs privileges a test run does not have.
+   */
+  writeDataset?: (path: string, dataset: Dataset) => void;
 }
 
 export interface StartResponse {
   job_id: string;
-  status: 'started' | 'queued';
+  /** `started` or `queued` for a new job; a repeated job_id answers that job's real state. */
+  status: 'started' | 'queued' | 'completed' | 'failed' | 'cancelled';
   message: string;
   started_at: string | null;
   estimated_duration_seconds: number;

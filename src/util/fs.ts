@@ -80,3 +80,15 @@ function fsyncFile(path: string): void {
     closeSync(fd);
   }
 }
+
+/** Error codes of a disk that is full or read-only (SQLite's own for the database): a write can succeed later. */
+const STORAGE_TROUBLE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'SQLITE_FULL', 'SQLITE_READONLY']);
+
+/** The code (ENOSPC, EDQUOT, EROFS, SQLITE_FULL…) when `err` or one of its causes is storage trouble, else null. */
+export function storageTrouble(err: unknown): string | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && STORAGE_TROUBLE.has(code)) return code;
+  }
+  return null;
+}
