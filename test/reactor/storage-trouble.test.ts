@@ -53,7 +53,7 @@ function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPo
 const body = (jobId: string) => ({ job_id: jobId, model_type: 'nlu', experiences, epochs: 2, config: { seed: 3 } });
 
 describe('training on a full or read-only disk', () => {
-  it('answers a start it cannot write a dataset for with a 503 naming the cause, and keeps no job', () => {
+  it('answers a start it cannot write a dataset for with a 503 naming the cause, and keeps no job', async () => {
     const { home, jobs, training } = service({
       writeDataset: (path) => {
         throw diskError('ENOSPC', path);
@@ -61,7 +61,7 @@ describe('training on a full or read-only disk', () => {
     });
     let thrown: unknown;
     try {
-      training.start(body('full'));
+      await training.start(body('full'));
     } catch (err) {
       thrown = err;
     }
@@ -83,7 +83,7 @@ describe('training on a full or read-only disk', () => {
       },
     };
     const { jobs, registry, training } = service({ versions, storageRetryMs: 300 });
-    training.start(body('ro'));
+    await training.start(body('ro'));
     const problem = await waitFor(() => training.problems()[0], 120_000, 'a storage problem');
     expect(problem).toMatch(/job ro waits for disk space or a writable folder: registering its model failed: .*EROFS/);
     expect(jobs.get('ro')?.status).toBe('training');
@@ -95,8 +95,8 @@ describe('training on a full or read-only disk', () => {
     expect(messages.some((m) => /waits for disk space/.test(String(m)))).toBe(true);
 
     // The same job id again says what really happened, not "started".
-    expect(training.start(body('ro'))).toMatchObject({ status: 'completed', message: expect.stringMatching(/already completed as v1\.0\.0/) });
+    expect(await training.start(body('ro'))).toMatchObject({ status: 'completed', message: expect.stringMatching(/already completed as v1\.0\.0/) });
     jobs.update('ro', { status: 'failed', error: 'trainer process killed by SIGKILL' });
-    expect(training.start(body('ro'))).toMatchObject({ status: 'failed', message: expect.stringMatching(/already failed: trainer process killed by SIGKILL; start with another job_id/) });
+    expect(await training.start(body('ro'))).toMatchObject({ status: 'failed', message: expect.stringMatching(/already failed: trainer process killed by SIGKILL; start with another job_id/) });
   }, 180_000);
 });
