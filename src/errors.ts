@@ -79,6 +79,8 @@ export const TrainingNoData = createError('TRN_ERR_TRAINING_NO_DATA', 'no usable
 export const TrainingStaleFencingToken = createError('TRN_ERR_TRAINING_STALE_FENCING_TOKEN', 'stale fencing token', 409);
 export const TrainingQueueFull = createError('TRN_ERR_TRAINING_QUEUE_FULL', 'training queue is full (%d jobs)', 503);
 export const TrainingDatasetPath = createError('TRN_ERR_TRAINING_DATASET_PATH', 'dataset_path %j %s', 400);
+/** A drop-box file (training `dataset_path` or evaluation `file`) holds, once unpacked, more JSON than reactor reads; carries `limit_bytes`. */
+export const DropboxFileTooLarge = createError('TRN_ERR_DROPBOX_FILE_TOO_LARGE', '%s %j holds more than %d bytes of JSON once unpacked; split it into smaller files', 413);
 export const TrainerCrashed = createError('TRN_ERR_TRAINING_TRAINER_CRASHED', 'trainer process exited (%s)', 500);
 
 // ── registry / models ─────────────────────────────────────────────────────

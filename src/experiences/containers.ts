@@ -4,6 +4,7 @@
  * (plus a bare array). Each container can write back a copy holding only some of its items, which is
  * what goes to rejected/ when a few items of a file are bad.
  */
+import { isUtf8 } from 'node:buffer';
 import { describe, isJsonObject } from './extractors/index.js';
 import type { ItemError, JsonObject } from './types.js';
 
@@ -102,8 +103,28 @@ export function containerFromJson(value: unknown): Container | ShapeError {
   return listContainer('single', [value], undefined, (items) => items[0]);
 }
 
-/** JSON lines: one experience a line; blank lines are skipped, lines that are not JSON are item errors. */
-export function containerFromLines(text: string): Container | ShapeError {
+/**
+ * The 0-based lines of `bytes` that are not valid UTF-8. A newline byte never occurs inside a UTF-8
+ * sequence, so the lines here are the lines of the decoded text.
+ */
+export function invalidUtf8Lines(bytes: Buffer): Set<number> {
+  const bad = new Set<number>();
+  for (let start = 0, line = 0; start <= bytes.length; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline;
+    if (!isUtf8(bytes.subarray(start, end))) bad.add(line);
+    start = end + 1;
+  }
+  return bad;
+}
+
+const NOT_UTF8 = 'is not valid UTF-8';
+
+/**
+ * JSON lines: one experience a line; blank lines are skipped, lines that are not JSON (or, listed in
+ * `notUtf8`, not UTF-8) are item errors.
+ */
+export function containerFromLines(text: string, notUtf8: ReadonlySet<number> = new Set()): Container | ShapeError {
   const lines = text.split(/\r?\n/);
   const items: unknown[] = [];
   const positions: number[] = [];
@@ -113,6 +134,10 @@ export function containerFromLines(text: string): Container | ShapeError {
     const line = lines[i].trim();
     if (line === '') continue;
     lastNonBlank = i;
+    if (notUtf8.has(i)) {
+      itemErrors.push({ index: i, error: `line ${i + 1} ${NOT_UTF8}` });
+      continue;
+    }
     try {
       items.push(JSON.parse(line));
       positions.push(i);
@@ -137,18 +162,28 @@ export function containerFromLines(text: string): Container | ShapeError {
   };
 }
 
-/** File text → container: JSON lines by extension, or when the text is not one JSON value but its first line is. */
-export function containerFromText(name: string, text: string): Container | ShapeError {
+/**
+ * File text → container: JSON lines by extension, or when the text is not one JSON value but its first
+ * line is. `notUtf8`: the lines whose bytes were not UTF-8 (see invalidUtf8Lines); JSON lines lose just
+ * those, any other file is refused whole.
+ */
+export function containerFromText(name: string, text: string, notUtf8?: ReadonlySet<number>): Container | ShapeError {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') return shape('empty file', 'the file has no content', true);
   const lower = name.toLowerCase();
-  if (LINE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return containerFromLines(body);
+  if (LINE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return containerFromLines(body, notUtf8);
+  const looksLikeLines = () => body.trim().includes('\n') && looksLikeJsonObject(body.trimStart().split(/\r?\n/, 1)[0]);
+  if (notUtf8 !== undefined && notUtf8.size > 0) {
+    if (looksLikeLines()) return containerFromLines(body, notUtf8);
+    let first = Infinity;
+    for (const line of notUtf8) first = Math.min(first, line);
+    return shape('not UTF-8', `line ${first + 1} ${NOT_UTF8}; save the file as UTF-8 (JSON text must be)`, true);
+  }
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch (err) {
-    const firstLine = body.trimStart().split(/\r?\n/, 1)[0];
-    if (body.trim().includes('\n') && looksLikeJsonObject(firstLine)) return containerFromLines(body);
+    if (looksLikeLines()) return containerFromLines(body);
     return shape('not JSON', (err as Error).message, true);
   }
   return containerFromJson(value);

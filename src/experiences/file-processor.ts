@@ -4,12 +4,13 @@
  * killed at any point re-runs the file on start and adds nothing twice (ids are unique, and the file's
  * hash is recorded in the transaction of its last batch).
  */
-import { readFile, stat, unlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { ExperienceStore } from '../store/experiences-store.js';
-import { containerFromText, isShapeError, type Container } from './containers.js';
+import { containerFromText, invalidUtf8Lines, isShapeError, type Container } from './containers.js';
 import { summarizeItemErrors } from './examples.js';
 import { sha256Hex } from './identity.js';
 import { isUsable, itemError, normalizeExperience } from './normalize.js';
@@ -42,12 +43,57 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
+/** lstat: a link is looked at itself, never followed. */
 async function statOrNull(path: string): Promise<Stats | null> {
   try {
-    return await stat(path);
+    return await lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
+  }
+}
+
+/**
+ * The bytes of the regular file `before` describes, or null when something else now has its name. Opened
+ * without following links and without blocking, so a FIFO or link swapped in since the lstat is never
+ * followed or waited on.
+ */
+async function readRegularFile(path: string, before: Stats): Promise<Buffer | null> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (['ENOENT', 'ELOOP', 'ENXIO'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+  try {
+    const now = await handle.stat();
+    if (!now.isFile() || now.ino !== before.ino) return null;
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Why an entry of the events folder that is not a regular file is moved aside. */
+function oddEntryReason(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link is never followed (it could point anywhere); copy the file itself into the events folder';
+  if (st.isDirectory()) return 'a folder: experience files go in the events folder itself, not in folders inside it';
+  if (st.isFIFO()) return 'a named pipe (FIFO) is never read (reading it would block the intake); write a regular file instead';
+  if (st.isSocket()) return 'a socket is not an experience file; write a regular file instead';
+  return 'a device is not an experience file; write a regular file instead';
+}
+
+/**
+ * What goes to rejected/ for the refused items: the container rebuilt with only those, or the whole
+ * original file when they cannot be written again (nested too deep for JSON.stringify).
+ */
+function refusedPart(container: Container, positions: ReadonlySet<number>, original: Buffer): { content: string | Buffer; note: string } {
+  try {
+    return { content: container.subset(positions), note: '' };
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return { content: original, note: ' (the refused items cannot be written out again, so the whole file is kept here; the others went in)' };
   }
 }
 
@@ -57,7 +103,12 @@ export class FileProcessor {
   async process(name: string): Promise<FileOutcome> {
     const path = join(this.deps.dir, name);
     const before = await statOrNull(path);
-    if (before === null || !before.isFile()) return { status: 'skipped', file: name, reason: 'not a regular file (or gone)' };
+    if (before === null) return { status: 'skipped', file: name, reason: 'gone' };
+    if (!before.isFile()) {
+      // Nothing is read from it: moving a link, pipe or folder is a rename of the entry itself.
+      const identity = sha256Hex(`${name}:${before.ino}:${before.mtimeMs}`);
+      return this.rejectWhole(path, name, identity, 'not a regular file', oddEntryReason(before));
+    }
     const now = Date.now();
     const recent = now - before.mtimeMs < this.deps.settleMs;
     const retryAtMs = before.mtimeMs + this.deps.settleMs + 50;
@@ -71,15 +122,9 @@ export class FileProcessor {
       return { status: 'deferred', file: name, reason: 'JSON lines file modified moments ago', retryAtMs };
     }
 
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'skipped', file: name, reason: 'gone' };
-      throw err;
-    }
-    const after = await statOrNull(path);
-    if (after === null || !sameFile(before, after)) return { status: 'skipped', file: name, reason: 'changed while being read' };
+    const buf = await readRegularFile(path, before);
+    const after = buf === null ? null : await statOrNull(path);
+    if (buf === null || after === null || !sameFile(before, after)) return { status: 'skipped', file: name, reason: 'changed while being read' };
 
     const sha256 = sha256Hex(buf);
     if (this.deps.store.isFileIngested(sha256)) {
@@ -87,17 +132,18 @@ export class FileProcessor {
       return { status: 'already_ingested', file: name, sha256 };
     }
 
+    // Bytes that are not UTF-8 are refused by line (JSON lines) or for the whole file, never read as U+FFFD.
     const text = buf.toString('utf8');
-    const container = containerFromText(name, text);
+    const container = containerFromText(name, text, isUtf8(buf) ? undefined : invalidUtf8Lines(buf));
     if (isShapeError(container)) {
       if (container.maybeIncomplete && recent) return { status: 'deferred', file: name, reason: `${container.error}; may still be written`, retryAtMs };
       return this.rejectWhole(path, name, sha256, container.error, container.details);
     }
     if (container.cutTail && recent) return { status: 'deferred', file: name, reason: 'last line cut off; may still be written', retryAtMs };
-    return this.ingest(path, name, sha256, before, container);
+    return this.ingest(path, name, sha256, before, container, buf);
   }
 
-  private async ingest(path: string, name: string, sha256: string, before: Stats, container: Container): Promise<FileOutcome> {
+  private async ingest(path: string, name: string, sha256: string, before: Stats, container: Container, original: Buffer): Promise<FileOutcome> {
     const errors: ItemError[] = [...container.itemErrors];
     const valid: number[] = [];
     container.items.forEach((item, i) => {
@@ -115,10 +161,11 @@ export class FileProcessor {
     // a restart would delete the file without looking at it again.
     let rejectedPath: string | null = null;
     if (errors.length > 0) {
-      rejectedPath = await this.deps.rejected.writePart(name, container.subset(new Set(errors.map((e) => e.index))), {
+      const part = refusedPart(container, new Set(errors.map((e) => e.index)), original);
+      rejectedPath = await this.deps.rejected.writePart(name, part.content, {
         file: name,
         error: `${errors.length} of ${total} experiences rejected`,
-        details: summarizeItemErrors(errors, total),
+        details: summarizeItemErrors(errors, total) + part.note,
         rejected_at: new Date().toISOString(),
         items: errors,
       });

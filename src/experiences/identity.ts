@@ -16,7 +16,8 @@ function sortedKeys(_key: string, value: unknown): unknown {
   let sorted = true;
   for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1] < keys[i];
   if (sorted) return obj;
-  const copy: Record<string, unknown> = {};
+  // Null prototype: a "__proto__" key of the data is then copied as a key, not taken for the prototype setter.
+  const copy: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const key of keys.sort()) copy[key] = obj[key];
   return copy;
 }

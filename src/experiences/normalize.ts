@@ -11,6 +11,11 @@ import type { ExperienceKind, JsonObject, NormalizedExperience } from './types.j
 
 /** Longest accepted `id`; ids are stored and indexed, so unbounded ones would be a cheap attack. */
 export const MAX_ID_CHARS = 256;
+/**
+ * Deepest nesting of objects and arrays in one experience. Real ones nest a handful of levels; a few
+ * thousand overflow the stack of JSON.stringify, which would fail the whole request or file.
+ */
+export const MAX_NESTING = 64;
 
 export interface NormalizeOptions {
   /** Model type for items without their own `model_type`: a batch's `model_type`, or a training job's. */
@@ -32,7 +37,8 @@ function resolveModelType(raw: JsonObject, fallback: unknown): Resolved {
     return isModelType(fallback) ? { modelType: fallback } : { reason: `the batch's model_type ${describe(fallback)} is not one of ${known}` };
   }
   if (raw.type === undefined || raw.type === null) return { reason: 'neither model_type nor type is given' };
-  const mapped = typeof raw.type === 'string' ? EXPERIENCE_TYPE_TO_MODEL[raw.type] : undefined;
+  // Own keys only: a type named after an Object member ("constructor", "__proto__") is just an unknown type.
+  const mapped = typeof raw.type === 'string' && Object.hasOwn(EXPERIENCE_TYPE_TO_MODEL, raw.type) ? EXPERIENCE_TYPE_TO_MODEL[raw.type] : undefined;
   if (mapped === undefined) {
     return { reason: `type ${describe(raw.type)} maps to no model type (known types: ${Object.keys(EXPERIENCE_TYPE_TO_MODEL).join(', ')})` };
   }
@@ -85,13 +91,32 @@ function validId(raw: JsonObject): { id: string | undefined } | { error: string 
 }
 
 /**
+ * True when `value` nests objects or arrays more than `max` levels deep. Iterative: the values it guards
+ * against are the ones deep enough to overflow the stack of any recursive walk (JSON.stringify among them).
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
  * Why an item is refused outright (not stored), or null. Cheap: no hashing, so a whole file can be
  * checked before any of it is committed.
  */
 export function itemError(raw: unknown): string | null {
   if (!isJsonObject(raw)) return `an experience must be a JSON object, got ${describe(raw)}`;
   const idCheck = validId(raw);
-  return 'error' in idCheck ? idCheck.error : null;
+  if ('error' in idCheck) return idCheck.error;
+  if (nestedDeeperThan(raw, MAX_NESTING)) return `an experience may nest objects and arrays at most ${MAX_NESTING} levels deep`;
+  return null;
 }
 
 interface Verdict {
@@ -121,19 +146,21 @@ function classify(raw: JsonObject, id: string, modelType: ModelType): Verdict {
 }
 
 export function normalizeExperience(raw: unknown, options: NormalizeOptions = {}): NormalizeResult {
-  if (!isJsonObject(raw)) return { ok: false, error: `an experience must be a JSON object, got ${describe(raw)}` };
-  const idCheck = validId(raw);
-  if ('error' in idCheck) return { ok: false, error: idCheck.error };
+  const refused = itemError(raw);
+  if (refused !== null) return { ok: false, error: refused };
+  const obj = raw as JsonObject;
+  // itemError() checked the id: a string of the right length, or none.
+  const ownId = typeof obj.id === 'string' ? obj.id : undefined;
   // The canonical JSON is computed once: it is both the content hash input and the stored body.
-  const rawJson = idCheck.id === undefined ? canonicalJson(raw) : null;
-  const id = idCheck.id ?? sha256Hex(rawJson ?? '');
+  const rawJson = ownId === undefined ? canonicalJson(obj) : null;
+  const id = ownId ?? sha256Hex(rawJson ?? '');
 
-  const quality = readQuality(raw);
-  const resolved = resolveModelType(raw, options.defaultModelType);
+  const quality = readQuality(obj);
+  const resolved = resolveModelType(obj, options.defaultModelType);
   let verdict: Verdict;
   if ('reason' in resolved) verdict = unusable(resolved.reason);
   else if ('reason' in quality) verdict = unusable(quality.reason);
-  else verdict = classify(raw, id, resolved.modelType);
+  else verdict = classify(obj, id, resolved.modelType);
   const experience: NormalizedExperience = {
     id,
     modelType: 'modelType' in resolved ? resolved.modelType : null,
@@ -142,7 +169,7 @@ export function normalizeExperience(raw: unknown, options: NormalizeOptions = {}
     quality: 'quality' in quality ? quality.quality : null,
     split: splitFor(id),
     example: verdict.example,
-    raw,
+    raw: obj,
     rawJson,
   };
   return { ok: true, experience };

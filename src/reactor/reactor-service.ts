@@ -16,6 +16,7 @@ import { ExperienceIntake, createTrainingData, intakeOptionsFromConfig } from '.
 import { ModelRegistry } from '../registry/index.js';
 import { TrainingService } from '../training/training-service.js';
 import { EvaluationService } from '../training/evaluation-service.js';
+import { dropboxLabel } from '../training/dropbox.js';
 import { createApp } from '../http/create-app.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { trainingRoutes } from '../http/routes/training.js';
@@ -152,6 +153,7 @@ export class Reactor {
       logger: logger.child({ component: 'training' }),
       checkpointsRoot: config.paths.checkpoints,
       dropboxDir: config.paths.dropbox,
+      dropboxName: dropboxLabel(config.paths.dropbox, config.home),
       maxConcurrentJobs: config.training.maxConcurrentJobs,
       maxQueuedJobs: config.reactor.maxQueuedJobs,
       checkpointIntervalEpochs: config.training.checkpointIntervalEpochs,
@@ -166,6 +168,7 @@ export class Reactor {
       registry: this.modelRegistry(),
       minQuality: this.opts.config.training.minExperienceQuality,
       fileRoot: this.opts.config.paths.dropbox,
+      fileRootName: dropboxLabel(this.opts.config.paths.dropbox, this.opts.config.home),
       logger: this.opts.logger.child({ component: 'evaluation' }),
     });
     return this.evaluation;

@@ -24,7 +24,7 @@ export interface EvaluationServiceOptions {
   minQuality: number;
   /** The one folder a `{file}` may lie in: TRAINING_DROPBOX_DIR, or another the operator allows. */
   fileRoot: string;
-  /** How messages name `fileRoot`. Default `TRAINING_DROPBOX_DIR`. */
+  /** How messages name `fileRoot` (see dropboxLabel). Default `TRAINING_DROPBOX_DIR`. */
   fileRootName?: string;
   /** Loaded predictors; default a PredictorCache of DEFAULT_PREDICTOR_CACHE_SIZE versions. */
   cache?: PredictorCache;
@@ -58,7 +58,7 @@ export class EvaluationService {
   async evaluate(type: string, version: string, body: EvaluateRequest): Promise<EvaluateResponse> {
     const dir = this.#opts.registry.pathOf(type, version);
     const modelType = assertModelType(type);
-    const raw = this.#itemsOf(body);
+    const raw = await this.#itemsOf(body);
     if (raw.length === 0) throw ModelEvaluationNoData(type, version, 'no experiences given');
     const items = examplesFromExperiences(raw, modelType, this.#opts.minQuality);
     const unused = [...items.rejected, ...items.skipped];
@@ -109,7 +109,7 @@ export class EvaluationService {
     }
   }
 
-  #itemsOf(body: EvaluateRequest): unknown[] {
+  async #itemsOf(body: EvaluateRequest): Promise<unknown[]> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ModelEvaluationInvalidRequest('the body must be an object with experiences or file');
     const { experiences, file } = body;
     if ((experiences === undefined) === (file === undefined)) throw ModelEvaluationInvalidRequest('give exactly one of experiences (a list) and file (a path in the drop-box)');
@@ -118,7 +118,7 @@ export class EvaluationService {
       return experiences;
     }
     if (typeof file !== 'string' || file === '') throw ModelEvaluationInvalidRequest('file must be a non-empty path');
-    return readDropboxFile(file, this.#opts.fileRoot, { fail: ModelEvaluationFile, rootName: this.#opts.fileRootName ?? 'TRAINING_DROPBOX_DIR' });
+    return readDropboxFile(file, this.#opts.fileRoot, { fail: ModelEvaluationFile, field: 'file', rootName: this.#opts.fileRootName ?? 'TRAINING_DROPBOX_DIR' });
   }
 }
 

@@ -58,9 +58,10 @@ export class TrainingService extends EventEmitter {
     return super.on(event, listener);
   }
 
-  /** POST /api/training/start */
-  start(body: unknown): StartResponse {
+  /** POST /api/training/start. A drop-box file is streamed in first; every check after it runs in one turn of the loop. */
+  async start(body: unknown): Promise<StartResponse> {
     const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
+    const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
     if (req.fencingToken !== undefined) {
       const seen = this.opts.jobs.checkFencingToken(FENCING_LOCK_NAME, req.fencingToken);
       if (seen !== null) throw TrainingStaleFencingToken.with({ seen, details: `token ${req.fencingToken} < ${seen}` });
@@ -75,7 +76,7 @@ export class TrainingService extends EventEmitter {
       const oldest = this.opts.jobs.withStatus('training')[0];
       throw TrainingQueueFull.with({ active_job_id: oldest?.jobId ?? null, retry_after_seconds: 30 }, active);
     }
-    const { dataset, maxSeq, rejected } = this.collectData(req);
+    const { dataset, maxSeq, rejected } = this.collectData(req, fromFile);
     if (dataset.train.length === 0) {
       const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
       throw TrainingNoData(req.modelType, why);
@@ -178,9 +179,9 @@ export class TrainingService extends EventEmitter {
     return job;
   }
 
-  private collectData(req: StartRequest): { dataset: Dataset; maxSeq: number | null; rejected: { index: number; error: string }[] } {
-    if (req.experiences !== undefined || req.datasetPath !== undefined) {
-      const raw = req.experiences ?? readDropboxFile(req.datasetPath!, this.opts.dropboxDir);
+  private collectData(req: StartRequest, fromFile: unknown[] | undefined): { dataset: Dataset; maxSeq: number | null; rejected: { index: number; error: string }[] } {
+    const raw = req.experiences ?? fromFile;
+    if (raw !== undefined) {
       const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
       return { dataset: { train, validation }, maxSeq: null, rejected };
     }

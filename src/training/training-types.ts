@@ -46,6 +46,8 @@ export interface TrainingServiceOptions {
   logger: Logger;
   checkpointsRoot: string;
   dropboxDir: string;
+  /** How messages name `dropboxDir` (see dropboxLabel). Default `TRAINING_DROPBOX_DIR`. */
+  dropboxName?: string;
   maxConcurrentJobs: number;
   maxQueuedJobs: number;
   checkpointIntervalEpochs: number;

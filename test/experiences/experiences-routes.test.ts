@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collectExperiences } from '../../src/coordinator/collect.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
 import { experienceRoutes } from '../../src/http/routes/experiences.js';
 import type { ExperienceStore } from '../../src/store/experiences-store.js';
@@ -63,6 +64,20 @@ describe('POST /api/experiences', () => {
     const res = await app.inject({ method: 'POST', url: '/api/experiences', payload: '{"experiences": [', headers: { 'content-type': 'application/json' } });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toHaveProperty('error');
+  });
+
+  it('keeps types named after Object members and refuses only a too-deep item, never answering 500 (issue 14)', async () => {
+    const types = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
+    const deep = `{"type":"command","input":{"text":"deep","extra":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}}`;
+    const payload = `[${[...types.map((type) => JSON.stringify({ type, input: { text: type } })), deep, JSON.stringify(nlu('fine', 'F'))].join(',')}]`;
+    const res = await app.inject({ method: 'POST', url: '/api/experiences', payload, headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ accepted: 6, duplicates: 0, unusable: 5, rejected: [{ index: 5, error: 'an experience may nest objects and arrays at most 64 levels deep' }] });
+    // JARVIS reads its bodies with the same parser and normaliser; it refuses what has no model type.
+    const jarvis = collectExperiences(JSON.parse(payload));
+    expect(jarvis.items).toHaveLength(1);
+    expect(jarvis.rejected.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(jarvis.rejected[4].error).toMatch(/^type "__proto__" maps to no model type/);
   });
 
   it('accepts an empty list as nothing to do', async () => {

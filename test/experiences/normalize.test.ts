@@ -114,3 +114,28 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
   });
 });
+
+describe('untrusted names and shapes (issue 14)', () => {
+  it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'])('keeps type %j as an unknown type, unusable', (type) => {
+    const e = norm({ type, input: { text: 'x' }, expected_output: { intent: 'A' } });
+    expect(e.modelType).toBeNull();
+    expect(e.reason).toMatch(new RegExp(`^type "${type}" maps to no model type`));
+  });
+
+  it('refuses an experience nested deeper than 64 levels, however deep, with a reason', () => {
+    const deep = JSON.parse(`{"type":"command","input":{"text":"x","extra":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`) as unknown;
+    expect(normalizeExperience(deep)).toEqual({ ok: false, error: 'an experience may nest objects and arrays at most 64 levels deep' });
+    expect(normalizeExperience({ ...nlu('x', 'A'), id: 'with-id', extra: deep })).toMatchObject({ ok: false });
+    // The experience is level 0: 63 arrays inside it are fine, 64 are one too many.
+    let inside: unknown = 'leaf';
+    for (let i = 0; i < 63; i++) inside = [inside];
+    expect(normalizeExperience({ ...nlu('x', 'A'), extra: inside }).ok).toBe(true);
+    expect(normalizeExperience({ ...nlu('x', 'A'), extra: [inside] }).ok).toBe(false);
+  });
+
+  it('hashes a "__proto__" key as data, so it changes the content id', () => {
+    const withKey = JSON.parse('{"type":"command","__proto__":{"a":1},"input":{"text":"x"}}') as unknown;
+    expect(canonicalJson(withKey)).toBe('{"__proto__":{"a":1},"input":{"text":"x"},"type":"command"}');
+    expect(contentId(withKey)).not.toBe(contentId({ type: 'command', input: { text: 'x' } }));
+  });
+});

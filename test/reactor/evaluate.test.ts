@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config/config.js';
 import { Reactor } from '../../src/reactor/reactor-service.js';
+import { MAX_DROPBOX_JSON_BYTES } from '../../src/training/dropbox.js';
 import { createLogger } from '../../src/util/logger.js';
 import { digitPng, readOptdigits } from '../fixtures/vision-optdigits.js';
 import { fsddBase64, fsddRows } from '../fixtures/voice-fsdd.js';
@@ -130,9 +131,24 @@ describe('POST /api/models/{type}/{version}/evaluate', () => {
     const ok = await evaluate('nlu', 'v1.0.0', { file: 'eval.jsonl' });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json<ClassifierAnswer>().n).toBe(30);
-    const outside = await evaluate('nlu', 'v1.0.0', { file: '/etc/passwd' });
-    expect(outside.statusCode).toBe(400);
-    expect(outside.json()).toMatchObject({ code: 'TRN_ERR_MODEL_EVALUATION_FILE', error: expect.stringMatching(/^file "\/etc\/passwd" is not inside TRAINING_DROPBOX_DIR/) });
+    // A host file and a missing one get the same answer, which names the folder relative to the home only.
+    for (const file of ['/etc/passwd', '/etc/nonexistent']) {
+      const outside = await evaluate('nlu', 'v1.0.0', { file });
+      expect(outside.statusCode).toBe(400);
+      expect(outside.json()).toMatchObject({
+        code: 'TRN_ERR_MODEL_EVALUATION_FILE',
+        error: `file "${file}" is not a file inside TRAINING_DROPBOX_DIR ($JARVIS_HOME/bridge/training_staging); put it there and give its path relative to that folder`,
+      });
+    }
+  });
+
+  it('answers a drop-box file holding more JSON than the limit with a 413, unread', async () => {
+    const path = join(config.paths.dropbox, 'huge.json');
+    writeFileSync(path, '');
+    truncateSync(path, MAX_DROPBOX_JSON_BYTES + 1); // sparse: no disk used
+    const res = await evaluate('nlu', 'v1.0.0', { file: 'huge.json' });
+    expect(res.statusCode, res.body).toBe(413);
+    expect(res.json()).toMatchObject({ code: 'TRN_ERR_DROPBOX_FILE_TOO_LARGE', limit_bytes: MAX_DROPBOX_JSON_BYTES, error: expect.stringMatching(/^file "huge\.json" holds more than/) });
   });
 
   it.each([
