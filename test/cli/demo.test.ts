@@ -64,14 +64,25 @@ describe('a wait that cannot end', () => {
   it('is a memory reserve larger than the machine, or than MAX_TOTAL_MEMORY_GB', () => {
     const host = 'host has 22.1 GB available < 40 GB (TRAINING_MEMORY_RESERVE_GB)';
     expect(hopelessWait(host, { hostTotalGb: 23.4 })).toEqual({
-      why: 'the job waits until the host has 40 GB of memory available, but this machine has 23.4 GB in all, so it will never start',
+      why: 'the job waits until the host has 40 GB of memory available (TRAINING_MEMORY_RESERVE_GB), but this machine has 23.4 GB in all, so it will never start',
       fix: 'lower TRAINING_MEMORY_RESERVE_GB below 23.4 and restart `npx trinity up`',
     });
+    // The forms with the need's source: a setting, a trainer's estimate, the design's default.
+    const withSource = (source: string) => `J-Prime has 1 active request; host has 22.1 GB available < 40 GB needed (${source})`;
+    expect(hopelessWait(withSource('TRAINING_MEMORY_RESERVE_GB'), { hostTotalGb: 23.4 })?.fix).toBe('lower TRAINING_MEMORY_RESERVE_GB below 23.4 and restart `npx trinity up`');
+    expect(hopelessWait(withSource('nlu estimate'), { hostTotalGb: 23.4 })?.fix).toBe('train on a machine with more memory, or send fewer experiences (--per-round)');
+    const noEstimate = hopelessWait(withSource("no nlu estimate (Reactor-Core not reachable: ECONNREFUSED): the design's default"), { hostTotalGb: 23.4 });
+    expect(noEstimate?.why).toContain("(no nlu estimate (Reactor-Core not reachable: ECONNREFUSED): the design's default)");
+    expect(noEstimate?.fix).toBe('set TRAINING_MEMORY_RESERVE_GB below 23.4 and restart `npx trinity up`');
+    expect(hopelessWait('host has 0.2 GB available < 0.4 GB needed (nlu estimate)', { hostTotalGb: 23.4 })).toBeNull();
     expect(hopelessWait(host, { hostTotalGb: 64 })).toBeNull();
     expect(hopelessWait(host, { hostTotalGb: null })).toBeNull();
     const budget = '5.1 GB free < 40 GB (MAX_TOTAL_MEMORY_GB 16 − J-Prime 0.1 − Reactor-Core 0.2)';
     expect(hopelessWait(budget, { hostTotalGb: 64 })?.why).toBe('the job waits for 40 GB of MAX_TOTAL_MEMORY_GB 16, so it will never start');
     expect(hopelessWait('5.1 GB free < 40 GB (MAX_TOTAL_MEMORY_GB 64 − J-Prime 38 − Reactor-Core 20.9)', { hostTotalGb: 64 })).toBeNull();
+    expect(hopelessWait('5.1 GB free < 40 GB needed (TRAINING_MEMORY_RESERVE_GB): MAX_TOTAL_MEMORY_GB 16 − J-Prime 0.1 − Reactor-Core 0.2', { hostTotalGb: 64 })?.why).toBe(
+      'the job waits for 40 GB of MAX_TOTAL_MEMORY_GB 16, so it will never start',
+    );
   });
 
   it('is not a busy J-Prime, a running job or a held slot', () => {
