@@ -230,7 +230,7 @@ export class DemoRoundRunner {
     );
     const d = job.deployment!;
     if (d.status === 'completed') {
-      this.report.step('deployed', `${version} is the stable version${d.response?.message ? ` (Reactor-Core: ${d.response.message})` : ''}`);
+      this.report.step('deployed', d.response?.message ? `Reactor-Core: ${d.response.message}` : `${version} is the stable version`);
       return 'live';
     }
     if (d.status === 'deploying' && d.deployment_id) {
