@@ -52,8 +52,8 @@ describe('trinity demo with default settings', () => {
     expect(took).toBeLessThan(DEMO_WITHIN_MS);
 
     // The demo's own account: both rounds trained, the second one rolling out, the right intent.
-    expect(demo.stdout, transcript).toMatch(/^ *\d+:\d\d  trained +v1\.0\.0 /m);
-    expect(demo.stdout, transcript).toMatch(/^ *\d+:\d\d  rollout +gradual_rollout \S+: v1\.0\.1 gets 10 %/m);
+    expect(demo.stdout, transcript).toMatch(/^ *\d+:\d\d {2}trained +v1\.0\.0 /m);
+    expect(demo.stdout, transcript).toMatch(/^ *\d+:\d\d {2}rollout +gradual_rollout \S+: v1\.0\.1 gets 10 %/m);
     expect(demo.stdout, transcript).toMatch(/predicted +"play some jazz by miles davis" +→ PlayMusic /);
 
     // J-Prime itself: v1.0.0 stable, v1.0.1 canary at 10 %, and the prediction.
