@@ -13,7 +13,7 @@ import { demoRounds, readDemoCsv, type DemoRow } from '../../src/cli/lib/demo/da
 import { hopelessWait } from '../../src/cli/lib/demo/hopeless-wait.js';
 import { outOfScopeNote } from '../../src/cli/lib/demo/predictions.js';
 import { DemoReport } from '../../src/cli/lib/demo/report.js';
-import { describeSplit } from '../../src/cli/lib/demo/round.js';
+import { describeSplit, refusalNote } from '../../src/cli/lib/demo/round.js';
 import { freePort } from '../helpers/processes.js';
 import { ensureBuilt, runCli } from './run-cli.js';
 
@@ -96,6 +96,8 @@ describe('demo output', () => {
   it('says what J-Prime serves and what it did with small talk', () => {
     expect(describeSplit({ stable: 'v1.0.0', canary: null, canary_percentage: 0, deployment_id: null })).toBe('v1.0.0 for every request');
     expect(describeSplit({ stable: 'v1.0.0', canary: 'v1.0.1', canary_percentage: 10, deployment_id: 'd' })).toBe('v1.0.0 for 90 % of sessions, v1.0.1 for 10 %');
+    expect(refusalNote(422, 'v1.0.2')).toMatch(/^the gate keeps out a version clearly worse than stable/);
+    expect(refusalNote(409, 'v1.0.2')).toBe('one rollout per model type at a time; v1.0.2 stays registered: deploy it later with `npx trinity deploy nlu v1.0.2`');
     const answer = { model_version: 'v1.0.0', intent: 'GetWeather', confidence: 0.4 };
     expect(outOfScopeNote(answer, 7)).toMatch(/none of the 7 intents; nlu has no "none of these" answer yet/);
     expect(outOfScopeNote({ ...answer, in_scope: false }, 7)).toBe('J-Prime says this small talk is none of the 7 intents it knows');

@@ -104,7 +104,7 @@ export const jarvisJobSchema = z.looseObject({
   reactor_job_id: str,
   model_version: str,
   deployment: z
-    .looseObject({ status: z.string(), strategy: str, deployment_id: str, error: str, response: z.looseObject({ message: str }).nullish() })
+    .looseObject({ status: z.string(), strategy: str, http_status: num, deployment_id: str, error: str, response: z.looseObject({ message: str }).nullish() })
     .nullish(),
   error: str,
   created_at: z.string(),

@@ -28,6 +28,13 @@ export class DemoReport {
     return this.out.isTTY === true;
   }
 
+  /** Width of the live progress bar, so the whole line fits the terminal (a wrapped line cannot be redrawn). */
+  get barWidth(): number {
+    // Some PTYs report 0 columns; treat that as unknown. The text around the bar takes ~70 characters.
+    const columns = (this.out as OutStream).columns || 80;
+    return Math.min(24, Math.max(4, columns - 72));
+  }
+
   /** A line without time or label: headings and blank lines. */
   line(text = ''): void {
     this.closeLive();

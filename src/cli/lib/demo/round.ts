@@ -191,7 +191,7 @@ export class DemoRoundRunner {
         if (e.event !== 'status') return;
         const d = e.data;
         const state = { epoch: d.epoch ?? 0, totalEpochs: d.total_epochs ?? 0, loss: d.loss, accuracy: d.accuracy, valAccuracy: d.val_accuracy, etaSeconds: d.eta_seconds };
-        this.report.live('training', this.report.isLive ? formatProgressLine(state) : `epoch ${state.epoch}/${state.totalEpochs}  loss ${fmtNum(d.loss, 3)}  accuracy ${fmtNum(d.accuracy, 3)}  val accuracy ${fmtNum(d.val_accuracy, 3)}`);
+        this.report.live('training', this.report.isLive ? formatProgressLine(state, this.report.barWidth) : `epoch ${state.epoch}/${state.totalEpochs}  loss ${fmtNum(d.loss, 3)}  accuracy ${fmtNum(d.accuracy, 3)}  val accuracy ${fmtNum(d.val_accuracy, 3)}`);
       },
     });
     const status = `npx trinity status ${reactorJobId} --url ${this.s.reactorClient.baseUrl}`;
@@ -243,8 +243,8 @@ export class DemoRoundRunner {
       return 'rollout';
     }
     if (d.status === 'refused') {
-      this.report.step('refused', d.error ?? `reactor refused to deploy ${version}`);
-      this.report.more('the gate keeps out a version clearly worse than stable on the same validation data; stable keeps serving');
+      this.report.step('refused', d.error ?? `Reactor-Core refused to deploy ${version}`);
+      this.report.more(refusalNote(d.http_status, version));
       return 'refused';
     }
     throw new DemoStopped(`JARVIS could not deploy ${version} (${d.status}): ${d.error ?? 'no reason given'}`, `deploy it by hand: npx trinity deploy ${MODEL_TYPE} ${version}`);
@@ -297,6 +297,13 @@ export class DemoRoundRunner {
     if (job.status === 'failed') throw new DemoStopped(`JARVIS's job ${jobId} failed: ${job.error ?? 'no reason given'}`, `details: curl ${this.s.jarvis.baseUrl}${path}`);
     return job;
   }
+}
+
+/** What a refused deploy means: 422 is the accuracy gate, 409 another rollout of the type still running. */
+export function refusalNote(httpStatus: number | null | undefined, version: string): string {
+  if (httpStatus === 422) return `the gate keeps out a version clearly worse than stable on the same validation data; stable keeps serving`;
+  if (httpStatus === 409) return `one rollout per model type at a time; ${version} stays registered: deploy it later with \`npx trinity deploy ${MODEL_TYPE} ${version}\``;
+  return `${version} stays registered; what is served does not change`;
 }
 
 /** `v1.0.0 for every request`, or `v1.0.0 for 90 % of sessions, v1.0.1 for 10 %`. */
