@@ -31,6 +31,7 @@ import {
   modelsSchema,
   postExperiencesResponseSchema,
   resourcesSchema,
+  trainingEstimateSchema,
   trainingStartResponseSchema,
 } from './schemas.js';
 import type {
@@ -47,6 +48,7 @@ import type {
   PostExperiencesResponse,
   ResourcesReport,
   TrainingStartRequest,
+  TrainingEstimate,
   TrainingStartResponse,
 } from './types.js';
 
@@ -75,6 +77,11 @@ export class ReactorClient {
 
   startTraining(body: TrainingStartRequest, o: CallOptions = {}): Promise<TrainingStartResponse> {
     return requestJson(this.opts, { method: 'POST', path: '/api/training/start', body, signal: o.signal }, trainingStartResponseSchema);
+  }
+
+  /** The memory the job of this start body would need (its trainer's estimate), without starting it. */
+  estimateTraining(body: TrainingStartRequest, o: CallOptions = {}): Promise<TrainingEstimate> {
+    return requestJson(this.opts, { method: 'POST', path: '/api/training/estimate', body, signal: o.signal }, trainingEstimateSchema);
   }
 
   status(jobId: string, o: CallOptions = {}): Promise<JobStatus> {

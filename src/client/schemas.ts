@@ -23,6 +23,14 @@ export const trainingStartResponseSchema = z.looseObject({
   estimated_duration_seconds: num,
 });
 
+export const trainingEstimateSchema = z.looseObject({
+  model_type: z.string(),
+  memory_bytes: z.number().nullable(),
+  memory_gb: z.number().nullable(),
+  basis: z.string(),
+  examples: z.number(),
+});
+
 export const jobStatusSchema = z.looseObject({
   job_id: z.string(),
   model_type: str,

@@ -11,6 +11,7 @@ import type {
   modelsSchema,
   postExperiencesResponseSchema,
   resourcesSchema,
+  trainingEstimateSchema,
   trainingStartResponseSchema,
 } from './schemas.js';
 
@@ -42,6 +43,8 @@ export interface JobsFilter {
 export type JobStatusValue = z.infer<typeof jobStatusValue>;
 export type Metrics = z.infer<typeof metricsSchema>;
 export type TrainingStartResponse = z.infer<typeof trainingStartResponseSchema>;
+/** POST /api/training/estimate: the job's peak memory as its trainer estimates it; null without an estimate. */
+export type TrainingEstimate = z.infer<typeof trainingEstimateSchema>;
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 export type CancelResponse = z.infer<typeof cancelResponseSchema>;
 export type HealthReport = z.infer<typeof healthSchema>;

@@ -40,6 +40,21 @@ const num = (fallback: number, opts: { min?: number; int?: boolean } = {}) =>
       return n;
     });
 
+/** A number that may be left unset: undefined then, so the code can tell "unset" from any value. */
+const optionalNum = (opts: { min?: number } = {}) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || (opts.min !== undefined && n < opts.min)) {
+        ctx.addIssue({ code: 'custom', message: `expected a number${opts.min === undefined ? '' : ` >= ${opts.min}`} or unset, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const port = (fallback: number) =>
   z
     .string()
@@ -117,7 +132,8 @@ const envSchema = z.object({
   REACTOR_RETRY_DELAY: num(5.0, { min: 0 }),
   MAX_TOTAL_MEMORY_GB: num(64, { min: 0 }),
   JPRIME_MEMORY_THRESHOLD_GB: num(20, { min: 0 }),
-  TRAINING_MEMORY_RESERVE_GB: num(40, { min: 0 }),
+  /** Unset: each job reserves its trainer's estimate (CONTRACT §6); set: every job reserves this. */
+  TRAINING_MEMORY_RESERVE_GB: optionalNum({ min: 0 }),
   RESOURCE_CHECK_INTERVAL: num(30, { min: 0 }),
   MAX_CONCURRENT_TRAINING_JOBS: num(1, { min: 1, int: true }),
   TRAINING_LOCK_TTL: num(7200, { min: 1 }),
@@ -250,7 +266,8 @@ export function parseConfig(env: Env = process.env) {
     resources: {
       maxTotalMemoryGb: e.MAX_TOTAL_MEMORY_GB,
       jprimeMemoryThresholdGb: e.JPRIME_MEMORY_THRESHOLD_GB,
-      trainingMemoryReserveGb: e.TRAINING_MEMORY_RESERVE_GB,
+      /** null: unset, each job reserves its own estimate. */
+      trainingMemoryReserveGb: e.TRAINING_MEMORY_RESERVE_GB ?? null,
       checkIntervalSeconds: e.RESOURCE_CHECK_INTERVAL,
     },
     placement: {

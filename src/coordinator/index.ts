@@ -6,6 +6,7 @@ export { ExperienceForwarder, CLAIM_SECONDS, type ExperienceForwarderOptions, ty
 export { ReactorLink, isOutage, describeError, type ReactorLinkOptions } from './reactor-link.js';
 export { postDeploy, type DeployBody } from './deploy-call.js';
 export { evaluateResources, gb, type ResourceSnapshot, type ResourceLimits, type ServiceFigures, type SourceKind } from './resource-rule.js';
+export { jobMemoryNeed, memoryNeed, DESIGN_RESERVE_GB, type MemoryNeed } from './memory-need.js';
 export { ResourceProbe, PRIME_TIMEOUT_MS, type ResourceProbeOptions } from './resource-probe.js';
 export { ResourceGate, type ResourceGateOptions, type Reservation } from './resource-gate.js';
 export { decidePlacement, estimateDataSize, DEFAULT_EXPERIENCE_BYTES, type PlacementPolicy, type DataSize } from './placement.js';
@@ -15,5 +16,6 @@ export { toJobWire } from './job-wire.js';
 export { deployBody, requestDeployment, ROLLBACK_ON_ERROR_RATE, type DeployPolicy } from './after-training.js';
 export { JobRunner, type JobRunnerOptions, type JobRunnerEvents } from './job-runner.js';
 export { TrainingWorker, LOCK_POLL_MS, IDLE_POLL_MS, type TrainingWorkerOptions, type TrainingWorkerEvents } from './training-worker.js';
-export { AutoTrigger, type AutoTriggerOptions, type AutoTriggerEvents, type AutoCheck } from './auto-trigger.js';
+export { AutoTrigger, NUDGE_DEBOUNCE_MS, NUDGE_MAX_DELAY_MS, type AutoTriggerOptions, type AutoTriggerEvents, type AutoCheck } from './auto-trigger.js';
+export { waitUntilIngested, INGEST_POLL_MS, INGEST_WAIT_MS, type IngestWaitOptions } from './ingest-wait.js';
 export { followToEnd, waitForReactor, MAX_TIMER_MS, type FollowOptions } from './follow.js';

@@ -8,6 +8,7 @@ import { ReactorHttpError, type JobEvent, type TerminalJobEvent } from '../clien
 import { CoordinatorLeaseLost, CoordinatorReactorUnavailable, CoordinatorSlotTimeout, TrinityError } from '../errors.js';
 import { deployBody, requestDeployment } from './after-training.js';
 import { followToEnd } from './follow.js';
+import { jobMemoryNeed } from './memory-need.js';
 import type { RunContext } from './job-runner.js';
 import { estimateDataSize, decidePlacement } from './placement.js';
 import { describeError, isOutage, type ReactorLink } from './reactor-link.js';
@@ -59,7 +60,7 @@ export class JobRun {
     for (;;) {
       if (!terminal) {
         const id = this.nextReactorJobId();
-        if (placement.target === 'local') await this.reserve(signal);
+        if (placement.target === 'local') await this.reserve(link, signal);
         await this.start(link, id, signal);
         terminal = await this.follow(link, id, signal);
       }
@@ -98,10 +99,13 @@ export class JobRun {
     return placement;
   }
 
-  private async reserve(signal: AbortSignal): Promise<void> {
+  /** Waits until the machine has the job's memory need free (its trainer's estimate unless TRAINING_MEMORY_RESERVE_GB is set). */
+  private async reserve(link: ReactorLink, signal: AbortSignal): Promise<void> {
     this.details.phase = 'waiting_for_resources';
     this.patch({ details: this.details });
-    const r = await this.ctx.gate.reserve((reason) => this.waiting(reason), signal);
+    const body = this.startBody(this.job.jobId);
+    const needOf = (s?: AbortSignal) => jobMemoryNeed(link, body, this.ctx.memoryReserveGb, s);
+    const r = await this.ctx.gate.reserve(needOf, (reason) => this.waiting(reason), signal);
     this.ctx.events.emit('reserved', this.job, r.summary);
   }
 
@@ -111,14 +115,7 @@ export class JobRun {
     this.details = { ...this.details, phase: 'starting', attempts: [...(this.details.attempts ?? []), attempt] };
     this.patch({ reactorJobId: id, details: this.details, waitingReason: null });
     for (let retokened = false; ; retokened = true) {
-      const body = {
-        job_id: id,
-        model_type: this.job.modelType,
-        ...(this.job.epochs === null ? {} : { epochs: this.job.epochs }),
-        checkpoint_enabled: true,
-        checkpoint_interval: this.ctx.checkpointInterval,
-        fencing_token: this.token,
-      };
+      const body = { ...this.startBody(id), fencing_token: this.token };
       try {
         await link.startTraining(body, signal);
         this.ctx.events.emit('started', this.job, id, this.token);
@@ -140,6 +137,17 @@ export class JobRun {
         throw new Refused(`Reactor-Core refused the start: ${err.message}`);
       }
     }
+  }
+
+  /** What reactor is asked to start (and to estimate) for reactor job `id`, without the fencing token. */
+  private startBody(id: string) {
+    return {
+      job_id: id,
+      model_type: this.job.modelType,
+      ...(this.job.epochs === null ? {} : { epochs: this.job.epochs }),
+      checkpoint_enabled: true,
+      checkpoint_interval: this.ctx.checkpointInterval,
+    };
   }
 
   /** The reactor job a previous holder started: follow it, or take its end; undefined when reactor never saw it. */

@@ -39,6 +39,8 @@ export interface JobRunnerOptions {
   deployPolicy: DeployPolicy;
   /** AUTO_RESUME_FAILED_TRAINING: retry a failed training once. */
   autoResume: boolean;
+  /** TRAINING_MEMORY_RESERVE_GB when set: every job's memory need; null to reserve each job's estimate. */
+  memoryReserveGb: number | null;
   /** CHECKPOINT_INTERVAL_EPOCHS, sent as checkpoint_interval. */
   checkpointInterval: number;
   /** REACTOR_API_TIMEOUT in ms: the longest one training is followed. */

@@ -20,7 +20,7 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import { ReactorClient, isRetryable, type FollowJobOptions, type JobStreamEnd, type JobEvent } from '../client/index.js';
-import type { ExperienceStats, HealthReport, JobStatus, ResourcesReport, TrainingStartRequest, TrainingStartResponse } from '../client/index.js';
+import type { ExperienceStats, HealthReport, JobStatus, ResourcesReport, TrainingEstimate, TrainingStartRequest, TrainingStartResponse } from '../client/index.js';
 import { CoordinatorInvalidOption } from '../errors.js';
 import { postDeploy, type DeployBody } from './deploy-call.js';
 import type { BreakerState } from './types.js';
@@ -134,6 +134,10 @@ export class ReactorLink {
   /** Safe to retry: the body always carries job_id, and reactor answers the same job for the same id. */
   startTraining(body: TrainingStartRequest & { job_id: string }, signal?: AbortSignal): Promise<TrainingStartResponse> {
     return this.run((s) => this.client.startTraining(body, { signal: s }), signal);
+  }
+
+  estimateTraining(body: TrainingStartRequest, signal?: AbortSignal): Promise<TrainingEstimate> {
+    return this.run((s) => this.client.estimateTraining(body, { signal: s }), signal);
   }
 
   cancel(jobId: string, signal?: AbortSignal): Promise<unknown> {

@@ -1,11 +1,14 @@
 /**
- * Resource negotiation before a start (CONTRACT §6): check the rule, and while it says "wait", re-check
- * every RESOURCE_CHECK_INTERVAL; give up after TRAINING_SLOT_TIMEOUT with the last reason. The reason is
- * handed to the caller each time it changes, so the queue and the log always say why the job waits.
+ * Resource negotiation before a start (CONTRACT §6): check the rule against the job's memory need, and
+ * while it says "wait", re-check every RESOURCE_CHECK_INTERVAL; give up after TRAINING_SLOT_TIMEOUT with
+ * the last reason. The need is asked again at every check: the buffer the job will train on grows while
+ * it waits, and a reactor that was down for the estimate may answer now. The reason is handed to the
+ * caller each time it changes, so the queue and the log always say why the job waits.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinatorSlotTimeout } from '../errors.js';
 import type { ResourceProbe } from './resource-probe.js';
+import type { MemoryNeed } from './memory-need.js';
 import { evaluateResources, type ResourceLimits, type ResourceSnapshot } from './resource-rule.js';
 
 /** Re-checks closer together than this would only load J-Prime and reactor with probes. */
@@ -23,6 +26,7 @@ export interface ResourceGateOptions {
 
 export interface Reservation {
   snapshot: ResourceSnapshot;
+  need: MemoryNeed;
   summary: string;
   waitedMs: number;
 }
@@ -36,16 +40,17 @@ export class ResourceGate {
 
   /**
    * Resolves once the rule holds; rejects with CoordinatorSlotTimeout (naming the last reason) after the
-   * timeout, or with the signal's reason when aborted. `onWaiting` hears each new reason once.
+   * timeout, or with the signal's reason when aborted. `needOf` gives the job's memory need (see
+   * memory-need.ts); `onWaiting` hears each new reason once.
    */
-  async reserve(onWaiting: (reason: string) => void, signal?: AbortSignal): Promise<Reservation> {
+  async reserve(needOf: (signal?: AbortSignal) => Promise<MemoryNeed>, onWaiting: (reason: string) => void, signal?: AbortSignal): Promise<Reservation> {
     const started = this.now();
     let last: string | undefined;
     for (;;) {
       signal?.throwIfAborted();
-      const snapshot = await this.o.probe.snapshot(signal);
-      const verdict = evaluateResources(snapshot, this.o.limits);
-      if (verdict.ok) return { snapshot, summary: verdict.summary, waitedMs: this.now() - started };
+      const [need, snapshot] = await Promise.all([needOf(signal), this.o.probe.snapshot(signal)]);
+      const verdict = evaluateResources(snapshot, this.o.limits, need);
+      if (verdict.ok) return { snapshot, need, summary: verdict.summary, waitedMs: this.now() - started };
       if (verdict.reason !== last) {
         last = verdict.reason;
         onWaiting(verdict.reason);

@@ -3,6 +3,7 @@
  * in, "start" or "wait, because …" out. Every reason names its numbers, so the queue and the log say
  * exactly what the job waits for.
  */
+import type { MemoryNeed } from './memory-need.js';
 import type { ResourceVerdict } from './types.js';
 
 export type SourceKind = 'api' | 'state_file' | 'absent' | 'disabled';
@@ -27,8 +28,6 @@ export interface ResourceSnapshot {
 export interface ResourceLimits {
   /** MAX_TOTAL_MEMORY_GB */
   maxTotalGb: number;
-  /** TRAINING_MEMORY_RESERVE_GB */
-  reserveGb: number;
 }
 
 /** 5.123 → "5.1", 40 → "40": enough precision to compare, short enough to read. */
@@ -37,24 +36,22 @@ export function gb(n: number): string {
 }
 
 /**
- * Start only when MAX_TOTAL_MEMORY_GB − (J-Prime + Reactor-Core memory) ≥ the reserve, the host really
- * has the reserve available, reactor trains nothing, and J-Prime serves no request. All failing
- * conditions are reported, not just the first, so one look says everything that has to change.
+ * Start only when MAX_TOTAL_MEMORY_GB − (J-Prime + Reactor-Core memory) ≥ the job's need, the host really
+ * has that much available, reactor trains nothing, and J-Prime serves no request. All failing conditions
+ * are reported, not just the first, so one look says everything that has to change; the memory ones name
+ * the need and where it came from ("nlu estimate", "TRAINING_MEMORY_RESERVE_GB").
  */
-export function evaluateResources(s: ResourceSnapshot, limits: ResourceLimits): ResourceVerdict {
+export function evaluateResources(s: ResourceSnapshot, limits: ResourceLimits, need: MemoryNeed): ResourceVerdict {
   const reasons: string[] = [];
   if (s.reactor.source === 'absent') reasons.push(`Reactor-Core resources unknown (${s.reactor.note ?? 'no answer, no fresh state file'})`);
   if (s.prime.busy > 0) reasons.push(`J-Prime has ${s.prime.busy} active request${s.prime.busy === 1 ? '' : 's'}`);
   if (s.reactor.busy > 0) reasons.push(`Reactor-Core has ${s.reactor.busy} active training job${s.reactor.busy === 1 ? '' : 's'}`);
   const free = limits.maxTotalGb - (s.prime.memoryGb + s.reactor.memoryGb);
-  if (free < limits.reserveGb) {
-    reasons.push(
-      `${gb(free)} GB free < ${gb(limits.reserveGb)} GB (MAX_TOTAL_MEMORY_GB ${gb(limits.maxTotalGb)} − J-Prime ${gb(s.prime.memoryGb)} − Reactor-Core ${gb(s.reactor.memoryGb)})`,
-    );
+  const needed = `${gb(need.gb)} GB needed (${need.source})`;
+  if (free < need.gb) {
+    reasons.push(`${gb(free)} GB free < ${needed}: MAX_TOTAL_MEMORY_GB ${gb(limits.maxTotalGb)} − J-Prime ${gb(s.prime.memoryGb)} − Reactor-Core ${gb(s.reactor.memoryGb)}`);
   }
-  if (s.hostAvailableGb < limits.reserveGb) {
-    reasons.push(`host has ${gb(s.hostAvailableGb)} GB available < ${gb(limits.reserveGb)} GB (TRAINING_MEMORY_RESERVE_GB)`);
-  }
+  if (s.hostAvailableGb < need.gb) reasons.push(`host has ${gb(s.hostAvailableGb)} GB available < ${needed}`);
   if (reasons.length > 0) return { ok: false, reason: `waiting: ${reasons.join('; ')}` };
-  return { ok: true, summary: `${gb(free)} GB free ≥ ${gb(limits.reserveGb)} GB, host has ${gb(s.hostAvailableGb)} GB available, J-Prime idle, Reactor-Core idle` };
+  return { ok: true, summary: `${gb(free)} GB free ≥ ${needed}, host has ${gb(s.hostAvailableGb)} GB available, J-Prime idle, Reactor-Core idle` };
 }

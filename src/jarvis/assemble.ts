@@ -2,6 +2,7 @@
  * The coordinator's parts built from the configuration, in one place, so the service and tests wire
  * them the same way. Seconds from the environment become the milliseconds the classes take.
  */
+import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import {
   AutoTrigger,
@@ -14,6 +15,7 @@ import {
   ResourceGate,
   ResourceProbe,
   TrainingWorker,
+  waitUntilIngested,
 } from '../coordinator/index.js';
 import type { Db } from '../store/database.js';
 import { CoordinatorStore } from '../store/coordinator-store.js';
@@ -51,7 +53,8 @@ function link(config: Config, name: string, baseUrl: string): ReactorLink {
   });
 }
 
-export function assembleCoordinator(config: Config, db: Db, instanceId: string): CoordinatorParts {
+/** `hostAvailableBytes` replaces the host's MemAvailable (tests). */
+export function assembleCoordinator(config: Config, db: Db, instanceId: string, o: { hostAvailableBytes?: () => number } = {}): CoordinatorParts {
   const store = new CoordinatorStore(db);
   const outbox = new OutboxStore(db);
   const local = link(config, 'local', config.reactor.url);
@@ -65,11 +68,12 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string):
     token: config.apiToken,
     crossRepoDir: config.paths.crossRepo,
     staleAfterSeconds: Math.max(15, STALE_STATE_INTERVALS * config.stateFileIntervalSeconds),
+    hostAvailableBytes: o.hostAvailableBytes,
   });
   const checkIntervalMs = ms(config.resources.checkIntervalSeconds);
   const gate = new ResourceGate({
     probe,
-    limits: { maxTotalGb: config.resources.maxTotalMemoryGb, reserveGb: config.resources.trainingMemoryReserveGb },
+    limits: { maxTotalGb: config.resources.maxTotalMemoryGb },
     checkIntervalMs,
     timeoutMs: ms(t.slotTimeoutSeconds),
   });
@@ -82,6 +86,7 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string):
     forwarded: (type) => outbox.forwarded(type),
     deployPolicy: config.abTest,
     autoResume: t.autoResumeFailed,
+    memoryReserveGb: config.resources.trainingMemoryReserveGb,
     checkpointInterval: t.checkpointIntervalEpochs,
     // REACTOR_API_TIMEOUT 0 means no limit (the longest timer Node can hold).
     jobTimeoutMs: config.reactor.apiTimeoutSeconds > 0 ? ms(config.reactor.apiTimeoutSeconds) : MAX_TIMER_MS,
@@ -105,6 +110,15 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string):
     flushIntervalMs: ms(config.jarvis.experienceFlushIntervalSeconds),
     claimer: instanceId,
   });
-  const auto = new AutoTrigger({ reactor: local, queue, minExperiences: t.minExperiencesForTraining, intervalMs: Math.max(10, ms(t.checkIntervalSeconds)) });
+  const auto = new AutoTrigger({
+    reactor: local,
+    queue,
+    minExperiences: t.minExperiencesForTraining,
+    // A Node timer longer than MAX_TIMER_MS (24.8 days) would fire every millisecond instead.
+    intervalMs: Math.min(MAX_TIMER_MS, Math.max(10, ms(t.checkIntervalSeconds))),
+    ingested: (files, signal) => waitUntilIngested(files, { signal }),
+  });
+  // Each forwarded file asks for a check soon; the interval stays as the safety net.
+  forwarder.on('forwarded', (f) => auto.nudge(join(config.paths.events, f.file)));
   return { store, outbox, local, cloud, lock, queue, runner, worker, forwarder, auto };
 }

@@ -9,6 +9,8 @@ export const RULE = '='.repeat(78);
 
 export interface SummaryOptions {
   colour?: boolean;
+  /** What `trinity doctor` finds stops training here, one `name: detail → fix` each; shown under the mode. */
+  trainingProblems?: readonly string[];
 }
 
 const HEADERS = ['service', 'pid', 'port', 'mode', 'healthy after', 'memory', 'status'] as const;
@@ -26,6 +28,11 @@ export function formatSummary(report: UpReport, opts: SummaryOptions = {}): stri
   } else {
     out.push(paint(colour, 'yellow', `! DEGRADED MODE (${report.degraded.length} ${report.degraded.length === 1 ? 'problem' : 'problems'}):`));
     for (const d of report.degraded) out.push(`    - ${d}`);
+  }
+  const blocked = opts.trainingProblems ?? [];
+  if (blocked.length > 0) {
+    out.push(paint(colour, 'red', `✗ training cannot start on this machine (trinity doctor):`));
+    for (const p of blocked) out.push(`    - ${p}`);
   }
   out.push(RULE);
   return out;

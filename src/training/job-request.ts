@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
+import type { TrainerOptions } from './trainers/types.js';
 import { TrainingInvalidJobId, TrainingInvalidRequest, TrainingUnknownModelType } from '../errors.js';
 
 /** Job ids become folder names: letters, digits, '-', '_' and '.', never starting with a dot. */
@@ -92,6 +93,11 @@ export function parseStartRequest(body: unknown, defaults: { checkpointInterval:
     useDropbox: b.use_dropbox ?? false,
     fencingToken: b.fencing_token,
   };
+}
+
+/** The trainer's options of a request (epochs, batch size, learning rate, architecture). */
+export function trainerOptions(req: StartRequest): TrainerOptions {
+  return { epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate, architecture: req.architecture };
 }
 
 /** Validates a job id from a URL before it reaches the store or a path. */

@@ -95,7 +95,9 @@ async function run(spec: TrainerJobSpec): Promise<void> {
   ensureDir(spec.exportDir);
   await trainer.exportModel(spec.exportDir);
   trainer.dispose();
-  await send({ type: 'exported', dir: spec.exportDir, epochs: total, metrics: last, trainSize: train.length, validationSize: validation.length });
+  // ru_maxrss is in kilobytes; the export is the last allocation-heavy step, so this is the job's peak.
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  await send({ type: 'exported', dir: spec.exportDir, epochs: total, metrics: last, trainSize: train.length, validationSize: validation.length, peakRssBytes });
 }
 
 process.on('message', (msg: ParentMessage) => {

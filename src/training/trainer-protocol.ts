@@ -47,6 +47,15 @@ export type ChildMessage =
   | { type: 'started'; resumedFromEpoch: number | null; trainSize: number; validationSize: number }
   | { type: 'epoch'; report: EpochReport }
   | { type: 'checkpoint'; epoch: number; path: string; metrics: EpochReport }
-  | { type: 'exported'; dir: string; epochs: number; metrics: EpochReport; trainSize: number; validationSize: number }
+  | {
+      type: 'exported';
+      dir: string;
+      epochs: number;
+      metrics: EpochReport;
+      trainSize: number;
+      validationSize: number;
+      /** The child's peak resident memory so far (getrusage ru_maxrss): what the job added to the machine. */
+      peakRssBytes: number;
+    }
   | { type: 'stopped'; reason: StopReason; epoch: number }
   | { type: 'failed'; error: string; stack?: string };

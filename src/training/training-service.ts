@@ -17,16 +17,17 @@ import {
   TrainingStaleFencingToken,
 } from '../errors.js';
 import { getTrainerModule } from './trainers/index.js';
-import { parseStartRequest, checkJobId, type StartRequest } from './job-request.js';
+import { parseStartRequest, checkJobId, trainerOptions, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
 import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
 import { writeDataset } from './dataset-file.js';
 import { readDropboxFile } from './dropbox.js';
 import { ensureDir } from '../util/fs.js';
-import type { Dataset, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
+import { toGb } from '../util/proc.js';
+import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
 import { iso, metricsOf, requestRecord, round, roundReport, seedFromJobId, statusView } from './job-views.js';
 
-export type { Dataset, ExportAssessor, StartResponse, TrainingDataPort, TrainingServiceListener, TrainingServiceOptions, VersionPort } from './training-types.js';
+export type { Dataset, EstimateResponse, ExportAssessor, StartResponse, TrainingDataPort, TrainingServiceListener, TrainingServiceOptions, VersionPort } from './training-types.js';
 export { statusView } from './job-views.js';
 import type { ModelType } from '../model-types.js';
 
@@ -42,6 +43,21 @@ interface Running {
   terminal: boolean;
 }
 
+
+/** Refuses data a job could not train on (TrainingNoData, 400) before anything starts. */
+function checkTrainable(req: StartRequest, dataset: Dataset, rejected: readonly { error: string }[]): void {
+  if (dataset.train.length === 0) {
+    const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
+    throw TrainingNoData(req.modelType, why);
+  }
+  if (req.modelType !== 'embedding') {
+    // A classifier of one class learns nothing: refuse now rather than fail the job later.
+    const labels = new Set(dataset.train.map((e) => e.label));
+    if (labels.size < 2) {
+      throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${dataset.train.length} training examples are labelled ${JSON.stringify([...labels][0])}`);
+    }
+  }
+}
 
 export class TrainingService extends EventEmitter {
   private readonly running = new Map<string, Running>();
@@ -77,17 +93,7 @@ export class TrainingService extends EventEmitter {
       throw TrainingQueueFull.with({ active_job_id: oldest?.jobId ?? null, retry_after_seconds: 30 }, active);
     }
     const { dataset, maxSeq, rejected } = this.collectData(req, fromFile);
-    if (dataset.train.length === 0) {
-      const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
-      throw TrainingNoData(req.modelType, why);
-    }
-    if (req.modelType !== 'embedding') {
-      // A classifier of one class learns nothing: refuse now rather than fail the job later.
-      const labels = new Set(dataset.train.map((e) => e.label));
-      if (labels.size < 2) {
-        throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${dataset.train.length} training examples are labelled ${JSON.stringify([...labels][0])}`);
-      }
-    }
+    checkTrainable(req, dataset, rejected);
     const jobId = req.jobId ?? randomUUID();
     const { job, created } = this.opts.jobs.create({
       jobId,
@@ -107,6 +113,23 @@ export class TrainingService extends EventEmitter {
     this.schedule();
     const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
     return rejected.length ? { ...response, rejected } : response;
+  }
+
+  /**
+   * POST /api/training/estimate: the peak memory of the job this start body would run (CONTRACT §6), from
+   * its trainer's own estimate over the data it would train on, without starting anything. JARVIS reserves
+   * it before the start. The same 400s as a start for a bad body, an unknown type or no data.
+   */
+  async estimate(body: unknown): Promise<EstimateResponse> {
+    const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
+    const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
+    const module = getTrainerModule(req.modelType);
+    const { dataset, rejected } = this.collectData(req, fromFile);
+    checkTrainable(req, dataset, rejected);
+    const examples = dataset.train.length + dataset.validation.length;
+    const e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req));
+    if (!e) return { model_type: req.modelType, memory_bytes: null, memory_gb: null, basis: `the ${req.modelType} trainer gives no estimate`, examples };
+    return { model_type: req.modelType, memory_bytes: e.bytes, memory_gb: toGb(e.bytes), basis: e.basis, examples };
   }
 
   status(jobId: string): Record<string, unknown> {
@@ -222,7 +245,7 @@ export class TrainingService extends EventEmitter {
       jobId: job.jobId,
       modelType: job.modelType as ModelType,
       datasetPath: job.datasetPath!,
-      options: { epochs: job.totalEpochs, batchSize: req.batchSize, learningRate: req.learningRate, architecture: req.architecture },
+      options: { ...trainerOptions(req), epochs: job.totalEpochs },
       seed: req.seed ?? seedFromJobId(job.jobId),
       checkpointsRoot: this.opts.checkpointsRoot,
       checkpointEnabled: req.checkpointEnabled,
@@ -314,7 +337,13 @@ export class TrainingService extends EventEmitter {
     this.append(
       jobId,
       'completed',
-      { job_id: jobId, status: 'completed', model_version: version, metrics: { ...metrics, samples_per_second: round(msg.metrics.samples_per_second) } },
+      {
+        job_id: jobId,
+        status: 'completed',
+        model_version: version,
+        metrics: { ...metrics, samples_per_second: round(msg.metrics.samples_per_second) },
+        peak_rss_mb: Math.round(msg.peakRssBytes / 2 ** 20),
+      },
       { status: 'completed', modelVersion: version, completedAt: Date.now() / 1000, metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second } },
     );
     this.opts.logger.info({ job_id: jobId, model_version: version, ...metrics }, 'training job completed');

@@ -63,6 +63,17 @@ export interface StartResponse {
   rejected?: { index: number; error: string }[];
 }
 
+/** The answer of POST /api/training/estimate; memory null when the trainer gives no estimate. */
+export interface EstimateResponse {
+  model_type: ModelType;
+  memory_bytes: number | null;
+  memory_gb: number | null;
+  /** What the figure counts, e.g. "nlu estimate: Node + TF.js runtime 112 MB + … = 320 MB". */
+  basis: string;
+  /** Examples the job would train and validate on. */
+  examples: number;
+}
+
 export interface TrainingServiceListener {
   event: (jobId: string, event: JobEvent) => void;
 }

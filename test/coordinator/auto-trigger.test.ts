@@ -49,6 +49,16 @@ describe('AutoTrigger', () => {
     expect((await h.parts.auto.check()).triggered).toHaveLength(1);
   });
 
+  it('holds a TRAINING_CHECK_INTERVAL longer than a Node timer can as "rarely", not as every millisecond', async () => {
+    const reactor = await new FakeReactor().start();
+    open.push(reactor);
+    const h = startCoordinator({ REACTOR_CORE_API_URL: reactor.url, TRAINING_CHECK_INTERVAL: '10000000' }, { start: false });
+    open.push(h);
+    h.parts.auto.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.parts.auto.lastCheck()).toBeNull();
+  });
+
   it('reports an unreachable reactor instead of throwing', async () => {
     const h = startCoordinator({ REACTOR_CORE_API_URL: `http://127.0.0.1:${await deadPort()}` }, { start: false });
     open.push(h);

@@ -15,11 +15,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function startCoordinator(env: Record<string, string>, o: { home?: string; instanceId?: string; start?: boolean } = {}): Harness {
+export function startCoordinator(env: Record<string, string>, o: { home?: string; instanceId?: string; start?: boolean; hostAvailableBytes?: () => number } = {}): Harness {
   const home = o.home ?? tempHome('trinity-coord-');
   const config = parseConfig({ JARVIS_HOME: home, ...FAST_JARVIS_ENV, ...env });
   const db = openDatabase({ path: join(home, 'trinity.db') });
-  const parts = assembleCoordinator(config, db, o.instanceId ?? 'test-instance');
+  const parts = assembleCoordinator(config, db, o.instanceId ?? 'test-instance', { hostAvailableBytes: o.hostAvailableBytes });
   if (o.start !== false) parts.worker.start();
   return {
     home,

@@ -7,30 +7,38 @@ const snapshot = (o: Partial<{ primeGb: number; primeBusy: number; reactorGb: nu
   hostAvailableGb: o.hostGb ?? 60,
   at: 0,
 });
-const limits = { maxTotalGb: 64, reserveGb: 40 };
+const limits = { maxTotalGb: 64 };
+const estimate = { gb: 6, source: 'nlu estimate' };
+const setting = { gb: 40, source: 'TRAINING_MEMORY_RESERVE_GB' };
 
 describe('evaluateResources', () => {
   it('starts when the budget, the host and both services allow it', () => {
-    expect(evaluateResources(snapshot(), limits)).toEqual({ ok: true, summary: expect.stringMatching(/^62 GB free ≥ 40 GB/) });
+    expect(evaluateResources(snapshot(), limits, setting)).toEqual({ ok: true, summary: expect.stringMatching(/^62 GB free ≥ 40 GB needed \(TRAINING_MEMORY_RESERVE_GB\)/) });
   });
 
-  it("names the design's example: J-Prime 38 GB + reactor leaves 5.1 GB free < 40 GB", () => {
-    const v = evaluateResources(snapshot({ primeGb: 38, reactorGb: 20.9 }), limits);
-    expect(v).toEqual({ ok: false, reason: 'waiting: 5.1 GB free < 40 GB (MAX_TOTAL_MEMORY_GB 64 − J-Prime 38 − Reactor-Core 20.9)' });
+  it("names the design's example, with the job's need and where it came from: 5.1 GB free < 6 GB needed (nlu estimate)", () => {
+    const v = evaluateResources(snapshot({ primeGb: 38, reactorGb: 20.9 }), limits, estimate);
+    expect(v).toEqual({ ok: false, reason: 'waiting: 5.1 GB free < 6 GB needed (nlu estimate): MAX_TOTAL_MEMORY_GB 64 − J-Prime 38 − Reactor-Core 20.9' });
+  });
+
+  it("starts a job whose estimate fits where the design's flat 40 GB would wait", () => {
+    const laptop = snapshot({ primeGb: 0.3, reactorGb: 0.2, hostGb: 22 });
+    expect(evaluateResources(laptop, limits, { gb: 0.3, source: 'nlu estimate' })).toMatchObject({ ok: true, summary: expect.stringMatching(/≥ 0\.3 GB needed \(nlu estimate\), host has 22 GB available/) });
+    expect(evaluateResources(laptop, limits, setting)).toEqual({ ok: false, reason: 'waiting: host has 22 GB available < 40 GB needed (TRAINING_MEMORY_RESERVE_GB)' });
   });
 
   it('waits for J-Prime requests, reactor jobs and the host, listing every cause', () => {
-    expect(evaluateResources(snapshot({ primeBusy: 3 }), limits)).toEqual({ ok: false, reason: 'waiting: J-Prime has 3 active requests' });
-    expect(evaluateResources(snapshot({ primeBusy: 1, reactorBusy: 1, hostGb: 12.34 }), limits)).toEqual({
+    expect(evaluateResources(snapshot({ primeBusy: 3 }), limits, estimate)).toEqual({ ok: false, reason: 'waiting: J-Prime has 3 active requests' });
+    expect(evaluateResources(snapshot({ primeBusy: 1, reactorBusy: 1, hostGb: 0.4 }), limits, { gb: 0.6, source: 'TRAINING_MEMORY_RESERVE_GB' })).toEqual({
       ok: false,
-      reason: 'waiting: J-Prime has 1 active request; Reactor-Core has 1 active training job; host has 12.3 GB available < 40 GB (TRAINING_MEMORY_RESERVE_GB)',
+      reason: 'waiting: J-Prime has 1 active request; Reactor-Core has 1 active training job; host has 0.4 GB available < 0.6 GB needed (TRAINING_MEMORY_RESERVE_GB)',
     });
   });
 
   it('does not start on a reactor it knows nothing about', () => {
     const s = snapshot();
     s.reactor = { source: 'absent', memoryGb: 0, busy: 0, note: 'not reachable (ECONNREFUSED)' };
-    expect(evaluateResources(s, limits)).toMatchObject({ ok: false, reason: 'waiting: Reactor-Core resources unknown (not reachable (ECONNREFUSED))' });
+    expect(evaluateResources(s, limits, estimate)).toMatchObject({ ok: false, reason: 'waiting: Reactor-Core resources unknown (not reachable (ECONNREFUSED))' });
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getJson, postJson, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { readSnips } from '../helpers/snips.js';
-import { FAST_JARVIS_ENV } from './fakes.js';
+import { FAST_JARVIS_ENV, FakePrime } from './fakes.js';
 
 interface JobWire {
   job_id: string;
@@ -18,9 +18,54 @@ interface JobWire {
 
 describe('Jarvis with a real reactor', () => {
   const procs: ServiceProcess[] = [];
+  const fakes: FakePrime[] = [];
   afterAll(async () => {
     for (const p of procs) await p.kill('SIGKILL');
+    for (const f of fakes) await f.close();
   });
+
+  it('queues a job within seconds of enough experiences being posted, with the default 300 s TRAINING_CHECK_INTERVAL', async () => {
+    const home = tempHome('trinity-jarvis-nudge-');
+    const reactor = await startService('reactor', home, { LOG_LEVEL: 'warn' });
+    procs.push(reactor);
+    // A J-Prime that is always busy keeps the queued job waiting, so this test trains nothing.
+    const prime = await new FakePrime().start();
+    fakes.push(prime);
+    prime.activeRequests = 1;
+    const { TRAINING_CHECK_INTERVAL: _interval, EXPERIENCE_FLUSH_INTERVAL: _flush, ...fast } = FAST_JARVIS_ENV;
+    const jarvis = await startService('jarvis', home, {
+      ...fast,
+      REACTOR_CORE_API_URL: reactor.url,
+      JARVIS_PRIME_ENABLED: 'true',
+      JARVIS_PRIME_URL: prime.url,
+      AUTO_TRAINING_ENABLED: 'true',
+    });
+    procs.push(jarvis);
+
+    // MIN_EXPERIENCES_FOR_TRAINING and EXPERIENCE_BATCH_SIZE at their defaults (100): one full batch.
+    const intents = ['PlayMusic', 'GetWeather', 'BookRestaurant', 'AddToPlaylist'];
+    const experiences = Array.from({ length: 100 }, (_, i) => ({
+      type: 'command',
+      input: { text: `request number ${i} for ${intents[i % 4]}` },
+      expected_output: { intent: intents[i % 4] },
+      success: true,
+    }));
+    const t0 = Date.now();
+    expect((await postJson(`${jarvis.url}/api/experiences`, { experiences })).body).toMatchObject({ accepted: 100 });
+    const job = await waitFor(async () => (await getJson<{ jobs: JobWire[] }>(`${jarvis.url}/api/training/jobs`)).body.jobs.find((j) => j.model_type === 'nlu'), 20_000, 'the nudged auto-trigger');
+    const seconds = (Date.now() - t0) / 1000;
+    expect(job.source).toBe('auto');
+    // Debounce 1.5 s plus reactor's ingestion; far below the 300 s interval even on a loaded machine.
+    expect(seconds).toBeLessThan(10);
+    const stats = await getJson<{ nlu: { new_since_last_training: number } }>(`${reactor.url}/api/experiences/stats`);
+    expect(stats.body.nlu.new_since_last_training).toBe(100);
+    // It waits for J-Prime, not for an interval.
+    const waiting = await waitFor(async () => {
+      const { body } = await getJson<{ jobs: { job_id: string; waiting_reason: string | null }[] }>(`${jarvis.url}/api/training/queue`);
+      return body.jobs.length === 1 && body.jobs[0]!.waiting_reason ? body.jobs[0]! : null;
+    }, 10_000, 'the job to say why it waits');
+    expect(waiting).toMatchObject({ job_id: job.job_id, waiting_reason: expect.stringMatching(/J-Prime has 1 active request/) });
+  }, 60_000);
 
   it('turns enough posted nlu experiences, with no other call, into a trained, registered and deploying version', async () => {
     const home = tempHome('trinity-jarvis-auto-');

@@ -29,12 +29,15 @@ export interface FakeReactorOptions {
   fails?: (jobId: string) => boolean;
   /** Status the deploy route answers with. Default 200. */
   deployStatus?: number;
+  /** Bytes POST /api/training/estimate answers; without it the route is missing (404), as on an older reactor. */
+  estimateBytes?: number;
 }
 
 export class FakeReactor {
   readonly app: FastifyInstance = Fastify({ forceCloseConnections: true });
   readonly starts: StartRecord[] = [];
   readonly deploys: Record<string, unknown>[] = [];
+  readonly estimates: Record<string, unknown>[] = [];
   readonly jobs = new Map<string, FakeJob>();
   url = '';
   maxConcurrent = 0;
@@ -68,6 +71,13 @@ export class FakeReactor {
       }
       return { job_id: b.job_id, status: 'started', message: 'ok', started_at: new Date().toISOString(), estimated_duration_seconds: this.jobMs / 1000 };
     });
+    const estimateBytes = o.estimateBytes;
+    if (estimateBytes !== undefined) {
+      app.post<{ Body: { model_type: string } }>('/api/training/estimate', async (req) => {
+        this.estimates.push(req.body);
+        return { model_type: req.body.model_type, memory_bytes: estimateBytes, memory_gb: estimateBytes / 1024 ** 3, basis: `${req.body.model_type} estimate: fake`, examples: 10 };
+      });
+    }
     app.get<{ Params: { id: string } }>('/api/training/status/:id', async (req, reply) => {
       const job = this.jobs.get(req.params.id);
       if (!job) return reply.code(404).send({ error: 'Training job not found', code: 'TRN_ERR_TRAINING_JOB_NOT_FOUND' });

@@ -38,8 +38,8 @@ describe('Jarvis resource negotiation', () => {
     const waiting = await waitFor(async () => (await queueOf(jarvis.url)).find((j) => j.status === 'running' && j.waiting_reason), 10_000, 'a waiting reason');
     expect(waiting.phase).toBe('waiting_for_resources');
     // MAX_TOTAL_MEMORY_GB − (prime + reactor 0.1 GB) and the host's MemAvailable, each against the reserve.
-    expect(waiting.waiting_reason).toMatch(new RegExp(`^waiting: 63\\.9 GB free < ${reserve} GB \\(MAX_TOTAL_MEMORY_GB 64 − J-Prime 0 − Reactor-Core 0\\.1\\)`));
-    expect(waiting.waiting_reason).toMatch(new RegExp(`host has \\d+(\\.\\d)? GB available < ${reserve} GB`));
+    expect(waiting.waiting_reason).toMatch(new RegExp(`^waiting: 63\\.9 GB free < ${reserve} GB needed \\(TRAINING_MEMORY_RESERVE_GB\\): MAX_TOTAL_MEMORY_GB 64 − J-Prime 0 − Reactor-Core 0\\.1`));
+    expect(waiting.waiting_reason).toMatch(new RegExp(`host has \\d+(\\.\\d)? GB available < ${reserve} GB needed \\(TRAINING_MEMORY_RESERVE_GB\\)`));
 
     // After the timeout the job gives the slot back and goes on waiting, saying so (the log says it too).
     const again = await waitFor(async () => (await queueOf(jarvis.url)).find((j) => /gave up 1 time before/.test(j.waiting_reason ?? '')), 10_000, 'give-up note');

@@ -38,6 +38,17 @@ describe('formatSummary', () => {
     expect(text).toContain('! DEGRADED MODE (1 problem):\n    - J-Prime disabled');
   });
 
+  it("lists what trinity doctor finds stops training, inside the summary's rules", () => {
+    const lines = formatSummary({ ...report, degraded: [] }, { trainingProblems: ['disk: 0.2 GB free → free some space'] });
+    expect(lines.slice(-4)).toEqual([
+      '✓ All services operational - FULL MODE',
+      '✗ training cannot start on this machine (trinity doctor):',
+      '    - disk: 0.2 GB free → free some space',
+      '='.repeat(78),
+    ]);
+    expect(formatSummary(report, { trainingProblems: [] }).join('\n')).not.toContain('trinity doctor');
+  });
+
   it('says FULL MODE when nothing is degraded', () => {
     expect(formatSummary({ ...report, degraded: [] }).join('\n')).toContain('✓ All services operational - FULL MODE');
   });

@@ -27,9 +27,11 @@ afterEach(async () => {
 describe('trinity up', () => {
   it('starts reactor, prime and jarvis healthy on OS-picked ports, then SIGTERM stops them and leaves no process behind', async () => {
     const home = tempHome('trinity-up-');
-    up = startUp(home);
+    // A reserve no machine has: the summary carries trinity doctor's verdict (nothing here trains through jarvis).
+    up = startUp(home, { TRAINING_MEMORY_RESERVE_GB: '100000' });
     await up.waitForOutput(SUMMARY, START_MS);
     const out = up.output();
+    expect(out).toMatch(/✗ training cannot start on this machine \(trinity doctor\):\n {4}- host memory: .*< 100000 GB per job \(TRAINING_MEMORY_RESERVE_GB\).* → set TRAINING_MEMORY_RESERVE_GB/);
     const rows = summaryRows(out);
     expect([...rows.keys()]).toEqual(['Reactor-Core', 'J-Prime', 'JARVIS']);
     const pids: number[] = [];

@@ -9,6 +9,7 @@ import * as cancel from './cancel.js';
 import * as config from './config.js';
 import * as demo from './demo.js';
 import * as deploy from './deploy.js';
+import * as doctor from './doctor.js';
 import * as jarvis from './jarvis.js';
 import * as jobs from './jobs.js';
 import * as models from './models.js';
@@ -38,5 +39,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   rollback.register,
   // setup
   demo.register,
+  doctor.register,
   config.register,
 ];

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseConfig } from '../../config/config.js';
+import { gatherFacts, runChecks } from '../../doctor/index.js';
 import { createLogger } from '../../util/logger.js';
 import {
   RULE,
@@ -25,6 +26,7 @@ import { TRINITY_VERSION } from '../../version.js';
 import { println, type CliContext, type OutStream } from '../context.js';
 import { action } from '../lib/action.js';
 import { EXIT } from '../lib/exit-codes.js';
+import { describeCheck } from '../lib/format-doctor.js';
 
 interface UpFlags {
   reactorPort?: string;
@@ -136,7 +138,10 @@ async function up(ctx: CliContext, flags: UpFlags): Promise<number> {
       return EXIT.FAILED;
     }
     say();
-    for (const l of formatSummary(outcome.report, { colour })) say(l);
+    // The doctor's blocking problems (ports aside: our services hold them now) belong next to "FULL MODE".
+    const blocked = await gatherFacts(config, env, { ports: false }).then(runChecks, () => []);
+    const trainingProblems = blocked.filter((r) => r.status === 'fail').map(describeCheck);
+    for (const l of formatSummary(outcome.report, { colour, trainingProblems })) say(l);
     if (json) println(ctx.io.stdout, JSON.stringify({ level: 30, time: Date.now(), service: 'up', msg: 'startup summary', ...summaryRecord(outcome.report) }));
     say('Running. Ctrl-C stops the services started here; adopted and external ones keep running.');
     // Signal listeners do not keep Node alive: with every service adopted there is no child either,

@@ -25,13 +25,18 @@ export function maskUrlPassword(raw: string): string {
   }
 }
 
+/** What an unset value means, where it means more than "not set". */
+const UNSET_MEANS: Readonly<Record<string, string>> = {
+  'resources.trainingMemoryReserveGb': "(unset: each job's estimate)",
+};
+
 /** `{reactor: {url}}` → `[["reactor.url", "http://…"]]`; unset values read `(unset)`, lists join with commas. */
 export function flattenConfig(value: Record<string, unknown>, prefix = ''): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(value)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...flattenConfig(v as Record<string, unknown>, key));
-    else out.push([key, v === undefined || v === null ? '(unset)' : Array.isArray(v) ? v.join(',') : String(v)]);
+    else out.push([key, v === undefined || v === null ? (UNSET_MEANS[key] ?? '(unset)') : Array.isArray(v) ? v.join(',') : String(v)]);
   }
   return out;
 }

@@ -15,6 +15,8 @@ const JOB_STATUSES = new Set(['queued', 'training', 'completed', 'failed', 'canc
 export const trainingRoutes: FastifyPluginAsync<TrainingRoutesOptions> = async (app, { training }) => {
   app.post('/api/training/start', async (req) => training.start(req.body));
 
+  app.post('/api/training/estimate', async (req) => training.estimate(req.body));
+
   app.get<{ Params: { jobId: string } }>('/api/training/status/:jobId', async (req) => training.status(req.params.jobId));
 
   app.post<{ Params: { jobId: string } }>('/api/training/cancel/:jobId', async (req) => training.cancel(req.params.jobId));

@@ -57,6 +57,27 @@ function pngSize(bytes: Uint8Array, field: string): void {
   checkSize(view.getUint32(16), view.getUint32(20), field);
 }
 
+/** JPEG start-of-frame markers (baseline, progressive, …): they carry the size and the component count. */
+const JPEG_SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+/** PNG colour types that decode to grey (0 grey, 4 grey with alpha); the others may be colour. */
+const PNG_GREY_TYPES = new Set([0, 4]);
+
+/**
+ * Width, height and (at most) channels of PNG or JPEG bytes from their headers, without decoding the
+ * pixels: for sizing a job before it runs. Undefined when the header cannot be read.
+ */
+export function imageHeader(bytes: Uint8Array): { width: number; height: number; channels: 1 | 3 } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (startsWith(bytes, PNG_MAGIC) && bytes.length >= 26) {
+    return { width: view.getUint32(16), height: view.getUint32(20), channels: PNG_GREY_TYPES.has(bytes[25]) ? 1 : 3 };
+  }
+  if (!startsWith(bytes, JPEG_MAGIC)) return undefined;
+  for (let at = 2; at + 9 < bytes.length && bytes[at] === 0xff; at += 2 + view.getUint16(at + 2)) {
+    if (JPEG_SOF.has(bytes[at + 1])) return { height: view.getUint16(at + 5), width: view.getUint16(at + 7), channels: bytes[at + 9] === 1 ? 1 : 3 };
+  }
+  return undefined;
+}
+
 /**
  * Channels of one pixel may differ by this much (0–255) and still count as grey: a grey picture saved as
  * colour JPEG comes back with a level or two of chroma noise, and would otherwise turn a model RGB.

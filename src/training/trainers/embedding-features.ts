@@ -92,7 +92,7 @@ export function initialTable(space: EmbeddingFeatureSpace): Float32Array {
  * their buckets at every pooling (~15 % slower on STS-B): memory then grows with the features, not with
  * texts × dim (200,000 texts at dim 256 would need 200 MB).
  */
-const FIXED_CACHE_BYTES = 64 * 1024 * 1024;
+export const FIXED_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Texts as two CSR matrices: trainable rows (`matrix`) and buckets without a row (`fixedBuckets`, pooled

@@ -68,6 +68,9 @@ export const EMBEDDING_DEFAULTS = Object.freeze({
  */
 export const EMBEDDING_TEXT_FEATURES: Readonly<TextFeatureConfig> = Object.freeze({ hashBits: 20, wordNgrams: 1, charMinN: 2, charMaxN: 4 });
 
+/** Texts per forward pass when embedding for evaluation: no gradients, so bigger only saves per-op overhead. */
+export const EVAL_BATCH_SIZE = 1024;
+
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-8;

@@ -22,14 +22,13 @@ import { initTf } from '../tf.js';
 import { buildFeatureSpace, featurizeTexts, initialTable, poolBags, type EmbeddingBags, type EmbeddingFeatureSpace } from './embedding-features.js';
 import { readEmbeddingState, writeEmbeddingModel, writeEmbeddingState, type EmbeddingValidation } from './embedding-files.js';
 import { EmbeddingHead, type PairBatch } from './embedding-head.js';
-import { resolveEmbeddingSettings, type EmbeddingSettings, type EmbeddingTuning } from './embedding-options.js';
+import { EVAL_BATCH_SIZE, resolveEmbeddingSettings, type EmbeddingSettings, type EmbeddingTuning } from './embedding-options.js';
+import { estimateEmbeddingMemory } from './embedding-memory.js';
 import { createPairBatch, extractPairs, fillMasks, pairFigures, type PairFigures, type PairSet } from './embedding-pairs.js';
 import { loadEmbeddingPredictor } from './embedding-predictor.js';
 import { SparseEmbedding } from './sparse-embedding.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
 
-/** Texts per forward pass when embedding for evaluation: no gradients, so bigger only saves per-op overhead. */
-const EVAL_BATCH_SIZE = 1024;
 /** The decayed learning rate never drops below this fraction of the initial one. */
 const LR_FLOOR = 0.01;
 
@@ -243,6 +242,7 @@ export const embeddingTrainerModule: TrainerModule = {
   modelType: 'embedding',
   createTrainer: () => createEmbeddingTrainer(),
   loadPredictor: loadEmbeddingPredictor,
+  estimateMemory: estimateEmbeddingMemory,
 };
 
 export { EMBEDDING_DEFAULTS } from './embedding-options.js';

@@ -5,6 +5,7 @@
  */
 import { TextFeatureHasher } from '../text-feature-hasher.js';
 import { hashFeatures, type TextFeatureConfig } from '../text-features.js';
+import type { Example } from './types.js';
 
 /** How an example's feature rows are weighted before they are summed into one vector. */
 export type FeatureWeighting = 'mean' | 'idf';
@@ -331,4 +332,17 @@ export class TextFeaturizer {
 export function inputText(input: Record<string, unknown>): string | undefined {
   const v = input.text ?? input.query ?? input.utterance;
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+/** Texts and labels of the usable examples; one without text or label is left out (src/experiences counts those). */
+export function extractTexts(examples: readonly Example[]): { texts: string[]; labels: string[] } {
+  const texts: string[] = [];
+  const labels: string[] = [];
+  for (const ex of examples) {
+    const text = ex.input && typeof ex.input === 'object' ? inputText(ex.input) : undefined;
+    if (text === undefined || typeof ex.label !== 'string' || ex.label === '') continue;
+    texts.push(text);
+    labels.push(ex.label);
+  }
+  return { texts, labels };
 }

@@ -42,6 +42,9 @@ export const NLU_DEFAULTS = Object.freeze({
   epochs: 5,
 });
 
+/** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
+export const EVAL_BATCH_SIZE = 1024;
+
 /** Adam's moment decay rates and epsilon (Kingma & Ba's defaults). */
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;

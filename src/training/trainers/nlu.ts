@@ -19,16 +19,15 @@ import type { Rng } from '../rng.js';
 import { checkTextFeatureConfig } from '../text-features.js';
 import { initTf } from '../tf.js';
 import { DenseHead, initHeadWeights } from './dense-head.js';
-import { buildTrainingFeatures, featurizeAll, inputText, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
+import { buildTrainingFeatures, extractTexts, featurizeAll, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
 import { readNluState, writeNluModel, writeNluState } from './nlu-files.js';
-import { NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-options.js';
+import { EVAL_BATCH_SIZE, NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-options.js';
+import { estimateNluMemory } from './nlu-memory.js';
 import { loadNluPredictor } from './nlu-predictor.js';
 import { SparseEmbedding } from './sparse-embedding.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
 import { classifierEpochMetrics } from './dense-step.js';
 
-/** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
-const EVAL_BATCH_SIZE = 1024;
 /** The decayed learning rate never drops below this fraction of the initial one (steps past the plan keep learning). */
 const LR_FLOOR = 0.01;
 
@@ -40,19 +39,6 @@ export interface NluTuning {
   features?: Partial<NluSettings['features']>;
   /** Training documents a hash bucket must occur in to get a row. Default 1 (every bucket seen). */
   minCount?: number;
-}
-
-/** Texts and labels of the usable examples; one without text or label is left out (src/experiences counts those). */
-function extract(examples: readonly Example[]): { texts: string[]; labels: string[] } {
-  const texts: string[] = [];
-  const labels: string[] = [];
-  for (const ex of examples) {
-    const text = ex.input && typeof ex.input === 'object' ? inputText(ex.input) : undefined;
-    if (text === undefined || typeof ex.label !== 'string' || ex.label === '') continue;
-    texts.push(text);
-    labels.push(ex.label);
-  }
-  return { texts, labels };
 }
 
 interface Prepared {
@@ -101,9 +87,9 @@ class NluTrainer implements ModelTrainer {
     };
     const problem = checkTextFeatureConfig(settings.features);
     if (problem) throw TrainingInvalidRequest(problem);
-    const tr = extract(train);
+    const tr = extractTexts(train);
     if (tr.texts.length === 0) throw TrainingNoData('nlu', `none of ${train.length} training examples has input.text and a label`);
-    const va = extract(validation);
+    const va = extractTexts(validation);
     const labels = [...new Set(tr.labels)].sort();
     if (labels.length < 2) throw TrainingNoData('nlu', `needs at least 2 intents; all ${tr.labels.length} training examples are ${JSON.stringify(labels[0])}`);
     const labelId = new Map(labels.map((l, i) => [l, i]));
@@ -231,6 +217,7 @@ export const nluTrainerModule: TrainerModule = {
   modelType: 'nlu',
   createTrainer: () => createNluTrainer(),
   loadPredictor: loadNluPredictor,
+  estimateMemory: estimateNluMemory,
 };
 
 export { NLU_DEFAULTS } from './nlu-options.js';

@@ -5,6 +5,7 @@
  */
 import type { ModelType } from '../../model-types.js';
 import type { Rng } from '../rng.js';
+import type { MemoryEstimate } from './memory-estimate.js';
 
 /** One training example, already extracted from an experience by src/experiences. */
 export interface Example {
@@ -81,4 +82,10 @@ export interface TrainerModule {
   modelType: ModelType;
   createTrainer(): ModelTrainer;
   loadPredictor(dir: string): Promise<Predictor>;
+  /**
+   * The peak memory of the trainer child process for this job (memory-estimate.ts), before it starts; what
+   * JARVIS reserves for it. Throws TrainingInvalidRequest for options the trainer would refuse. A trainer
+   * without one is reserved the design's 40 GB.
+   */
+  estimateMemory?(train: readonly Example[], validation: readonly Example[], options: TrainerOptions): MemoryEstimate;
 }

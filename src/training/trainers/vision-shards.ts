@@ -152,6 +152,17 @@ export function defaultShardThreads(): number {
   return Math.min(2, availableParallelism());
 }
 
+/**
+ * Planned steps below which a job keeps to one thread: the gradient worker spends ~0.5 s of CPU loading
+ * TF.js, more than it saves a job of a few dozen steps (~4 ms each on optdigits).
+ */
+export const WORKER_MIN_STEPS = 150;
+
+/** The threads a job of `plannedSteps` uses by default: a worker only when it pays for its start. */
+export function shardThreadsFor(plannedSteps: number): number {
+  return plannedSteps >= WORKER_MIN_STEPS ? defaultShardThreads() : 1;
+}
+
 export class ShardedGradient {
   private readonly channel: ShardChannel;
   /** The first shard's gradient and labels. */

@@ -20,16 +20,11 @@ import { readVisionState, writeVisionModel, writeVisionState } from './vision-fi
 import { chooseGeometry, inputSize, readVisionInput, toModelInput, type RawImage, type VisionGeometry } from './vision-input.js';
 import { filtersFor, LR_FLOOR, resolveVisionSettings, type VisionSettings, type VisionTuning } from './vision-options.js';
 import { loadVisionPredictor } from './vision-predictor.js';
-import { defaultShardThreads, ShardedGradient } from './vision-shards.js';
+import { shardThreadsFor, ShardedGradient } from './vision-shards.js';
+import { estimateVisionMemory } from './vision-memory.js';
 import { CnnOptimizer } from './vision-train.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
 import { classifierEpochMetrics } from './dense-step.js';
-
-/**
- * Planned steps below which a job keeps to one thread: the gradient worker spends ~0.5 s of CPU loading
- * TF.js, more than it saves a job of a few dozen steps (~4 ms each on optdigits).
- */
-const WORKER_MIN_STEPS = 150;
 
 interface Extracted {
   raws: RawImage[];
@@ -120,7 +115,7 @@ class VisionTrainer implements ModelTrainer {
     };
     this.cnn = new VisionCnn(tf, layout, initCnnParams(layout, rng));
     const steps = settings.epochs * Math.ceil(trainY.length / settings.batchSize);
-    const threads = this.tuning.threads ?? (steps >= WORKER_MIN_STEPS ? defaultShardThreads() : 1);
+    const threads = this.tuning.threads ?? shardThreadsFor(steps);
     const gradient = new ShardedGradient(this.cnn, trainData, settings.batchSize, threads);
     this.optimizer = new CnnOptimizer(this.cnn, gradient);
   }
@@ -216,6 +211,7 @@ export const visionTrainerModule: TrainerModule = {
   modelType: 'vision',
   createTrainer: () => createVisionTrainer(),
   loadPredictor: loadVisionPredictor,
+  estimateMemory: estimateVisionMemory,
 };
 
 export { VISION_DEFAULTS } from './vision-options.js';

@@ -29,6 +29,9 @@ export const VOICE_DEFAULTS = Object.freeze({
   inputNoise: 0.5,
 });
 
+/** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
+export const EVAL_BATCH_SIZE = 1024;
+
 /** Fraction of the initial learning rate the decay stops at. */
 export const LR_FLOOR = 0.05;
 

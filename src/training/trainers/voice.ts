@@ -24,13 +24,12 @@ import { DenseHead, initHeadWeights } from './dense-head.js';
 import { calibrate, type VoiceCalibration } from './voice-calibration.js';
 import { prepareVoiceData, type FeatureSet, type VoiceData } from './voice-data.js';
 import { readVoiceState, writeVoiceModel, writeVoiceState, type VoiceDataSummary } from './voice-files.js';
-import { LR_FLOOR, resolveVoiceSettings, type VoiceSettings, type VoiceTuning } from './voice-options.js';
+import { EVAL_BATCH_SIZE, LR_FLOOR, resolveVoiceSettings, type VoiceSettings, type VoiceTuning } from './voice-options.js';
+import { estimateVoiceMemory } from './voice-memory.js';
 import { denseLogits, loadVoicePredictor } from './voice-predictor.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
 import { classifierEpochMetrics } from './dense-step.js';
 
-/** Examples per forward pass when evaluating: no gradients, so bigger batches only save per-op overhead. */
-const EVAL_BATCH_SIZE = 1024;
 
 /** What a finished (or running) voice trainer can tell about its data and calibration. */
 export interface VoiceTrainerSummary extends VoiceDataSummary {
@@ -191,6 +190,7 @@ export const voiceTrainerModule: TrainerModule = {
   modelType: 'voice',
   createTrainer: () => createVoiceTrainer(),
   loadPredictor: loadVoicePredictor,
+  estimateMemory: estimateVoiceMemory,
 };
 
 export { VOICE_DEFAULTS, AUDIO_FEATURE_DEFAULTS } from './voice-options.js';
