@@ -149,7 +149,7 @@ export class DemoRoundRunner {
       async () =>
         new DemoStopped(
           `JARVIS queued no ${MODEL_TYPE} training job within ${seconds(QUEUE_WITHIN_MS)} s although Reactor-Core has ${newCount} new ${MODEL_TYPE} experiences (MIN_EXPERIENCES_FOR_TRAINING ${this.limits.minExperiences}); ${await this.autoTriggerLastLook()}`,
-          `see JARVIS's log; to train now: curl -X POST ${this.s.jarvis.baseUrl}/api/training/trigger -H 'content-type: application/json' -d '{"model_type":"${MODEL_TYPE}"}'`,
+          `\`npx trinity doctor\` says what would stop training here; to train now: curl -X POST ${this.s.jarvis.baseUrl}/api/training/trigger -H 'content-type: application/json' -d '{"model_type":"${MODEL_TYPE}"}'`,
         ),
     );
     const by = job.source === 'auto' ? "JARVIS's auto-trigger" : 'a manual trigger';
@@ -177,7 +177,7 @@ export class DemoRoundRunner {
       () =>
         new DemoStopped(
           `job ${queued.job_id} has not started training within --timeout ${seconds(this.limits.timeoutMs)} s${lastReason ? `; JARVIS's last reason: ${lastReason}` : ''}`,
-          "see JARVIS's log, or allow more time with --timeout",
+          '`npx trinity doctor` says what would stop training here; or allow more time with --timeout',
         ),
     );
   }
