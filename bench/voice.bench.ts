@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FSDD_DIR, fsddBase64, fsddHeldOut, fsddRows } from './lib/fsdd.js';
+import { FSDD_DIR, FSDD_HELD_OUT_RULE, fsddBase64, fsddHeldOut, fsddRows } from './lib/fsdd.js';
 import { jobData } from './lib/job-data.js';
 import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
@@ -45,8 +45,8 @@ export async function benchVoice(epochs = EPOCHS): Promise<BenchResult> {
   const accuracy = figures.final.score;
 
   const notes = [
-    `split: ${data.train.length} train + ${data.validation.length} validation clips (the job's id-hash split; validation calibrates the accept threshold), ${test.length} held out (recording index % 10 == 0: 4 takes of every digit of every speaker)`,
-    `Trinity job = decode + MFCC features ${secs(figures.initSeconds)} + ${epochs} epochs + export ${secs(figures.exportSeconds)}; samples/s is the last epoch's; validation accuracy by epoch ${figures.epochs.map((e) => fmt(e.metrics.val_accuracy)).join(' ')}`,
+    `split: ${data.train.length} train + ${data.validation.length} validation clips (the job's id-hash split; validation calibrates the accept threshold), ${test.length} held out (${FSDD_HELD_OUT_RULE})`,
+    `Trinity job = decode + MFCC features ${secs(figures.initSeconds)} + ${epochs} epochs + export ${secs(figures.exportSeconds)}; samples/s is the last epoch's (on ${data.train.length} clips an epoch is a few steps and its fixed costs weigh; \`npm run bench -- throughput\` times the training step); validation accuracy by epoch ${figures.epochs.map((e) => fmt(e.metrics.val_accuracy)).join(' ')}`,
   ];
   let peer: Peer | undefined;
   const missing = ensurePythonModule('sklearn', 'python3-sklearn');

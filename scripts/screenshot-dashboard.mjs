@@ -7,7 +7,7 @@
  *
  *   npm run build && node scripts/screenshot-dashboard.mjs [output.png]
  *
- * Needs /usr/bin/chromium (apt-get install chromium) and ../shared/data/nlu-snips. Not run by npm test.
+ * Needs /usr/bin/chromium (apt-get install chromium); reads data/nlu-snips. Not run by npm test.
  */
 /* global document -- page.waitForFunction's callback runs in the browser */
 import { spawn } from 'node:child_process';
@@ -28,7 +28,7 @@ const LIVE_EPOCHS = 24;
 const { parseCsv } = await import(join(ROOT, 'dist/util/csv.js'));
 
 function snips(split, every) {
-  const rows = parseCsv(readFileSync(join(ROOT, '../shared/data/nlu-snips', `${split}.csv`), 'utf8')).slice(1);
+  const rows = parseCsv(readFileSync(join(ROOT, 'data/nlu-snips', `${split}.csv`), 'utf8')).slice(1);
   return rows.filter((_, i) => i % every === 0).map(([text, intent]) => ({ text, intent }));
 }
 

@@ -58,9 +58,21 @@ export const ConfigInvalid = createError('TRN_ERR_CONFIG_INVALID', 'invalid conf
 // ── http (generic request problems) ───────────────────────────────────────
 export const HttpBadRequest = createError('TRN_ERR_HTTP_BAD_REQUEST', '%s', 400);
 export const HttpUnauthorized = createError('TRN_ERR_HTTP_UNAUTHORIZED', 'missing or wrong bearer token', 401);
+/** A Host header that is neither a loopback name on the service's port nor in TRINITY_ALLOWED_HOSTS (DNS rebinding). */
+export const HttpForbiddenHost = createError(
+  'TRN_ERR_HTTP_FORBIDDEN_HOST',
+  'Host %s is not allowed; use 127.0.0.1 or localhost with the service port, or add the name to TRINITY_ALLOWED_HOSTS',
+  403,
+);
+/** A browser request from another site (Origin or Sec-Fetch-Site): pages elsewhere may not drive the services. */
+export const HttpForbiddenOrigin = createError('TRN_ERR_HTTP_FORBIDDEN_ORIGIN', 'cross-site request refused: %s', 403);
 export const HttpNotFound = createError('TRN_ERR_HTTP_NOT_FOUND', 'no route %s %s', 404);
 export const HttpBodyTooLarge = createError('TRN_ERR_HTTP_BODY_TOO_LARGE', 'request body is larger than %d bytes', 413);
+/** The body is declared JSON but is empty or does not parse. */
+export const HttpInvalidJson = createError('TRN_ERR_HTTP_INVALID_JSON', 'request body is not valid JSON: %s', 400);
 export const HttpUnsupportedMedia = createError('TRN_ERR_HTTP_UNSUPPORTED_MEDIA', 'content type %s is not supported; send application/json', 415);
+/** An unexpected failure inside the service; the log has the stack, the answer only says where to look. */
+export const HttpInternal = createError('TRN_ERR_HTTP_INTERNAL', 'internal error', 500);
 export const HttpNotReady = createError('TRN_ERR_HTTP_NOT_READY', 'service is %s; retry shortly', 503);
 
 // ── experiences ───────────────────────────────────────────────────────────

@@ -1,6 +1,6 @@
-/** The shared public data sets (../shared/data next to the project) read for benchmarks and tests. */
+/** The public data sets shipped in the project's data/ folder (see data/README.md), read by benchmarks and tests. */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../../src/util/csv.js';
 
@@ -8,7 +8,7 @@ import { parseCsv } from '../../src/util/csv.js';
  * The project root, found by walking up to package.json: this file runs compiled from dist-bench/bench/lib
  * (npm run bench) and from source under vitest (test fixtures import the readers), at different depths.
  */
-function projectRoot(): string {
+export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
@@ -18,7 +18,8 @@ function projectRoot(): string {
   return dir;
 }
 
-export const DATA_DIR = resolve(projectRoot(), '../shared/data') + '/';
+/** The one place the benchmarks name the data folder. */
+export const DATA_DIR = join(projectRoot(), 'data') + '/';
 
 export function dataPath(rel: string): string {
   return DATA_DIR + rel;

@@ -1,7 +1,7 @@
 /**
- * The Free Spoken Digit Dataset (../shared/data/voice-fsdd): real 8 kHz mono PCM16 recordings of six
- * speakers, 450 clips each (recording indices 5–49 of every digit; 0–4 are the upstream test split, not
- * shipped). Shared by the voice bench and the voice test fixtures.
+ * The Free Spoken Digit Dataset slice in data/voice-fsdd: real 8 kHz mono PCM16 recordings of six speakers,
+ * 100 clips each (recording indices 5–14 of every digit; data/README.md says why this slice). Shared by
+ * the voice bench and the voice test fixtures.
  */
 import { readFileSync } from 'node:fs';
 import { dataPath } from './data.js';
@@ -27,10 +27,13 @@ export function fsddBase64(file: string): string {
   return readFileSync(`${FSDD_DIR}/recordings/${file}`).toString('base64');
 }
 
+/** How the bench's held-out part is chosen, for its report. */
+export const FSDD_HELD_OUT_RULE = 'recording index % 5 == 0: takes 5 and 10 of every digit of every speaker';
+
 /**
- * The speaker-stratified held-out part the bench scores on: recording index % 10 == 0, i.e. takes 10, 20,
- * 30 and 40 of every digit of every speaker (240 clips), so each speaker is in both parts equally.
+ * The speaker-stratified held-out part the bench scores on (FSDD_HELD_OUT_RULE: 120 of the 600 clips), so
+ * each speaker is in both parts equally.
  */
 export function fsddHeldOut(row: FsddRow): boolean {
-  return row.index % 10 === 0;
+  return row.index % 5 === 0;
 }

@@ -1,4 +1,4 @@
-/** UCI optdigits (../shared/data/vision-optdigits): 8×8 grey digits, pixel values 0–16, last column the label. */
+/** UCI optdigits (data/vision-optdigits): 8×8 grey digits, pixel values 0–16, last column the label. */
 import { readCsvRows } from './data.js';
 
 export interface DigitRow {

@@ -110,6 +110,21 @@ const text = (fallback: string | undefined) =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? fallback : v.trim()));
 
+/** `a.example, b.example:8443` → lower-case names; a name with a scheme, path or blank inside is refused. */
+const hostList = () =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const names = (v ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+      const bad = names.find((h) => !/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/.test(h));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected host names like "trinity.lan" or "trinity.lan:8443", separated by commas; got ${JSON.stringify(bad)}` });
+        return z.NEVER;
+      }
+      return names;
+    });
+
 /** The raw environment schema: one entry per variable, named exactly as users set it. */
 const envSchema = z.object({
   JARVIS_HOME: text(undefined),
@@ -159,6 +174,8 @@ const envSchema = z.object({
   JARVIS_PRIME_ENABLED: bool(true),
   REACTOR_CORE_ENABLED: bool(true),
   TRINITY_API_TOKEN: text(undefined),
+  /** Comma-separated Host names the services answer besides the loopback names (behind a proxy, or by name on a LAN). */
+  TRINITY_ALLOWED_HOSTS: hostList(),
   TRINITY_DATABASE_URL: text(undefined),
   /** Seconds between full scans of the events folder (the watcher can miss events under bursts). */
   EXPERIENCE_RECONCILE_INTERVAL: num(10, { min: 0.05 }),
@@ -213,6 +230,7 @@ export function parseConfig(env: Env = process.env) {
     home,
     logLevel: e.LOG_LEVEL!,
     apiToken: e.TRINITY_API_TOKEN,
+    allowedHosts: e.TRINITY_ALLOWED_HOSTS,
     databaseUrl: e.TRINITY_DATABASE_URL,
     databasePath: join(home, 'trinity.db'),
     paths: {

@@ -45,11 +45,13 @@ export function checkHostMemory(f: DoctorFacts): CheckResult {
       name,
       status: 'fail',
       detail: `${have} < ${tooBig.map(needText).join(', ')}: such a job never starts`,
-      fix: `set TRAINING_MEMORY_RESERVE_GB to what a job really needs (at most ${gb(f.host.availableGb)} GB here)`,
+      fix: tooBig.some((n) => n.source === 'TRAINING_MEMORY_RESERVE_GB')
+        ? `unset TRAINING_MEMORY_RESERVE_GB (each job then reserves its own estimate), or set it to at most ${gb(f.host.availableGb)} GB`
+        : 'train on fewer experiences here, or send large jobs to a bigger machine (REACTOR_CLOUD_API_URL)',
     };
   }
   if (need.gb > f.host.availableGb) {
-    return { name, status: 'warn', detail: `${have} < ${needText(need)}: jobs wait until that much is free`, fix: 'close other programs, or lower TRAINING_MEMORY_RESERVE_GB' };
+    return { name, status: 'warn', detail: `${have} < ${needText(need)}: jobs wait until that much is free`, fix: `close other programs${need.source === 'TRAINING_MEMORY_RESERVE_GB' ? ', or lower TRAINING_MEMORY_RESERVE_GB' : ''}` };
   }
   return ok(name, `${have} ≥ ${needText(need)}`);
 }

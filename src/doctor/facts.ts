@@ -8,7 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm, statfs, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ReactorClient } from '../client/index.js';
 import type { Config, Env } from '../config/config.js';
+import { MODEL_TYPES } from '../model-types.js';
+import { estimateNluMemory } from '../training/trainers/nlu-memory.js';
+import { parseCsv } from '../util/csv.js';
 import { createPlan, localUrl, pidListeningOn, probeHealth } from '../supervisor/index.js';
 import type { ServiceName, ServiceSpec } from '../supervisor/index.js';
 import { PRIVATE_FILE_MODE } from '../util/fs.js';
@@ -24,20 +29,44 @@ const PORT_VARS: Record<ServiceName, { port: string; host: string }> = {
   jarvis: { port: 'JARVIS_PORT', host: 'JARVIS_HOST' },
 };
 
-/** What a job whose trainer gives no estimate of its own reserves (CONTRACT §6, the design's figure). */
-export const NO_ESTIMATE_RESERVE_GB = 40;
+/** The first job a new user runs: one round of `trinity demo`, nlu on this many SNIPS experiences. */
+export const DEMO_JOB_EXPERIENCES = 3_000;
+const DEMO_CSV = fileURLToPath(new URL('../../data/nlu-snips/train.csv', import.meta.url));
+const GB = 1024 ** 3;
 
 /**
- * What a training job reserves: TRAINING_MEMORY_RESERVE_GB when it is set, for every job.
- * SEAM for per-job memory estimates: when it is unset, each job reserves its trainer's own estimate; return
- * one need per model type here (`{jobs: 'nlu', gb, source: 'nlu estimate'}` for a typical job) and
- * NO_ESTIMATE_RESERVE_GB for a type without one. Until estimates exist the unset variable means its default.
+ * What training jobs reserve (CONTRACT §6): TRAINING_MEMORY_RESERVE_GB for every job when it is set; else
+ * each job its trainer's own estimate. A running reactor answers that for the next job of each type over
+ * the experiences it holds; when it is not running or holds none, the estimate of the demo's first nlu job
+ * is computed here from the data that ships with Trinity, as the job a new user starts with.
  */
-export function memoryNeeds(config: Config, env: Env): MemoryNeed[] {
-  const reserve: number | undefined = config.resources.trainingMemoryReserveGb;
-  const set = (env.TRAINING_MEMORY_RESERVE_GB ?? '').trim() !== '';
-  if (set && reserve !== undefined) return [{ jobs: 'every job', gb: reserve, source: 'TRAINING_MEMORY_RESERVE_GB' }];
-  return [{ jobs: 'every job', gb: reserve ?? NO_ESTIMATE_RESERVE_GB, source: reserve === undefined ? 'no per-job estimate' : 'TRAINING_MEMORY_RESERVE_GB default' }];
+export async function memoryNeeds(config: Config, reactor: ReactorClient | null): Promise<MemoryNeed[]> {
+  const reserve = config.resources.trainingMemoryReserveGb;
+  if (reserve !== null) return [{ jobs: 'every job', gb: reserve, source: 'TRAINING_MEMORY_RESERVE_GB' }];
+  const fromReactor = reactor ? await reactorEstimates(reactor) : [];
+  return fromReactor.length > 0 ? fromReactor : demoJobNeed();
+}
+
+async function reactorEstimates(reactor: ReactorClient): Promise<MemoryNeed[]> {
+  const answers = await Promise.all(
+    MODEL_TYPES.map((type) =>
+      reactor.estimateTraining({ model_type: type }, { signal: AbortSignal.timeout(DOCTOR_PROBE_MS) }).then(
+        (e) => ({ type, e }),
+        () => null, // not running, or no data of this type: nothing to estimate
+      ),
+    ),
+  );
+  return answers.flatMap((a) =>
+    a && a.e.memory_bytes !== null ? [{ jobs: a.type, gb: a.e.memory_bytes / GB, source: `${a.type} estimate for the ${a.e.examples.toLocaleString('en-US')} experiences reactor holds` }] : [],
+  );
+}
+
+function demoJobNeed(): MemoryNeed[] {
+  if (!existsSync(DEMO_CSV)) return [];
+  const rows = parseCsv(readFileSync(DEMO_CSV, 'utf8')).slice(1, 1 + DEMO_JOB_EXPERIENCES);
+  const examples = rows.map(([text, intent], i) => ({ id: String(i), input: { text }, label: intent }));
+  const e = estimateNluMemory(examples, [], { epochs: 1 }); // epochs do not change the peak
+  return [{ jobs: 'nlu', gb: e.bytes / GB, source: `nlu estimate for the demo's first job, ${examples.length.toLocaleString('en-US')} experiences` }];
 }
 
 function nearestExisting(path: string): string {
@@ -113,6 +142,8 @@ export async function portFacts(config: Config, env: Env): Promise<PortFact[]> {
 export interface GatherOptions {
   /** Look at the ports (default true); trinity up skips them once its services hold them. */
   ports?: boolean;
+  /** A client of the configured reactor, asked for the estimates of the jobs its experiences would make. */
+  reactor?: ReactorClient;
 }
 
 export async function gatherFacts(config: Config, env: Env, o: GatherOptions = {}): Promise<DoctorFacts> {
@@ -122,7 +153,7 @@ export async function gatherFacts(config: Config, env: Env, o: GatherOptions = {
   return {
     node: { version: process.version, execPath: process.execPath },
     host: { totalGb: mem.totalGb, availableGb: mem.availableGb },
-    memoryNeeds: memoryNeeds(config, env),
+    memoryNeeds: await memoryNeeds(config, o.reactor ?? null),
     maxTotalMemoryGb: config.resources.maxTotalMemoryGb,
     home,
     ports,

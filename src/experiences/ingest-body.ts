@@ -4,6 +4,7 @@
  */
 import { ExperienceInvalid } from '../errors.js';
 import type { ExperienceStore } from '../store/experiences-store.js';
+import { Pacer } from '../util/pacer.js';
 import { containerFromJson, isShapeError } from './containers.js';
 import { DEFAULT_BATCH_SIZE } from './intake-options.js';
 import { isUsable, normalizeExperience } from './normalize.js';
@@ -20,8 +21,11 @@ export interface IngestBodyResult {
   unusable: number;
 }
 
+/** Batches of many thousand items yield to the event loop this often, so the service keeps answering. */
+export const INGEST_YIELD_MS = 20;
+
 /** Throws ExperienceInvalid (400) when the body is none of the accepted shapes. */
-export function ingestBody(body: unknown, store: ExperienceStore, source = 'http'): IngestBodyResult {
+export async function ingestBody(body: unknown, store: ExperienceStore, source = 'http'): Promise<IngestBodyResult> {
   const container = containerFromJson(body);
   if (isShapeError(container)) {
     if (container.error === 'no experiences') return { accepted: 0, duplicates: 0, rejected: [], unusable: 0 };
@@ -36,16 +40,18 @@ export function ingestBody(body: unknown, store: ExperienceStore, source = 'http
     out.duplicates += c.duplicates;
     batch = [];
   };
-  container.items.forEach((item, i) => {
-    const res = normalizeExperience(item, { defaultModelType: container.defaultModelType });
+  const pacer = new Pacer(INGEST_YIELD_MS);
+  for (let i = 0; i < container.items.length; i++) {
+    await pacer.tick();
+    const res = normalizeExperience(container.items[i], { defaultModelType: container.defaultModelType });
     if (!res.ok) {
       out.rejected.push({ index: container.positions[i], error: res.error });
-      return;
+      continue;
     }
     if (!isUsable(res.experience, store.minQuality)) out.unusable++;
     batch.push(res.experience);
     if (batch.length >= DEFAULT_BATCH_SIZE) flush();
-  });
+  }
   flush();
   return out;
 }

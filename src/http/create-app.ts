@@ -1,17 +1,44 @@
-/** The Fastify instance every service starts from: limits, error handling, auth, request logging. */
+/** The Fastify instance every service starts from: limits, error handling, origin guard, auth, request logging. */
+import { MIMEType } from 'node:util';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { HttpUnsupportedMedia } from '../errors.js';
 import { installErrorHandling } from './error-handler.js';
 import { installBearerAuth } from './auth.js';
+import { installOriginGuard } from './origin-guard.js';
 import { lazyRequestLogger } from './lazy-request-logger.js';
 
 export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
   apiToken?: string;
+  /** Host names answered besides loopback (serviceAllowedHosts). Default: loopback only. */
+  allowedHosts?: readonly string[];
 }
 
-export function createApp({ logger, bodyLimitBytes, apiToken }: AppOptions): FastifyInstance {
+const UTF8 = new Set(['utf-8', 'utf8']);
+
+/**
+ * Bodies are read as UTF-8; one that declares another charset (`application/json; charset=utf-16`)
+ * would be misread, so it is refused with 415 rather than decoded.
+ */
+function installCharsetCheck(app: FastifyInstance): void {
+  app.addHook('preParsing', async (req) => {
+    const type = req.headers['content-type'];
+    if (type === undefined) return;
+    let charset: string | null = null;
+    try {
+      charset = new MIMEType(type).params.get('charset');
+    } catch {
+      return; // Fastify's parser lookup refuses an unparsable type with 415.
+    }
+    if (charset !== null && !UTF8.has(charset.toLowerCase())) {
+      throw HttpUnsupportedMedia.with({ details: `charset ${charset} is not supported; send the body as UTF-8` }, JSON.stringify(type));
+    }
+  });
+}
+
+export function createApp({ logger, bodyLimitBytes, apiToken, allowedHosts }: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: bodyLimitBytes,
@@ -21,7 +48,12 @@ export function createApp({ logger, bodyLimitBytes, apiToken }: AppOptions): Fas
     return503OnClosing: true,
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
+  // Every route takes JSON; text/plain is the type a cross-site form can send without asking first.
+  app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  // Origin and Host first: a page elsewhere learns nothing, not even whether a token is set.
+  installOriginGuard(app, { allowedHosts });
   installBearerAuth(app, apiToken);
+  installCharsetCheck(app);
   return app;
 }

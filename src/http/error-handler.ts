@@ -1,9 +1,10 @@
 /**
  * One error handler for every service: every failure becomes `{error, details, code}` with a 4xx/5xx
- * status. Bad input is never a 500: Fastify's own validation and parsing errors are mapped to 400/413/415.
+ * status. Bad input is never a 500: Fastify's own validation and parsing errors (FST_ERR_*) become the
+ * catalogue's codes (docs/errors.md) with 400/413/415.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TrinityError, HttpNotFound } from '../errors.js';
+import { TrinityError, HttpBadRequest, HttpBodyTooLarge, HttpInternal, HttpInvalidJson, HttpNotFound, HttpUnsupportedMedia } from '../errors.js';
 
 export interface ErrorBody {
   error: string;
@@ -37,18 +38,31 @@ export function installErrorHandling(app: FastifyInstance): void {
     const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
     if (status === 500) {
       req.log.error({ err: error }, 'unhandled error');
-      void reply.code(500).send({ error: 'internal error', details: 'see the service log', code: 'TRN_ERR_INTERNAL' });
+      void reply.code(500).send(toErrorBody(HttpInternal.with({ details: 'see the service log' })));
       return;
     }
-    const code = fe.code ?? 'TRN_ERR_HTTP_BAD_REQUEST';
-    const short =
-      fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'request body too large'
-        : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'unsupported content type; send application/json'
-          : fe.validation
-            ? 'invalid request'
-            : 'bad request';
-    void reply.code(status).send({ error: short, details: fe.message, code });
+    const mapped = fromFastifyError(fe, req);
+    void reply.code(mapped.statusCode).send(toErrorBody(mapped));
   });
+}
+
+/** A 4xx error of Fastify's (body parsing, schema validation) as the catalogue error a client can look up. */
+function fromFastifyError(fe: FastifyError, req: FastifyRequest): TrinityError {
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return bodyTooLarge(req, req.routeOptions.bodyLimit ?? req.server.initialConfig.bodyLimit ?? 0);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return HttpUnsupportedMedia(JSON.stringify(req.headers['content-type'] ?? ''));
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return HttpInvalidJson('the body is empty; send a JSON value or no content-type');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return HttpInvalidJson('it does not parse; check quoting, commas and brackets');
+  }
+  const message = fe.validation ? `invalid request: ${fe.message}` : fe.message;
+  return new TrinityError(HttpBadRequest.code, fe.statusCode ?? 400, message);
+}
+
+/** 413 for a body over `limit` bytes, naming the route. */
+export function bodyTooLarge(req: FastifyRequest, limit: number): TrinityError {
+  return HttpBodyTooLarge.with({ details: `the body of ${req.method} ${req.routeOptions.url ?? 'this route'} may be at most ${limit} bytes` }, limit);
 }

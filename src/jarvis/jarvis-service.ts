@@ -12,6 +12,7 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid, HttpNotReady } from '../errors.js';
 import { createApp } from '../http/create-app.js';
+import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes, type HealthReport } from '../http/routes/health.js';
 import { jarvisExperienceRoutes } from '../http/routes/jarvis-experiences.js';
 import { jarvisTrainingRoutes } from '../http/routes/jarvis-training.js';
@@ -43,7 +44,12 @@ export class Jarvis {
     if (!isLoopback(config.jarvis.host) && !config.apiToken) {
       throw ConfigInvalid(`JARVIS_HOST ${config.jarvis.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
     }
-    this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
+    this.app = createApp({
+      logger,
+      bodyLimitBytes: config.maxRequestBodyBytes,
+      apiToken: config.apiToken,
+      allowedHosts: serviceAllowedHosts(config.allowedHosts, config.jarvis.host),
+    });
     this.state = new JarvisState(
       {
         ready: () => this.ready,

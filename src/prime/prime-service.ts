@@ -13,6 +13,7 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid } from '../errors.js';
 import { createApp } from '../http/create-app.js';
+import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { primeModelsRoutes } from '../http/routes/prime-models.js';
 import { primePredictRoutes } from '../http/routes/prime-predict.js';
@@ -52,6 +53,12 @@ export interface PrimeOptions {
   logger: Logger;
 }
 
+/**
+ * Prime answers small requests on a hot path: a larger body would hold its event loop while it is parsed
+ * (a 50 MB text took 12 s). Per-field bounds are in prime-predict.ts (INPUT_LIMITS).
+ */
+export const PRIME_MAX_BODY_BYTES = 1024 * 1024;
+
 export class Prime {
   readonly app: FastifyInstance;
   readonly server: ModelServer;
@@ -70,7 +77,12 @@ export class Prime {
       throw ConfigInvalid(`JARVIS_PRIME_HOST ${config.prime.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
     }
     this.previous = previousStableSplits(join(config.paths.crossRepo, PRIME_STATE_FILE));
-    this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
+    this.app = createApp({
+      logger,
+      bodyLimitBytes: Math.min(config.maxRequestBodyBytes, PRIME_MAX_BODY_BYTES),
+      apiToken: config.apiToken,
+      allowedHosts: serviceAllowedHosts(config.allowedHosts, config.prime.host, config.prime.url),
+    });
     this.state = new PrimeState(
       {
         ready: () => this.ready,

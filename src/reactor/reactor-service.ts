@@ -18,6 +18,7 @@ import { TrainingService } from '../training/training-service.js';
 import { EvaluationService } from '../training/evaluation-service.js';
 import { dropboxLabel } from '../training/dropbox.js';
 import { createApp } from '../http/create-app.js';
+import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { trainingRoutes } from '../http/routes/training.js';
 import { experienceRoutes } from '../http/routes/experiences.js';
@@ -55,7 +56,12 @@ export class Reactor {
     if (!isLoopback(config.reactor.host) && !config.apiToken) {
       throw ConfigInvalid(`REACTOR_CORE_HOST ${config.reactor.host} is not a loopback address; set TRINITY_API_TOKEN to serve beyond this machine`);
     }
-    this.app = createApp({ logger, bodyLimitBytes: config.maxRequestBodyBytes, apiToken: config.apiToken });
+    this.app = createApp({
+      logger,
+      bodyLimitBytes: config.maxRequestBodyBytes,
+      apiToken: config.apiToken,
+      allowedHosts: serviceAllowedHosts(config.allowedHosts, config.reactor.host, config.reactor.url),
+    });
     this.state = new ReactorState(
       {
         ready: () => this.ready,

@@ -1,6 +1,8 @@
 /** What the evaluators share: how an item that cannot be used is reported, and how long work yields. */
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TrinityError } from '../errors.js';
+import type { Pacer } from '../util/pacer.js';
+
+export type { Pacer };
 
 /** An item of the evaluation set that was left out, and why (the reason names the field). */
 export interface ItemRejection {
@@ -25,14 +27,3 @@ export function rejectionReason(err: unknown): string {
  * featurised clip by clip.
  */
 export const EVALUATION_YIELD_MS = 20;
-
-/** Call `tick()` after every item; it yields to the event loop once EVALUATION_YIELD_MS of work has gone by. */
-export class Pacer {
-  #since = performance.now();
-
-  async tick(): Promise<void> {
-    if (performance.now() - this.#since < EVALUATION_YIELD_MS) return;
-    await nextTurn();
-    this.#since = performance.now();
-  }
-}

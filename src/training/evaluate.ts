@@ -8,7 +8,8 @@ import { ModelLoadFailed, TrinityError } from '../errors.js';
 import type { ModelType } from '../model-types.js';
 import { evaluateClassifier } from './evaluate-classifier.js';
 import { evaluateEmbedding, type EmbeddingFigures } from './evaluate-embedding.js';
-import { Pacer, type ItemRejection } from './evaluate-items.js';
+import { EVALUATION_YIELD_MS, type ItemRejection } from './evaluate-items.js';
+import { Pacer } from '../util/pacer.js';
 import type { ClassificationFigures } from './metrics.js';
 import { getTrainerModule } from './trainers/index.js';
 import type { Example, Predictor } from './trainers/types.js';
@@ -20,7 +21,7 @@ export type EvaluationResult = EvaluationFigures & { rejected: ItemRejection[] }
 
 /** Evaluates an already loaded predictor; never disposes it (the caller owns it). */
 export async function evaluatePredictor(predictor: Predictor, examples: readonly Example[]): Promise<EvaluationResult> {
-  const pacer = new Pacer();
+  const pacer = new Pacer(EVALUATION_YIELD_MS);
   const type = predictor.modelType;
   const { figures, rejected } = type === 'embedding' ? await evaluateEmbedding(predictor, examples, pacer) : await evaluateClassifier(predictor, type, examples, pacer);
   return { ...figures, rejected };

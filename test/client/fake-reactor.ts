@@ -160,10 +160,10 @@ export class FakeReactor {
     const resume = (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('since') ?? undefined;
     this.streamResumes.push(resume);
     if (s.alwaysStatus !== undefined) {
-      const code = s.alwaysStatus === 404 ? 'TRN_ERR_HTTP_NOT_FOUND' : 'TRN_ERR_INTERNAL';
+      const code = s.alwaysStatus === 404 ? 'TRN_ERR_HTTP_NOT_FOUND' : 'TRN_ERR_HTTP_INTERNAL';
       return json(res, s.alwaysStatus, { error: 'stream unavailable', details: url.pathname, code });
     }
-    if (conn < (s.failFirst ?? 0)) return json(res, 500, { error: 'internal error', details: 'see the service log', code: 'TRN_ERR_INTERNAL' });
+    if (conn < (s.failFirst ?? 0)) return json(res, 500, { error: 'internal error', details: 'see the service log', code: 'TRN_ERR_HTTP_INTERNAL' });
     const job = this.jobs.get(decodeURIComponent(id));
     if (!job) return json(res, 404, { error: 'Training job not found', details: `no job ${id}`, code: 'TRN_ERR_TRAINING_JOB_NOT_FOUND' });
 

@@ -27,10 +27,10 @@ describe('ExperienceForwarder', () => {
     const { f } = create(dir, { batchSize: 3, flushIntervalMs: 60_000 });
     const written: ForwardedFile[] = [];
     f.on('forwarded', (x) => written.push(x));
-    f.add(collectExperiences({ experiences: [nlu(1), nlu(2)] }).items);
+    f.add((await collectExperiences({ experiences: [nlu(1), nlu(2)] })).items);
     await f.flush({ fullOnly: true });
     expect(written).toEqual([]);
-    f.add(collectExperiences([nlu(3), nlu(4)]).items);
+    f.add((await collectExperiences([nlu(3), nlu(4)])).items);
     await waitFor(() => written.length === 1, 2_000, 'a full batch');
     const [name] = files(dir);
     expect(name).toMatch(/^experiences_nlu_\d{13}\.json$/);
@@ -48,7 +48,7 @@ describe('ExperienceForwarder', () => {
     const { f } = create(dir, { batchSize: 100, flushIntervalMs: 50 });
     f.start();
     const voice = { type: 'voice_auth', input: { audio_embedding: [1, 2] }, expected_output: { user: 'a' }, success: true };
-    f.add(collectExperiences([nlu(1), voice, { ...nlu(2), model_type: 'nlu' }]).items);
+    f.add((await collectExperiences([nlu(1), voice, { ...nlu(2), model_type: 'nlu' }])).items);
     await waitFor(() => f.status().pending === 0, 2_000, 'time flush');
     expect(files(dir).map((n) => n.replace(/\d+/, 'TS'))).toEqual(['experiences_nlu_TS.json', 'experiences_voice_TS.json']);
   });
@@ -62,7 +62,7 @@ describe('ExperienceForwarder', () => {
     const failures: Error[] = [];
     f.on('failed', (e) => failures.push(e));
     f.start();
-    f.add(collectExperiences([nlu(1), nlu(2), nlu(3)]).items);
+    f.add((await collectExperiences([nlu(1), nlu(2), nlu(3)])).items);
     await waitFor(() => failures.length >= 2, 2_000, 'failed writes');
     expect(failures[0].message).toMatch(/could not write experience file in .*blocked\/events: (ENOTDIR|EEXIST)/);
     expect(f.status()).toMatchObject({ pending: 3, filesWritten: 0, lastError: expect.stringMatching(/ENOTDIR|EEXIST/) });
@@ -81,7 +81,7 @@ describe('ExperienceForwarder', () => {
     const db = openDatabase({ path: join(home, 'trinity.db') });
     const a = create(dir, { batchSize: 1, flushIntervalMs: 60_000 }, new OutboxStore(db));
     const b = create(dir, { batchSize: 1, flushIntervalMs: 60_000 }, new OutboxStore(openDatabase({ path: join(home, 'trinity.db') })));
-    a.f.add(collectExperiences(Array.from({ length: 20 }, (_, i) => nlu(i))).items);
+    a.f.add((await collectExperiences(Array.from({ length: 20 }, (_, i) => nlu(i)))).items);
     await Promise.all([a.f.flush(), b.f.flush(), a.f.flush(), b.f.flush()]);
     const names = files(dir);
     expect(names).toHaveLength(20);
@@ -89,9 +89,9 @@ describe('ExperienceForwarder', () => {
     expect(new Set(texts).size).toBe(20);
   });
 
-  it('refuses bodies that are no experiences, and reports items that map to no model type', () => {
-    expect(() => collectExperiences({ foo: 1 })).toThrow(/invalid experiences body: wrong shape/);
-    const r = collectExperiences({ experiences: [nlu(1), { type: 'smell', input: {} }, 'x'] });
+  it('refuses bodies that are no experiences, and reports items that map to no model type', async () => {
+    await expect(collectExperiences({ foo: 1 })).rejects.toThrow(/invalid experiences body: wrong shape/);
+    const r = await collectExperiences({ experiences: [nlu(1), { type: 'smell', input: {} }, 'x'] });
     expect(r.items).toHaveLength(1);
     expect(r.rejected.map((x) => x.index)).toEqual([1, 2]);
     expect(r.rejected[0].error).toMatch(/type "smell" maps to no model type/);

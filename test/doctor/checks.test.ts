@@ -58,13 +58,13 @@ describe('doctor checks', () => {
   });
 
   it('fail when a job needs more memory than the host has at all; warn when only more than is free now', () => {
-    const never = check({ memoryNeeds: [{ jobs: 'every job', gb: 40, source: 'TRAINING_MEMORY_RESERVE_GB default' }] }, 'host memory');
-    expect(never).toMatchObject({ status: 'fail', detail: expect.stringContaining('< 40 GB per job (TRAINING_MEMORY_RESERVE_GB default): such a job never starts') });
-    expect(never.fix).toContain('TRAINING_MEMORY_RESERVE_GB');
+    const never = check({ memoryNeeds: [{ jobs: 'every job', gb: 40, source: 'TRAINING_MEMORY_RESERVE_GB' }] }, 'host memory');
+    expect(never).toMatchObject({ status: 'fail', detail: expect.stringContaining('< 40 GB per job (TRAINING_MEMORY_RESERVE_GB): such a job never starts') });
+    expect(never.fix).toContain('unset TRAINING_MEMORY_RESERVE_GB');
     expect(check({ host: { totalGb: 16, availableGb: 1.5 } }, 'host memory')).toMatchObject({ status: 'warn', detail: expect.stringContaining('jobs wait until that much is free') });
   });
 
-  it('judges per-type estimates by the ones that cannot fit (the seam for per-job estimates)', () => {
+  it('judges per-type estimates by the ones that cannot fit, and does not blame a setting nobody set', () => {
     const r = check(
       {
         memoryNeeds: [
@@ -76,6 +76,7 @@ describe('doctor checks', () => {
     );
     expect(r).toMatchObject({ status: 'fail', detail: expect.stringContaining('40 GB per embedding job (no estimate)') });
     expect(r.detail).not.toContain('nlu');
+    expect(r.fix).not.toContain('TRAINING_MEMORY_RESERVE_GB');
   });
 
   it('fail when MAX_TOTAL_MEMORY_GB is below a job, warn when it is above the host', () => {

@@ -2,15 +2,24 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
-import { homeFact, memoryNeeds } from '../../src/doctor/index.js';
+import { ReactorClient } from '../../src/client/index.js';
+import { DEMO_JOB_EXPERIENCES, homeFact, memoryNeeds } from '../../src/doctor/index.js';
 import { tempHome } from '../helpers/processes.js';
 
 describe('doctor facts', () => {
-  it('takes the need from TRAINING_MEMORY_RESERVE_GB when set, and says when it is only the default', () => {
+  it('takes the need from TRAINING_MEMORY_RESERVE_GB when set, for every job', async () => {
     const env = { JARVIS_HOME: '/tmp/x', TRAINING_MEMORY_RESERVE_GB: '3' };
-    expect(memoryNeeds(parseConfig(env), env)).toEqual([{ jobs: 'every job', gb: 3, source: 'TRAINING_MEMORY_RESERVE_GB' }]);
-    const unset = { JARVIS_HOME: '/tmp/x' };
-    expect(memoryNeeds(parseConfig(unset), unset)[0]).toMatchObject({ jobs: 'every job', source: expect.not.stringMatching(/^TRAINING_MEMORY_RESERVE_GB$/) });
+    expect(await memoryNeeds(parseConfig(env), null)).toEqual([{ jobs: 'every job', gb: 3, source: 'TRAINING_MEMORY_RESERVE_GB' }]);
+  });
+
+  it("estimates the demo's first nlu job when unset and no reactor answers: a few hundred MB, not the design's 40 GB", async () => {
+    const unset = parseConfig({ JARVIS_HOME: '/tmp/x' });
+    const down = new ReactorClient({ baseUrl: 'http://127.0.0.1:9' });
+    const [need, ...rest] = await memoryNeeds(unset, down);
+    expect(rest).toEqual([]);
+    expect(need).toMatchObject({ jobs: 'nlu', source: `nlu estimate for the demo's first job, ${DEMO_JOB_EXPERIENCES.toLocaleString('en-US')} experiences` });
+    expect(need.gb).toBeGreaterThan(0.1);
+    expect(need.gb).toBeLessThan(1);
   });
 
   it('really writes to the home (or its nearest existing parent) and removes what it wrote', async () => {

@@ -74,7 +74,7 @@ describe('POST /api/experiences', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ accepted: 6, duplicates: 0, unusable: 5, rejected: [{ index: 5, error: 'an experience may nest objects and arrays at most 64 levels deep' }] });
     // JARVIS reads its bodies with the same parser and normaliser; it refuses what has no model type.
-    const jarvis = collectExperiences(JSON.parse(payload));
+    const jarvis = await collectExperiences(JSON.parse(payload));
     expect(jarvis.items).toHaveLength(1);
     expect(jarvis.rejected.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(jarvis.rejected[4].error).toMatch(/^type "__proto__" maps to no model type/);

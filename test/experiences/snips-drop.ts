@@ -6,8 +6,9 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentId } from '../../src/experiences/index.js';
 import { parseCsvObjects } from '../../src/util/csv.js';
+import { DATA_DIR } from '../helpers/processes.js';
 
-export const SNIPS_TRAIN_CSV = new URL('../../../shared/data/nlu-snips/train.csv', import.meta.url);
+export const SNIPS_TRAIN_CSV = join(DATA_DIR, 'nlu-snips/train.csv');
 
 export interface SnipsDrop {
   /** Every id the buffer must hold at the end, one per CSV row. */

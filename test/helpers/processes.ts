@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/trinity.js');
-export const SHARED_DATA = resolve(ROOT, '../shared/data');
+/** The data sets shipped with the project (data/README.md): the one place the tests name the folder. */
+export const DATA_DIR = join(ROOT, 'data');
 
 export function tempHome(prefix = 'trinity-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

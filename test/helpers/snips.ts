@@ -1,8 +1,8 @@
-/** The SNIPS NLU data set from ../shared/data as experiences. */
+/** The SNIPS NLU data set (data/nlu-snips) as experiences. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsv } from '../../src/util/csv.js';
-import { SHARED_DATA } from './processes.js';
+import { DATA_DIR } from './processes.js';
 
 export interface SnipsRow {
   text: string;
@@ -10,7 +10,7 @@ export interface SnipsRow {
 }
 
 export function readSnips(split: 'train' | 'test'): SnipsRow[] {
-  const rows = parseCsv(readFileSync(join(SHARED_DATA, 'nlu-snips', `${split}.csv`), 'utf8'));
+  const rows = parseCsv(readFileSync(join(DATA_DIR, 'nlu-snips', `${split}.csv`), 'utf8'));
   return rows.slice(1).map(([text, intent]) => ({ text, intent }));
 }
 

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/util/logger.js';
 import { digitPng, readOptdigits } from '../fixtures/vision-optdigits.js';
 import { fsddBase64, fsddRows } from '../fixtures/voice-fsdd.js';
 import { parseCsvObjects } from '../../src/util/csv.js';
-import { SHARED_DATA, tempHome, waitFor } from '../helpers/processes.js';
+import { DATA_DIR, tempHome, waitFor } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 
 interface ClassifierAnswer {
@@ -40,7 +40,7 @@ interface Manifest {
 
 /** Every `step`-th STS-B pair as a scored embedding experience. */
 function stsbExperiences(file: 'pairs_train.csv' | 'pairs_dev.csv', step: number): Record<string, unknown>[] {
-  const rows = parseCsvObjects(readFileSync(join(SHARED_DATA, 'embedding-stsb', file), 'utf8')).filter((_, i) => i % step === 0);
+  const rows = parseCsvObjects(readFileSync(join(DATA_DIR, 'embedding-stsb', file), 'utf8')).filter((_, i) => i % step === 0);
   // Row ids repeat across STS-B's sources; the position is unique.
   return rows.map((r, i) => ({ id: `${file}-${i}`, type: 'pair', input: { text_a: r.sentence1, text_b: r.sentence2 }, expected_output: { score: Number(r.score) } }));
 }
@@ -217,7 +217,7 @@ describe('POST /api/models/{type}/{version}/evaluate', () => {
     expect(manifest.calibration).toMatchObject({ threshold: expect.any(Number), false_accept_rate: expect.any(Number), false_reject_rate: expect.any(Number) });
     expect(manifest.evaluation.candidate).toMatchObject({ n: manifest.evaluation.validation_n });
 
-    const held = fsddRows().filter((r) => r.index === 20).slice(0, 6);
+    const held = fsddRows().filter((r) => r.index === 14).slice(0, 6);
     const good = held.map((r) => ({ type: 'voice_auth', input: { audio: fsddBase64(r.file) }, expected_output: { user: r.speaker } }));
     const res = await evaluate('voice', version, {
       experiences: [

@@ -47,10 +47,10 @@ describe('Reactor HTTP errors', () => {
   it('rejects a body that is not JSON, and one that is too large, with 4xx JSON errors', async () => {
     const bad = await inject({ method: 'POST', url: '/api/training/start', headers: { 'content-type': 'application/json' }, payload: '{"model_type": ' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toHaveProperty('error');
+    expect(bad.json()).toMatchObject({ code: 'TRN_ERR_HTTP_INVALID_JSON' });
     const big = await start({ model_type: 'nlu', experiences: [{ input: { text: 'x'.repeat(100_000) } }] });
     expect(big.statusCode).toBe(413);
-    expect(big.json().error).toMatch(/too large/);
+    expect(big.json()).toMatchObject({ code: 'TRN_ERR_HTTP_BODY_TOO_LARGE', error: expect.stringMatching(/larger than \d+ bytes/) });
   });
 
   it('rejects path-like job ids in URLs with 400 and unknown ids with 404', async () => {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, postJson, ROOT, SHARED_DATA, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
+import { getJson, postJson, ROOT, DATA_DIR, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 
 describe('Reactor nlu training', () => {
@@ -46,7 +46,7 @@ describe('Reactor nlu training', () => {
     expect(stats.body.nlu.new_since_last_training).toBe(0);
 
     const dir = join(home, 'models/nlu/v1.0.0');
-    const out = execFileSync(process.execPath, [join(ROOT, 'test/fixtures/evaluate-nlu.mjs'), dir, join(SHARED_DATA, 'nlu-snips/test.csv')], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'test/fixtures/evaluate-nlu.mjs'), dir, join(DATA_DIR, 'nlu-snips/test.csv')], { encoding: 'utf8' });
     const { n, accuracy } = JSON.parse(out) as { n: number; accuracy: number };
     expect(n).toBe(700);
     expect(accuracy).toBeGreaterThanOrEqual(0.97);

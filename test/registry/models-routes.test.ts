@@ -92,7 +92,7 @@ describe('modelsRoutes', () => {
       ['/api/models/nlu/..%2Fx', 'TRN_ERR_MODEL_INVALID_VERSION'],
       ['/api/models/nlu/v1.0.0%2F..%2F..%2F', 'TRN_ERR_MODEL_INVALID_VERSION'],
       ['/api/models/nlu/..%2F', 'TRN_ERR_MODEL_INVALID_VERSION'],
-      [`/api/models/nlu/${'v'.repeat(65)}`, 'FST_ERR_VALIDATION'],
+      [`/api/models/nlu/${'v'.repeat(65)}`, 'TRN_ERR_HTTP_BAD_REQUEST'],
     ];
     for (const [url, code] of cases) {
       const res = await app.inject({ method: 'GET', url });

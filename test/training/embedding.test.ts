@@ -15,7 +15,7 @@ import { EMBEDDING_ARCHITECTURES, type EmbeddingTuning } from '../../src/trainin
 import type { EmbeddingPredictor } from '../../src/training/trainers/embedding-predictor.js';
 import type { Example, TrainerOptions } from '../../src/training/trainers/types.js';
 import { parseCsvObjects } from '../../src/util/csv.js';
-import { SHARED_DATA } from '../helpers/processes.js';
+import { DATA_DIR } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL('../fixtures/embedding-predict.mjs', import.meta.url));
@@ -25,7 +25,7 @@ const SMALL: EmbeddingTuning = { dim: 32 };
 
 /** STS-B pairs as embedding examples; every `step`-th row, so a slice spans all genres (the file is sorted by genre). */
 function stsb(file: 'pairs_train.csv' | 'pairs_dev.csv', step: number, prefix: string): Example[] {
-  const rows = parseCsvObjects(readFileSync(join(SHARED_DATA, 'embedding-stsb', file), 'utf8'));
+  const rows = parseCsvObjects(readFileSync(join(DATA_DIR, 'embedding-stsb', file), 'utf8'));
   return rows
     .filter((_, i) => i % step === 0)
     .map((r, i) => ({ id: `${prefix}-${i}`, input: { text_a: r.sentence1, text_b: r.sentence2 }, score: Number(r.score) }));

@@ -1,18 +1,17 @@
 /**
- * SNIPS intent data for the nlu tests (real user utterances, ../shared/data next to the project root), with
+ * SNIPS intent data for the nlu tests (real user utterances, data/nlu-snips), with
  * the train/validation split done as the product does it: by a hash of each example's id.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseCsvObjects } from '../../src/util/csv.js';
 import type { Example } from '../../src/training/trainers/types.js';
-
-const DATA_DIR = fileURLToPath(new URL('../../../shared/data/nlu-snips/', import.meta.url));
+import { DATA_DIR } from '../helpers/processes.js';
 
 /** Rows of `train.csv` or `test.csv` as examples with stable ids. */
 export function loadSnips(file: 'train.csv' | 'test.csv'): Example[] {
-  const rows = parseCsvObjects(readFileSync(DATA_DIR + file, 'utf8'));
+  const rows = parseCsvObjects(readFileSync(join(DATA_DIR, 'nlu-snips', file), 'utf8'));
   return rows.map((r, i) => ({ id: `snips-${file}-${i}`, input: { text: r.text }, label: r.intent }));
 }
 

@@ -47,7 +47,7 @@ describe('Reactor voice training', () => {
     expect(calibration.false_accept_rate).toBeLessThan(0.5);
 
     // The validation split is the job's own hash split; score a take it never saw at all.
-    const unseen = voiceExperiences([20]);
+    const unseen = voiceExperiences([14]);
     const file = join(home, 'voice-inputs.json');
     writeFileSync(file, JSON.stringify(unseen.map((e) => e.input)));
     const out = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'test/fixtures/predict-inputs.mjs'), 'voice', dir, file], { encoding: 'utf8' })) as { user: string }[];

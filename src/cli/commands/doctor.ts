@@ -13,7 +13,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print the checks as JSON')
     .action(
       action(ctx, async (opts: { json?: boolean }) => {
-        const results = runChecks(await gatherFacts(ctx.config(), ctx.io.env));
+        const results = runChecks(await gatherFacts(ctx.config(), ctx.io.env, { reactor: ctx.reactor() }));
         const out = ctx.io.stdout;
         if (opts.json) println(out, JSON.stringify({ blocks_training: blocksTraining(results), checks: results }, null, 2));
         else for (const line of formatDoctor(results, out.isTTY === true && !ctx.io.env.NO_COLOR)) println(out, line);

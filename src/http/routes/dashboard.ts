@@ -7,13 +7,14 @@
  * Static files are a fixed table built at registration from what is on disk: a request path is only ever
  * looked up in that table, never joined onto a folder, so no request can reach another file.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.js';
+import { bearerMatches } from '../auth.js';
 
 export interface DashboardRoutesOptions {
   /** Folder with index.html, css and js. Default: `web/` at the package root. */
@@ -110,14 +111,6 @@ function sendFile(req: FastifyRequest, reply: FastifyReply, file: StaticFile): F
   if (file.type.startsWith('text/html')) reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer');
   if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
   return reply.type(file.type).send(file.body);
-}
-
-/** Token check for the config answer, so the page can tell a wrong token from a missing one. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  if (!header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7).trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 export interface UpstreamRead {

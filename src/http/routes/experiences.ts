@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ExperienceInvalid } from '../../errors.js';
 import { ingestBody } from '../../experiences/index.js';
 import type { ExperienceStore } from '../../store/experiences-store.js';
+import { useStreamingJson } from '../streaming-json.js';
 
 export interface ExperienceRoutesOptions {
   /** The buffer; its `minQuality` (MIN_EXPERIENCE_QUALITY) decides what counts as usable. */
@@ -30,6 +31,9 @@ const postSchema = {
 } as const;
 
 export const experienceRoutes: FastifyPluginAsync<ExperienceRoutesOptions> = async (app, { store }) => {
+  // Batches may be tens of megabytes: parsed as they arrive and stored in slices (ingestBody), so health
+  // and other requests keep being answered meanwhile.
+  useStreamingJson(app);
   app.post('/api/experiences', { schema: postSchema }, async (req) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null) {

@@ -4,7 +4,7 @@
  * answerJson (answer-json.ts), faster here than a compiled response schema or JSON.stringify.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { TrinityError } from '../../errors.js';
+import { HttpBadRequest, TrinityError } from '../../errors.js';
 import { MODEL_TYPES } from '../../model-types.js';
 import type { InflightCounter, ModelServer } from '../../serving/index.js';
 import { answerJson } from '../answer-json.js';
@@ -29,6 +29,48 @@ interface FeedbackBody {
   success: boolean;
 }
 
+/**
+ * Per-field bounds of an input (docs/prime.md), checked before the predictor sees it, so one request
+ * cannot hold the event loop for long: a prediction's cost grows with the text, the audio and the image.
+ * The whole body is bounded as well (PRIME_MAX_BODY_BYTES).
+ */
+export const INPUT_LIMITS = {
+  /** Characters of `input.text` (nlu, embedding): a command or a paragraph, not a document. */
+  textChars: 10_000,
+  /** Base64 characters of `input.audio` or `input.image`: about 512 KiB decoded (~30 s of 8 kHz speech). */
+  base64Chars: 700_000,
+  /** Numbers in `input.audio_embedding` (speaker embeddings are 192–512 long). */
+  embeddingItems: 4_096,
+  /** Numbers in `input.pixels`: 256×256 RGB. */
+  pixelItems: 256 * 256 * 3,
+} as const;
+
+const STRING_BOUNDS: [field: string, max: number][] = [
+  ['text', INPUT_LIMITS.textChars],
+  ['audio', INPUT_LIMITS.base64Chars],
+  ['image', INPUT_LIMITS.base64Chars],
+];
+const ARRAY_BOUNDS: [field: string, max: number][] = [
+  ['audio_embedding', INPUT_LIMITS.embeddingItems],
+  ['pixels', INPUT_LIMITS.pixelItems],
+];
+
+/**
+ * Throws a 400 naming the first field over its bound. Checked here rather than in the body schema:
+ * Fastify's Ajv would want a `type` beside maxLength and then coerce a wrong type instead of letting the
+ * predictor say what the model expects.
+ */
+function checkInputBounds(input: Record<string, unknown>): void {
+  for (const [field, max] of STRING_BOUNDS) {
+    const v = input[field];
+    if (typeof v === 'string' && v.length > max) throw HttpBadRequest(`input.${field} has ${v.length} characters; at most ${max} are accepted`);
+  }
+  for (const [field, max] of ARRAY_BOUNDS) {
+    const v = input[field];
+    if (Array.isArray(v) && v.length > max) throw HttpBadRequest(`input.${field} has ${v.length} numbers; at most ${max} are accepted`);
+  }
+}
+
 const predictBodySchema = {
   type: 'object',
   required: ['input'],
@@ -48,6 +90,7 @@ export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> =
 
   const predict = (modelType: string, req: FastifyRequest<{ Body: PredictBody }>, reply: FastifyReply) => {
     const { input, session_id: sessionId } = req.body;
+    checkInputBounds(input);
     try {
       const out = server.predict(modelType, input, sessionId ?? undefined);
       reply.header('x-model-version', out.modelVersion).type(JSON_CONTENT_TYPE);

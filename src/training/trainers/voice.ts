@@ -12,7 +12,8 @@
  * The threshold for `authenticated` is fitted on the validation split at export (voice-calibration.ts);
  * the export holds it with its false-accept and false-reject rates (model.json and calibration.json).
  *
- * Measured on all of FSDD (6 speakers, 2,700 clips, 10 epochs; test/fixtures/voice-fsdd-measure.mjs):
+ * Measured on all of FSDD's train split (6 speakers, 2,700 clips, 10 epochs; test/fixtures/voice-fsdd-measure.mjs,
+ * before data/voice-fsdd kept only a 600-clip slice):
  * held-out accuracy 0.992–1.0 on three speaker-stratified splits, FAR/FRR 5–6.5 % at the calibrated
  * threshold, under 1 s CPU to featurise and about 3.5 s CPU to train.
  */
