@@ -25,22 +25,24 @@ export interface SummaryRow {
   status: string;
 }
 
-/** Ports 0 everywhere and a short start period; the caller's env wins. */
-export function startUp(home: string, env: Record<string, string> = {}, args: string[] = []): UpProcess {
-  const proc = spawn(process.execPath, [BIN, 'up', ...args], {
-    env: {
-      ...process.env,
-      JARVIS_HOME: home,
-      REACTOR_CORE_PORT: '0',
-      JARVIS_PRIME_PORT: '0',
-      JARVIS_PORT: '0',
-      // A loaded two-core runner starts services more slowly than a laptop.
-      TRINITY_UP_TIMEOUT_SCALE: '2',
-      NO_COLOR: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Ports 0 everywhere and a short start period; the caller's env wins, and an `undefined` in it removes
+ * the variable. `base` is the environment to start from (default: the test runner's).
+ */
+export function startUp(home: string, env: Record<string, string | undefined> = {}, args: string[] = [], base: NodeJS.ProcessEnv = process.env): UpProcess {
+  const merged: NodeJS.ProcessEnv = {
+    ...base,
+    JARVIS_HOME: home,
+    REACTOR_CORE_PORT: '0',
+    JARVIS_PRIME_PORT: '0',
+    JARVIS_PORT: '0',
+    // A loaded two-core runner starts services more slowly than a laptop.
+    TRINITY_UP_TIMEOUT_SCALE: '2',
+    NO_COLOR: '1',
+    ...env,
+  };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  const proc = spawn(process.execPath, [BIN, 'up', ...args], { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
