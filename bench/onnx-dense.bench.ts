@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/training/rng.js';
-import { DENSE_ENGINES, type DenseSpec } from './lib/dense-engine.js';
+import { DENSE_ENGINES, type DenseSpec, type EngineRate } from './lib/dense-engine.js';
 import { ensurePythonModule } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
 import { fmt } from './lib/targets.js';
@@ -44,9 +44,9 @@ function writeArrays(net: DenseNet, dir: string): void {
 }
 
 /** One engine's stint in its own process (lib/dense-engine.ts) on the arrays in `dir`. */
-function engineRate(dir: string, engine: string): number {
+function engineRate(dir: string, engine: string): EngineRate {
   const out = execFileSync(process.execPath, [ENGINE_SCRIPT, dir, engine, String(STINT_SECONDS)], { encoding: 'utf8' });
-  return (JSON.parse(out.trim().split('\n').at(-1)!) as { samples_per_second: number }).samples_per_second;
+  return JSON.parse(out.trim().split('\n').at(-1)!) as EngineRate;
 }
 
 function voiceNet(): DenseNet {
@@ -68,7 +68,10 @@ const median = (a: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** PyTorch's rate per thread setting for `net`, one peer run (all settings, each in its own process). */
+/**
+ * PyTorch's rate per thread setting for `net`, one peer run (all settings, each in its own process), and
+ * its one-thread rate per CPU-second under CPU_KEY.
+ */
 async function torchRound(net: DenseNet): Promise<Record<string, number>> {
   const out = await torchRates({
     name: net.name,
@@ -76,7 +79,16 @@ async function torchRound(net: DenseNet): Promise<Record<string, number>> {
     spec: { kind: 'mlp', sizes: net.sizes, noise: net.noise, batch: net.batch, lr: net.adam.learningRate },
     write: (dir) => writeArrays(net, dir),
   });
-  return Object.fromEntries(out.settings.map((s) => [`PyTorch ${s}`, out.networks[net.name][s].samples_per_second]));
+  const rates = out.networks[net.name];
+  const one = rates['1 thread'];
+  return { ...Object.fromEntries(out.settings.map((s) => [`PyTorch ${s}`, rates[s].samples_per_second])), [cpuKey('PyTorch 1 thread')]: one.samples / one.cpu_seconds };
+}
+
+/** The rates map's key for an engine's samples per CPU-second. */
+const cpuKey = (engine: string): string => `${engine} per CPU-s`;
+
+function ratio(a: number, b: number): string {
+  return Number.isFinite(a / b) ? `${fmt(a / b, 2)}×` : '—';
 }
 
 export async function benchOnnxDense(): Promise<BenchResult> {
@@ -94,22 +106,28 @@ export async function benchOnnxDense(): Promise<BenchResult> {
         // Rotate the order each round so no engine always runs first (or right after PyTorch).
         for (let i = 0; i < engines.length; i++) {
           const engine = engines[(i + round) % engines.length];
-          record(engine, engineRate(dir, engine));
+          const r = engineRate(dir, engine);
+          record(engine, r.samples_per_second);
+          record(cpuKey(engine), r.samples_per_cpu_second);
         }
         if (!missing) for (const [k, v] of Object.entries(await torchRound(net))) record(k, v);
         process.stderr.write(`  ${net.name}: round ${round + 1}/${ROUNDS} done\n`);
       }
     });
     const medians = Object.fromEntries([...rates].map(([k, v]) => [k, median(v)]));
-    const torchBest = Math.max(...Object.entries(medians).filter(([k]) => k.startsWith('PyTorch')).map(([, v]) => v));
+    const wall = (k: string) => !k.endsWith(' per CPU-s');
+    const torchBest = Math.max(...Object.keys(medians).filter((k) => k.startsWith('PyTorch') && wall(k)).map((k) => medians[k]));
     const ortBest = Math.max(...engines.filter((e) => e.startsWith('ORT')).map((e) => medians[e]));
+    const ort1 = rates.get('ORT 1 thread')!;
     rows.push({
       system: net.name,
       batch: String(net.batch),
-      ...medians,
-      'best ORT / best PyTorch': Number.isFinite(torchBest) ? `${fmt(ortBest / torchBest, 2)}×` : '—',
-      'best ORT / TF.js': `${fmt(ortBest / medians['TF.js (today)'], 2)}×`,
-      'ORT 1 thread min–max': `${Math.round(Math.min(...rates.get('ORT 1 thread')!))}–${Math.round(Math.max(...rates.get('ORT 1 thread')!))}`,
+      ...Object.fromEntries(Object.entries(medians).filter(([k]) => wall(k))),
+      'best ORT / best PyTorch': ratio(ortBest, torchBest),
+      'best ORT / TF.js': ratio(ortBest, medians['TF.js (today)']),
+      'per CPU-s: ORT 1 thread / PyTorch 1 thread': ratio(medians[cpuKey('ORT 1 thread')], medians[cpuKey('PyTorch 1 thread')]),
+      'per CPU-s: ORT 1 thread / TF.js': ratio(medians[cpuKey('ORT 1 thread')], medians[cpuKey('TF.js (today)')]),
+      'ORT 1 thread min–max': `${Math.round(Math.min(...ort1))}–${Math.round(Math.max(...ort1))}`,
     });
   }
   const notes = [
@@ -117,6 +135,7 @@ export async function benchOnnxDense(): Promise<BenchResult> {
     'ORT: DenseStepTrainer, one onnxruntime graph per step (forward, hand-written backward, Adam), parameters and moments fed back as the next step\'s inputs; "spin": idle intra-op threads busy-wait',
     'TF.js (today): DenseHead, the dense core of the voice and nlu trainers (wasm matmuls, loss and Adam in JS)',
     'MLP 512-256-16: 4,096 random rows and labels (throughput only)',
+    'per CPU-s: samples per CPU-second of the whole process, one-thread engines only; the comparison a loaded machine disturbs least',
   ];
   notes.push(missing ? `PyTorch not measured: ${missing}` : 'PyTorch: bench/peers/throughput_torch.py on the same arrays, network, batch and noise, once per round, each thread setting in its own process');
   return { title: 'dense training step: onnxruntime step graph vs TF.js vs PyTorch (issue 15, phase 1)', command: 'npm run bench -- onnx-dense', rows, notes };

@@ -7,7 +7,7 @@
  * linearly decaying Adam learning rate), so the figures differ only in the step itself.
  *
  * Usage: node dense-engine.js <dir> <engine> <seconds>; <dir> holds spec.json, x.f32 and labels.i32.
- * Prints {"samples_per_second": …} after one untimed warm-up epoch.
+ * Prints an EngineRate as JSON after one untimed warm-up epoch.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,8 +45,19 @@ async function ortStep(s: DenseSpec, threads: number, spin: boolean): Promise<St
   return async (x, count, y, lr, t) => void (await trainer.trainStep(x, count, y, adamStepSize({ ...s.adam, learningRate: lr }, t)));
 }
 
-/** Samples per second of `step` inside the voice trainer's loop, over whole epochs lasting ≥ `seconds`. */
-async function rate(s: DenseSpec, x: Float32Array, y: Int32Array, step: Step, seconds: number): Promise<number> {
+export interface EngineRate {
+  samples_per_second: number;
+  /** Samples per CPU-second of the whole process: what a loaded machine disturbs least (one-thread engines). */
+  samples_per_cpu_second: number;
+}
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** Rates of `step` inside the voice trainer's loop, over whole epochs lasting ≥ `seconds`. */
+async function rate(s: DenseSpec, x: Float32Array, y: Int32Array, step: Step, seconds: number): Promise<EngineRate> {
   const rng = new Rng(7);
   const dim = s.sizes[0];
   const n = y.length;
@@ -72,11 +83,12 @@ async function rate(s: DenseSpec, x: Float32Array, y: Int32Array, step: Step, se
   await epoch();
   let samples = 0;
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   do {
     await epoch();
     samples += n;
   } while (performance.now() - t0 < seconds * 1000);
-  return samples / ((performance.now() - t0) / 1000);
+  return { samples_per_second: samples / ((performance.now() - t0) / 1000), samples_per_cpu_second: samples / (cpuSeconds() - c0) };
 }
 
 async function main(): Promise<void> {
@@ -90,7 +102,7 @@ async function main(): Promise<void> {
   const x = new Float32Array(xb.buffer, xb.byteOffset, xb.byteLength / 4);
   const y = new Int32Array(yb.buffer, yb.byteOffset, yb.byteLength / 4);
   const r = await rate(spec, x, y, await open(spec), Number(seconds));
-  process.stdout.write(JSON.stringify({ samples_per_second: r }) + '\n');
+  process.stdout.write(JSON.stringify(r) + '\n');
   // onnxruntime's and TF.js's native threads would keep the process alive a little; the answer is out.
   process.exit(0);
 }
