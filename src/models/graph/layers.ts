@@ -9,7 +9,7 @@
  *   for an example with no known label): L = −(1/n) Σ t·log softmax(z), ∂L/∂z = (softmax(z)·Σt − t) / n
  */
 import type { GraphBuilder } from './builder.js';
-import { div, gemm, greater, logSoftmax, mul, neg, reduceSum, relu, rowCount, softmax, sub, where } from './ops.js';
+import { div, gemm, greater, identity, logSoftmax, mul, neg, reduceSum, relu, rowCount, softmax, sub, where } from './ops.js';
 
 /** y = x·W + b, then ReLU when `activation` is 'relu'. */
 export function denseForward(g: GraphBuilder, x: string, w: string, b: string, activation: 'relu' | 'linear', out?: string): string {
@@ -29,7 +29,7 @@ export function denseBackward(g: GraphBuilder, x: string, w: string, dy: string,
 export function reluBackward(g: GraphBuilder, y: string, dy: string, out?: string): string {
   const zero = g.scalar(0);
   const dx = where(g, greater(g, y, zero), dy, zero);
-  return out === undefined ? dx : g.node('Identity', [dx], {}, out);
+  return out === undefined ? dx : identity(g, dx, out);
 }
 
 /**
