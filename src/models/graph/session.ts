@@ -14,8 +14,7 @@ export interface SessionSettings {
   spin?: boolean;
 }
 
-export type { InferenceSession, Tensor } from 'onnxruntime-node';
-
+/** A CPU session on `model` (ONNX bytes), sequential, all graph optimisations on. */
 export function openSession(model: Uint8Array, s: SessionSettings): Promise<ort.InferenceSession> {
   if (!Number.isInteger(s.threads) || s.threads < 1) throw new RangeError(`threads must be a positive integer, got ${String(s.threads)}`);
   return ort.InferenceSession.create(model, {
