@@ -95,6 +95,7 @@ export async function benchOnnxDense(): Promise<BenchResult> {
   const missing = ensurePythonModule('torch', 'python3-torch');
   const rows: BenchResult['rows'] = [];
   const engines = Object.keys(DENSE_ENGINES);
+  const cpuNotes: string[] = [];
   for (const net of [voiceNet(), mlp512()]) {
     const rates = new Map<string, number[]>();
     const record = (name: string, r: number) => rates.set(name, [...(rates.get(name) ?? []), r]);
@@ -119,6 +120,8 @@ export async function benchOnnxDense(): Promise<BenchResult> {
     const torchBest = Math.max(...Object.keys(medians).filter((k) => k.startsWith('PyTorch') && wall(k)).map((k) => medians[k]));
     const ortBest = Math.max(...engines.filter((e) => e.startsWith('ORT')).map((e) => medians[e]));
     const ort1 = rates.get('ORT 1 thread')!;
+    const perCpu = Object.keys(medians).filter((k) => !wall(k));
+    cpuNotes.push(`${net.name}, samples per CPU-second (medians): ${perCpu.map((k) => `${k.replace(' per CPU-s', '')} ${Math.round(medians[k]).toLocaleString('en-US')}`).join(', ')}`);
     rows.push({
       system: net.name,
       batch: String(net.batch),
@@ -137,6 +140,7 @@ export async function benchOnnxDense(): Promise<BenchResult> {
     'MLP 512-256-16: 4,096 random rows and labels (throughput only)',
     'per CPU-s: samples per CPU-second of the whole process, one-thread engines only; the comparison a loaded machine disturbs least',
   ];
+  notes.push(...cpuNotes);
   notes.push(missing ? `PyTorch not measured: ${missing}` : 'PyTorch: bench/peers/throughput_torch.py on the same arrays, network, batch and noise, once per round, each thread setting in its own process');
   return { title: 'dense training step: onnxruntime step graph vs TF.js vs PyTorch (issue 15, phase 1)', command: 'npm run bench -- onnx-dense', rows, notes };
 }
