@@ -6,6 +6,7 @@
 import { benchEmbedding } from './embedding.bench.js';
 import { benchIngestion } from './ingestion.bench.js';
 import { benchNlu } from './nlu.bench.js';
+import { benchOnnxDense } from './onnx-dense.bench.js';
 import { benchPrime } from './prime.bench.js';
 import { benchThroughput } from './throughput.bench.js';
 import { benchVision } from './vision.bench.js';
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   embedding: () => benchEmbedding(),
   throughput: benchThroughput,
   prime: benchPrime,
+  'onnx-dense': benchOnnxDense,
 };
 
 const wanted = process.argv.slice(2);

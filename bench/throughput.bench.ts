@@ -23,7 +23,7 @@ interface Rate {
   samples_per_second: number;
 }
 
-interface TorchOut {
+export interface TorchOut {
   torch: string;
   /** The thread settings measured, e.g. "2 threads", "1 thread" (see throughput_torch.py). */
   settings: string[];
@@ -55,7 +55,7 @@ async function trinityRate(net: Network): Promise<Rate> {
 }
 
 /** PyTorch on the same network and arrays, right after Trinity's run so both see about the same machine load. */
-function torchRates(net: Network): Promise<TorchOut> {
+export function torchRates(net: Pick<Network, 'name' | 'epochs' | 'spec' | 'write'>): Promise<TorchOut> {
   return withTempDir('throughput', (dir) => {
     const data = join(dir, 'data');
     mkdirSync(data);

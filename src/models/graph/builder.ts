@@ -1,0 +1,125 @@
+/**
+ * A small ONNX graph builder: named inputs, float32/int64 initializers, nodes and outputs, encoded to a
+ * model onnxruntime loads from bytes. Values are referred to by name (a string), as in ONNX itself; a node
+ * gets fresh unique output names unless the caller names them (graph outputs usually are).
+ */
+import { AttrType, ElemType, encodeModelProto, IR_VERSION, OPSET, type ElemTypeName } from './onnx-schema.js';
+
+/** A dimension: a fixed size, or a symbolic name (e.g. "batch") that is fixed per run. */
+export type Dim = number | string;
+
+/** A node attribute, tagged with its ONNX type (a bare number would not say int or float). */
+export type Attr = { int: number } | { float: number } | { ints: readonly number[] } | { floats: readonly number[] };
+
+interface ValueInfo {
+  name: string;
+  type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
+}
+
+function valueInfo(name: string, shape: readonly Dim[], type: ElemTypeName): ValueInfo {
+  const dim = shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d }));
+  return { name, type: { tensor_type: { elem_type: ElemType[type], shape: { dim } } } };
+}
+
+function encodeAttr(name: string, a: Attr): Record<string, unknown> {
+  if ('int' in a) return { name, type: AttrType.INT, i: a.int };
+  if ('float' in a) return { name, type: AttrType.FLOAT, f: a.float };
+  if ('ints' in a) return { name, type: AttrType.INTS, ints: [...a.ints] };
+  return { name, type: AttrType.FLOATS, floats: [...a.floats] };
+}
+
+const bytesOf = (a: Float32Array | BigInt64Array): Uint8Array => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+
+export class GraphBuilder {
+  private readonly nodes: Record<string, unknown>[] = [];
+  private readonly inits: Record<string, unknown>[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly names = new Set<string>();
+  /** Constants already added, by type and value, so each is stored once. */
+  private readonly constants = new Map<string, string>();
+  private counter = 0;
+
+  constructor(readonly name: string) {}
+
+  /** Reserves `name`, which must be new to the graph. */
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new RangeError(`graph ${this.name} already has a value named ${name}`);
+    this.names.add(name);
+    return name;
+  }
+
+  /** A name starting with `prefix` that no value has yet (claimed when the value is added). */
+  private fresh(prefix: string): string {
+    let name: string;
+    do name = `${prefix}_${this.counter++}`;
+    while (this.names.has(name));
+    return name;
+  }
+
+  /** Declares a graph input. */
+  input(name: string, shape: readonly Dim[], type: ElemTypeName = 'float'): string {
+    this.inputs.push(valueInfo(this.claim(name), shape, type));
+    return name;
+  }
+
+  /** Declares an existing value as a graph output with the given shape. */
+  output(name: string, shape: readonly Dim[], type: ElemTypeName = 'float'): void {
+    if (!this.names.has(name)) throw new RangeError(`graph ${this.name} has no value named ${name} to output`);
+    this.outputs.push(valueInfo(name, shape, type));
+  }
+
+  /** A constant tensor stored in the model (weights of an exported model, or constants of the step). */
+  initializer(name: string, data: Float32Array | BigInt64Array, dims: readonly number[]): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (count !== data.length) throw new RangeError(`initializer ${name} has ${data.length} values for shape [${dims.join(', ')}]`);
+    const data_type = data instanceof Float32Array ? ElemType.float : ElemType.int64;
+    this.inits.push({ name: this.claim(name), dims: [...dims], data_type, raw_data: bytesOf(data) });
+    return name;
+  }
+
+  /** A float32 scalar constant. */
+  scalar(value: number): string {
+    return this.constant(`f:${value}`, () => this.initializer(this.fresh('const'), Float32Array.of(value), []));
+  }
+
+  /** A 1-D int64 constant (axes, shapes). */
+  ints(values: readonly number[]): string {
+    return this.constant(`i:${values.join(',')}`, () => this.initializer(this.fresh('ints'), BigInt64Array.from(values, BigInt), [values.length]));
+  }
+
+  private constant(key: string, make: () => string): string {
+    let name = this.constants.get(key);
+    if (name === undefined) this.constants.set(key, (name = make()));
+    return name;
+  }
+
+  /**
+   * Adds a node of `op` (default ONNX domain) and returns its output names: `outputs` when given, else
+   * `count` fresh ones. Inputs must already exist ('' marks an omitted optional input).
+   */
+  nodeN(op: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: readonly string[] | number = 1): string[] {
+    for (const i of inputs) if (i !== '' && !this.names.has(i)) throw new RangeError(`${op} node in graph ${this.name}: unknown input ${i}`);
+    const wanted = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(op.toLowerCase())) : outputs;
+    const outs = wanted.map((o) => this.claim(o));
+    const attribute = Object.entries(attrs).map(([k, v]) => encodeAttr(k, v));
+    this.nodes.push({ op_type: op, name: `${op}:${outs[0]}`, input: [...inputs], output: outs, attribute });
+    return outs;
+  }
+
+  /** Adds a single-output node and returns its output name (`output`, or a fresh one). */
+  node(op: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, output?: string): string {
+    return this.nodeN(op, inputs, attrs, output === undefined ? 1 : [output])[0];
+  }
+
+  /** The model as ONNX protobuf bytes, ready for InferenceSession.create. */
+  encode(): Uint8Array {
+    if (this.outputs.length === 0) throw new RangeError(`graph ${this.name} has no outputs`);
+    return encodeModelProto({
+      ir_version: IR_VERSION,
+      producer_name: 'trinity',
+      opset_import: [{ domain: '', version: OPSET }],
+      graph: { name: this.name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
+    });
+  }
+}

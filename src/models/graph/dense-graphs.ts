@@ -1,0 +1,130 @@
+/**
+ * Whole graphs for a dense classifier (input → ReLU hidden layers → logits, softmax cross-entropy):
+ *
+ * - the step graph: one training step, forward, backward and Adam, as one graph. Inputs: the batch `x`
+ *   [batch, in], `targets` [batch, classes], `step_size` (Adam's bias-corrected step, a scalar), then every
+ *   parameter and its two moments; outputs: `loss`, `logits`, then the new parameters and moments. The
+ *   caller feeds the outputs back as the next step's inputs, so the state never leaves float32 and never
+ *   round-trips through anything but onnxruntime.
+ * - the gradient graph: forward and backward only, gradients out (for checking the backward pass).
+ * - the inference graph: `x` in, `logits` and `probabilities` out; the weights stored in the model (an
+ *   export), or taken as inputs (evaluating while training, without rebuilding the graph).
+ *
+ * The batch dimension is symbolic: the last, shorter batch of an epoch runs on the same session.
+ */
+import { adamUpdate, type AdamConstants } from './adam.js';
+import { GraphBuilder, type Dim } from './builder.js';
+import { denseBackward, denseForward, reluBackward, softmaxCrossEntropy } from './layers.js';
+import { softmax } from './ops.js';
+
+/** Names of the parameters in order: W0, b0, W1, b1, ... for layer sizes [in, hidden..., out]. */
+export function paramNames(sizes: readonly number[]): string[] {
+  return Array.from({ length: sizes.length - 1 }, (_, l) => [`W${l}`, `b${l}`]).flat();
+}
+
+/** Shapes of the parameters in paramNames order. */
+export function paramShapes(sizes: readonly number[]): number[][] {
+  return Array.from({ length: sizes.length - 1 }, (_, l) => [[sizes[l], sizes[l + 1]], [sizes[l + 1]]]).flat();
+}
+
+/** Input names of the step graph's state: parameters, first moments, second moments. */
+export function stateNames(sizes: readonly number[]): string[] {
+  const p = paramNames(sizes);
+  return [...p, ...p.map((n) => `m_${n}`), ...p.map((n) => `v_${n}`)];
+}
+
+/** The step graph's output name for each state input (W0 → new_W0, m_W0 → new_m_W0). */
+export const newName = (state: string): string => `new_${state}`;
+
+const BATCH: Dim = 'batch';
+
+function checkSizes(sizes: readonly number[]): void {
+  if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s > 0)) throw new RangeError(`layer sizes must be ≥ 2 positive integers, got [${sizes.join(', ')}]`);
+}
+
+/** Adds the forward pass; returns every layer's output, x first and the logits (named `logits`) last. */
+function forward(g: GraphBuilder, sizes: readonly number[], params: readonly string[], x: string): string[] {
+  const acts = [x];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const hidden = l + 2 < sizes.length;
+    acts.push(denseForward(g, acts[l], params[2 * l], params[2 * l + 1], hidden ? 'relu' : 'linear', hidden ? undefined : 'logits'));
+  }
+  return acts;
+}
+
+/** The gradient of the mean loss w.r.t. each parameter (paramNames order), from the layer outputs. */
+function backward(g: GraphBuilder, sizes: readonly number[], params: readonly string[], acts: readonly string[], dLogits: string, gradName: (p: string) => string | undefined): string[] {
+  const grads: string[] = new Array<string>(params.length);
+  let dy = dLogits;
+  for (let l = sizes.length - 2; l >= 0; l--) {
+    const [w, b] = [params[2 * l], params[2 * l + 1]];
+    const r = denseBackward(g, acts[l], w, dy, l > 0, { dW: gradName(w), db: gradName(b) });
+    grads[2 * l] = r.dW;
+    grads[2 * l + 1] = r.db;
+    if (r.dx !== undefined) dy = reluBackward(g, acts[l], r.dx);
+  }
+  return grads;
+}
+
+function declareInputs(g: GraphBuilder, sizes: readonly number[]): { x: string; targets: string; params: string[] } {
+  const classes = sizes[sizes.length - 1];
+  const x = g.input('x', [BATCH, sizes[0]]);
+  const targets = g.input('targets', [BATCH, classes]);
+  const shapes = paramShapes(sizes);
+  const params = paramNames(sizes).map((n, i) => g.input(n, shapes[i]));
+  return { x, targets, params };
+}
+
+/** One Adam training step of the dense classifier with layer sizes `sizes`, as ONNX bytes. */
+export function buildDenseStepGraph(sizes: readonly number[], adam: AdamConstants): Uint8Array {
+  checkSizes(sizes);
+  const g = new GraphBuilder('dense_step');
+  const { x, targets, params } = declareInputs(g, sizes);
+  const shapes = paramShapes(sizes);
+  const stepSize = g.input('step_size', []);
+  const ms = params.map((n, i) => g.input(`m_${n}`, shapes[i]));
+  const vs = params.map((n, i) => g.input(`v_${n}`, shapes[i]));
+  const acts = forward(g, sizes, params, x);
+  const { loss, dLogits } = softmaxCrossEntropy(g, acts[acts.length - 1], targets, { loss: 'loss' });
+  const grads = backward(g, sizes, params, acts, dLogits, () => undefined);
+  const classes = sizes[sizes.length - 1];
+  g.output(loss, []);
+  g.output('logits', [BATCH, classes]);
+  params.forEach((p, i) => adamUpdate(g, { w: p, grad: grads[i], m: ms[i], v: vs[i], stepSize }, adam, { w: newName(p), m: newName(ms[i]), v: newName(vs[i]) }));
+  for (const group of [params, ms, vs]) group.forEach((p, i) => g.output(newName(p), shapes[i]));
+  return g.encode();
+}
+
+/** Forward and backward only: `loss`, `logits` and `grad_W0`, `grad_b0`, ... out. */
+export function buildDenseGradientGraph(sizes: readonly number[]): Uint8Array {
+  checkSizes(sizes);
+  const g = new GraphBuilder('dense_gradient');
+  const { x, targets, params } = declareInputs(g, sizes);
+  const acts = forward(g, sizes, params, x);
+  const { loss, dLogits } = softmaxCrossEntropy(g, acts[acts.length - 1], targets, { loss: 'loss' });
+  backward(g, sizes, params, acts, dLogits, (p) => `grad_${p}`);
+  g.output(loss, []);
+  g.output('logits', [BATCH, sizes[sizes.length - 1]]);
+  const shapes = paramShapes(sizes);
+  params.forEach((p, i) => g.output(`grad_${p}`, shapes[i]));
+  return g.encode();
+}
+
+/**
+ * The classifier's forward pass: `x` in, `logits` and `probabilities` out. With `weights` they are stored
+ * in the model; without, they are inputs named as in paramNames.
+ */
+export function buildDenseInferenceGraph(sizes: readonly number[], weights?: readonly Float32Array[]): Uint8Array {
+  checkSizes(sizes);
+  const shapes = paramShapes(sizes);
+  if (weights && weights.length !== shapes.length) throw new RangeError(`expected ${shapes.length} weight arrays, got ${weights.length}`);
+  const g = new GraphBuilder('dense_classifier');
+  const x = g.input('x', [BATCH, sizes[0]]);
+  const params = paramNames(sizes).map((n, i) => (weights ? g.initializer(n, weights[i], shapes[i]) : g.input(n, shapes[i])));
+  const acts = forward(g, sizes, params, x);
+  softmax(g, acts[acts.length - 1], -1, 'probabilities');
+  const classes = sizes[sizes.length - 1];
+  g.output('logits', [BATCH, classes]);
+  g.output('probabilities', [BATCH, classes]);
+  return g.encode();
+}

@@ -1,0 +1,85 @@
+/**
+ * The part of ONNX's onnx.proto (proto2, field numbers as published) that a graph builder writes, as a
+ * protobufjs JSON descriptor. Only writing is needed: a model is built in TypeScript, encoded here and
+ * handed to onnxruntime as bytes. The full onnx.proto also has sparse tensors, functions, training info,
+ * sequences and maps; none of them is used, so they are left out rather than carried unread.
+ */
+import protobuf from 'protobufjs';
+
+const str = (id: number) => ({ type: 'string', id });
+const many = (type: string, id: number) => ({ rule: 'repeated', type, id });
+
+const ONNX_SUBSET = {
+  nested: {
+    onnx: {
+      nested: {
+        ModelProto: {
+          fields: {
+            ir_version: { type: 'int64', id: 1 },
+            producer_name: str(2),
+            producer_version: str(3),
+            doc_string: str(6),
+            graph: { type: 'GraphProto', id: 7 },
+            opset_import: many('OperatorSetIdProto', 8),
+          },
+        },
+        OperatorSetIdProto: { fields: { domain: str(1), version: { type: 'int64', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: many('NodeProto', 1),
+            name: str(2),
+            initializer: many('TensorProto', 5),
+            doc_string: str(10),
+            input: many('ValueInfoProto', 11),
+            output: many('ValueInfoProto', 12),
+          },
+        },
+        NodeProto: {
+          fields: { input: many('string', 1), output: many('string', 2), name: str(3), op_type: str(4), attribute: many('AttributeProto', 5), domain: str(7) },
+        },
+        AttributeProto: {
+          fields: {
+            name: str(1),
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            floats: many('float', 7),
+            ints: many('int64', 8),
+            type: { type: 'int32', id: 20 },
+          },
+        },
+        ValueInfoProto: { fields: { name: str(1), type: { type: 'TypeProto', id: 2 } } },
+        TypeProto: {
+          fields: { tensor_type: { type: 'Tensor', id: 1 } },
+          nested: { Tensor: { fields: { elem_type: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } } },
+        },
+        TensorShapeProto: {
+          fields: { dim: many('Dimension', 1) },
+          nested: { Dimension: { fields: { dim_value: { type: 'int64', id: 1 }, dim_param: str(2) } } },
+        },
+        TensorProto: {
+          fields: { dims: many('int64', 1), data_type: { type: 'int32', id: 2 }, name: str(8), raw_data: { type: 'bytes', id: 9 } },
+        },
+      },
+    },
+  },
+};
+
+/** onnx.TensorProto.DataType values used here. */
+export const ElemType = { float: 1, int64: 7, bool: 9 } as const;
+export type ElemTypeName = keyof typeof ElemType;
+
+/** onnx.AttributeProto.AttributeType values used here. */
+export const AttrType = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
+
+/** IR version 8 (ONNX 1.10+) with opset 17: every op used here has its current form there. */
+export const IR_VERSION = 8;
+export const OPSET = 17;
+
+const modelType = protobuf.Root.fromJSON(ONNX_SUBSET).lookupType('onnx.ModelProto');
+
+/** Encodes a plain object shaped like onnx.ModelProto (snake_case field names) to its protobuf bytes. */
+export function encodeModelProto(model: Record<string, unknown>): Uint8Array {
+  const problem = modelType.verify(model);
+  if (problem) throw new TypeError(`not a valid ONNX model: ${problem}`);
+  return modelType.encode(modelType.fromObject(model)).finish();
+}

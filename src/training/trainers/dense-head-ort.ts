@@ -1,0 +1,77 @@
+/**
+ * DenseHead's job (src/training/trainers/dense-head.ts) on onnxruntime: the dense classifier's whole
+ * training step — forward, hand-written backward, Adam — is one ONNX graph (src/models/graph), so a step is
+ * one native call instead of a dozen TF.js kernels plus JS loops. Same state layout and the same running
+ * loss/correct totals as DenseHead (computed in JS from the step's logits by the same function), so a
+ * trainer swaps one for the other without touching its checkpoint format or metrics.
+ *
+ * Steps are async (onnxruntime runs a session off the JS thread); the trainer awaits each.
+ */
+import type { AdamConstants } from '../../models/graph/adam.js';
+import { DenseStepTrainer } from '../../models/graph/dense-trainer.js';
+import type { SessionSettings } from '../../models/graph/session.js';
+import { softmaxCrossEntropy, type BatchTotals } from './dense-step.js';
+import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
+
+export class OrtDenseHead {
+  private totals: BatchTotals = { lossSum: 0, correct: 0 };
+  private readonly classes: number;
+
+  private constructor(
+    private readonly core: DenseStepTrainer,
+    private readonly adam: AdamConstants,
+  ) {
+    this.classes = core.sizes[core.sizes.length - 1];
+  }
+
+  /** A head for layer sizes `[in, hidden..., out]` from `initial` weights (W0, b0, ...), zero Adam moments. */
+  static async create(sizes: readonly number[], initial: readonly Float32Array[], adam: AdamConstants, session: SessionSettings): Promise<OrtDenseHead> {
+    const constants = { beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon };
+    return new OrtDenseHead(await DenseStepTrainer.create(sizes, initial, constants, session), constants);
+  }
+
+  private add(logits: Float32Array, n: number, labels: Int32Array): void {
+    const t = softmaxCrossEntropy(logits, labels, n, this.classes);
+    this.totals.lossSum += t.lossSum;
+    this.totals.correct += t.correct;
+  }
+
+  /** One step on `n` rows of `x` with `labels` (≥ 0): mean cross-entropy, Adam step `t` at `adam.learningRate`. */
+  async trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number): Promise<void> {
+    const { beta1, beta2, epsilon } = this.adam;
+    if (adam.beta1 !== beta1 || adam.beta2 !== beta2 || adam.epsilon !== epsilon) throw new RangeError('Adam β1, β2 and ε are fixed in the step graph; only the learning rate may change between steps');
+    const { logits } = await this.core.trainStep(x, n, labels, adamStepSize(adam, t));
+    this.add(logits, n, labels);
+  }
+
+  /** Accumulates loss and correct count of `n` examples without training (validation); label -1 counts wrong. */
+  async evaluate(x: Float32Array, n: number, labels: Int32Array): Promise<void> {
+    this.add(await this.core.logits(x, n), n, labels);
+  }
+
+  /** The running sums since the last call, then resets them. */
+  takeTotals(): BatchTotals {
+    const t = this.totals;
+    this.totals = { lossSum: 0, correct: 0 };
+    return t;
+  }
+
+  /** Parameters, then first moments, then second moments, each per tensor (W0, b0, ...) and as a copy. */
+  getState(): Float32Array[] {
+    return this.core.getState();
+  }
+
+  getWeights(): Float32Array[] {
+    return this.core.getWeights();
+  }
+
+  /** Restores what getState returned, bit for bit. */
+  setState(arrays: readonly Float32Array[]): void {
+    this.core.setState(arrays);
+  }
+
+  /** Releases the onnxruntime sessions (in the background: nothing waits on them). */
+  dispose(): void {
+    void this.core.dispose();
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../../src/models/graph/builder.js';
+import * as ops from '../../../src/models/graph/ops.js';
+import { runGraph } from './reference.js';
+
+describe('GraphBuilder', () => {
+  it('builds a model onnxruntime runs, with constants stored once', async () => {
+    const g = new GraphBuilder('t');
+    const x = g.input('x', ['n', 2]);
+    ops.add(g, ops.add(g, x, g.scalar(1.5)), g.scalar(1.5), 'y');
+    g.output('y', ['n', 2]);
+    const out = await runGraph(g.encode(), { x: [Float32Array.of(1, 2, 3, 4), [2, 2]] });
+    expect([...out.y]).toEqual([4, 5, 6, 7]);
+  });
+
+  it('refuses a repeated name, an unknown input, an unknown output and a graph with no outputs', () => {
+    const g = new GraphBuilder('t');
+    const x = g.input('x', [2]);
+    expect(() => g.input('x', [2])).toThrow(/already has a value named x/);
+    expect(() => ops.add(g, x, 'nope')).toThrow(/unknown input nope/);
+    expect(() => g.output('nope', [2])).toThrow(/no value named nope/);
+    expect(() => g.encode()).toThrow(/no outputs/);
+    expect(() => g.initializer('w', new Float32Array(3), [2, 2])).toThrow(/3 values for shape \[2, 2\]/);
+  });
+});
+
+describe('ops', () => {
+  it('MatMul, Transpose, ReduceMean, Exp, Sqrt, Softmax and Gemm with transposes compute what numpy would', async () => {
+    const g = new GraphBuilder('ops');
+    const a = g.input('a', [2, 3]);
+    const b = g.input('b', [3, 2]);
+    const outs: [string, number[]][] = [
+      [ops.matMul(g, a, b, 'ab'), [2, 2]],
+      [ops.transpose(g, a), [3, 2]],
+      [ops.reduceMean(g, a, [1], false, 'mean'), [2]],
+      [ops.sqrt(g, ops.exp(g, a)), [2, 3]],
+      [ops.softmax(g, a, -1, 'sm'), [2, 3]],
+      [ops.gemm(g, b, a, { transA: true, transB: true, alpha: 2 }), [2, 2]],
+    ];
+    outs.forEach(([name, shape]) => g.output(name, shape));
+    const A = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const B = Float32Array.of(1, 0, 0, 1, 1, 1);
+    const out = await runGraph(g.encode(), { a: [A, [2, 3]], b: [B, [3, 2]] });
+    const [ab, at, mean, sq, sm, gm] = outs.map(([name]) => [...out[name]]);
+    expect(ab).toEqual([4, 5, 10, 11]);
+    expect(at).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(mean).toEqual([2, 5]);
+    sq.forEach((v, i) => expect(v).toBeCloseTo(Math.exp(A[i] / 2), 3));
+    const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
+    expect(sm[0]).toBeCloseTo(Math.exp(1) / z, 6);
+    // 2·(Bᵀ·Aᵀ) = 2·(A·B)ᵀ
+    expect(gm).toEqual([8, 20, 10, 22]);
+  });
+});
