@@ -50,6 +50,15 @@ export class Traffic {
         );
       }
     }
+    if (opts.feed) {
+      // Someone watching the dashboard: the buffer's figures, a few times a second.
+      this.loops.push(
+        this.loop(live, async () => {
+          await ctx.client.get('reactor GET /api/experiences/stats', `${ctx.cluster.url('reactor')}/api/experiences/stats`);
+          await sleep(200);
+        }),
+      );
+    }
     for (let p = 0; p < opts.predictors; p++) {
       let n = 0;
       this.loops.push(

@@ -18,6 +18,8 @@ export interface Answer {
 }
 
 export interface ServerError {
+  /** What the soak was doing (e.g. "run 4: prime rollout"). */
+  phase: string;
   api: string;
   method: string;
   url: string;
@@ -37,6 +39,8 @@ export class Tally {
   /** While true (the disk-full case), 507 Insufficient Storage is the expected answer to a write. */
   diskFull = false;
   insufficientStorage = 0;
+  /** Set by the soak as it goes, to say when each 5xx came. */
+  phase = 'setup';
 
   record(api: string, ms: number): void {
     if (!this.recordLatency) return;
@@ -90,7 +94,7 @@ export class SoakClient {
     else if (res.status === INSUFFICIENT_STORAGE && this.tally.diskFull) this.tally.insufficientStorage++;
     else if (res.status >= 500) {
       this.tally.serverErrorCount++;
-      if (this.tally.serverErrors.length < KEEP_5XX) this.tally.serverErrors.push({ api, method, url, status: res.status, body: text.slice(0, 400) });
+      if (this.tally.serverErrors.length < KEEP_5XX) this.tally.serverErrors.push({ phase: this.tally.phase, api, method, url, status: res.status, body: text.slice(0, 400) });
     }
     return answer;
   }

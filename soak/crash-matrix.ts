@@ -129,6 +129,7 @@ export async function crashRun(ctx: SoakContext, run: number, seed: number): Pro
   const moments = MOMENTS[service];
   const moment = moments[ctx.rng.nextInt(moments.length)];
   const delayMs = between(ctx, 0, KILL_WINDOW_MS[moment]);
+  ctx.tally.phase = `run ${run}: ${service} ${moment}`;
   const result: CrashRun = { run, service, moment, delayMs, hit: false, restartMs: null, orphans: 0, error: null };
   try {
     const { ready, inFlight } = await enter(ctx, moment, seed);

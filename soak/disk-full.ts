@@ -95,10 +95,12 @@ export async function runDiskFull(seed: number, settleMs: number, log: (line: st
     const bytes = fill(filler);
     log(`  disk full: ${(bytes / 1024 / 1024).toFixed(1)} MB filler; writing for ${FULL_SECONDS} s`);
     ctx.tally.diskFull = true;
+    ctx.tally.phase = 'disk full';
     result.refused = await writeWhileFull(ctx, seed);
     result.exits = (['reactor', 'jarvis'] as const).filter((s) => !cluster.isRunning(s)).map((s) => `${s}: ${cluster.output(s).split('\n').filter(Boolean).slice(-3).join(' | ')}`);
     rmSync(filler);
     ctx.tally.diskFull = false;
+    ctx.tally.phase = 'space freed';
     log(`  disk full: space freed; ${result.exits.length} service(s) exited, ${result.refused} writes refused`);
     // A service that died is restarted, as a supervisor would, so the rest can still be checked.
     for (const s of ['reactor', 'jarvis'] as const) if (!cluster.isRunning(s)) await cluster.start(s).catch(() => undefined);
@@ -107,7 +109,7 @@ export async function runDiskFull(seed: number, settleMs: number, log: (line: st
     result.recovered &&= result.settled.settledInMs !== null;
   } finally {
     result.fiveXx = ctx.tally.serverErrorCount;
-    result.fiveXxExamples = ctx.tally.serverErrors.map((e) => `${e.method} ${e.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')} → ${e.status} ${e.body.slice(0, 160)}`);
+    result.fiveXxExamples = ctx.tally.serverErrors.map((e) => `[${e.phase}] ${e.method} ${e.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')} → ${e.status} ${e.body.slice(0, 160)}`);
     await cluster.stopAll();
     execFileSync('umount', [mount]);
     rmSync(mount, { recursive: true, force: true });

@@ -62,6 +62,7 @@ const details: [string, string[]][] = [
   ['quarantined files', result.settled.rejectedFiles],
   ['disk full: exits', result.diskFull.exits],
   ['disk full: 5xx answers', result.diskFull.fiveXxExamples],
+  ['disk full: not settled after space was freed', result.diskFull.settled ? [...result.diskFull.settled.stuckJobs, ...result.diskFull.settled.failedJobs, ...result.diskFull.settled.stuckDeployments, ...(result.diskFull.settled.pendingFiles ? [`${result.diskFull.settled.pendingFiles} files or outbox rows not ingested`] : [])] : []],
   ['crash runs with errors', result.crashes.filter((c) => c.error).map((c) => `run ${c.run} ${c.service} ${c.moment}: ${c.error}`)],
 ];
 for (const [title, lines] of details) if (lines.length) console.log(`\n${title}:\n${lines.map((l) => `  ${l}`).join('\n')}`);

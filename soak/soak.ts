@@ -90,10 +90,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     for (let run = 0; run < opts.runs * SERVICES.length; run++) crashes.push(await crashRun(ctx, run, seed));
     await traffic.stop();
 
+    ctx.tally.phase = 'load';
     log(`load: ${opts.loadSeconds} s`);
     ctx.tally.recordLatency = true;
     const load = await runLoad(ctx, opts.loadSeconds, seed);
 
+    ctx.tally.phase = 'settle';
     log('settling');
     const predictor = new Traffic(ctx, { feedPauseMs: 0, predictPauseMs: 20, predictors: 1, batchSize: 0, feed: false, maxMs: opts.settleSeconds * 1000 }).start();
     const settled = await settle(ctx, opts.settleSeconds * 1000);
@@ -117,7 +119,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       diskFull,
       up,
       fiveXx: ctx.tally.serverErrorCount,
-      fiveXxExamples: ctx.tally.serverErrors.map((e) => `${e.method} ${e.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')} → ${e.status} ${e.body.slice(0, 200)}`),
+      fiveXxExamples: ctx.tally.serverErrors.map((e) => `[${e.phase}] ${e.method} ${e.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '')} → ${e.status} ${e.body.slice(0, 200)}`),
       acknowledged: ctx.ledger.acked.size,
       rows: [],
       seconds: 0,
