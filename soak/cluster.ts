@@ -58,6 +58,8 @@ interface Running {
 }
 
 export class Cluster {
+  /** Every cluster created in this process, so an interrupted soak can stop what it started. */
+  private static readonly live = new Set<Cluster>();
   readonly home: string;
   readonly ports: Record<ServiceName, number>;
   private readonly running = new Map<ServiceName, Running>();
@@ -74,7 +76,14 @@ export class Cluster {
   /** A cluster description with a new temporary home (or `home`) and three free ports; nothing runs yet. */
   static async create(env: Record<string, string> = {}, home?: string): Promise<Cluster> {
     const ports = { reactor: await freePort(), prime: await freePort(), jarvis: await freePort() };
-    return new Cluster(home ?? mkdtempSync(join(tmpdir(), 'trinity-soak-')), ports, env);
+    const cluster = new Cluster(home ?? mkdtempSync(join(tmpdir(), 'trinity-soak-')), ports, env);
+    Cluster.live.add(cluster);
+    return cluster;
+  }
+
+  /** SIGKILLs every service of every cluster of this process (Ctrl-C on the soak). */
+  static killAll(): void {
+    for (const c of Cluster.live) for (const r of c.running.values()) r.proc.kill('SIGKILL');
   }
 
   url(service: ServiceName): string {

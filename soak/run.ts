@@ -3,6 +3,7 @@
  * real `trinity` processes. Prints a table of every figure next to its target and exits 1 on a miss.
  */
 import { parseArgs } from 'node:util';
+import { Cluster } from './cluster.js';
 import { printTable } from './report.js';
 import { FULL_OPTIONS, QUICK_OPTIONS, runSoak } from './soak.js';
 
@@ -38,6 +39,13 @@ try {
 if (args.help) {
   console.log(USAGE);
   process.exit(0);
+}
+// Interrupted: the services it started must not run on without it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    Cluster.killAll();
+    process.exit(130);
+  });
 }
 const base = args.quick ? QUICK_OPTIONS : FULL_OPTIONS;
 const seed = positiveInt('seed', args.seed, 1);

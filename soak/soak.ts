@@ -50,6 +50,8 @@ const FAST_ENV: Record<string, string> = {
   RESOURCE_CHECK_INTERVAL: '1',
   REACTOR_RETRY_DELAY: '0.5',
   REACTOR_BREAKER_HALF_OPEN: '2',
+  // The design's 40 GB default waits for memory a small nlu job does not need (and this host may not have).
+  TRAINING_MEMORY_RESERVE_GB: '1',
 };
 
 export interface SoakResult {
