@@ -1,0 +1,125 @@
+/**
+ * Latency and memory: each API's p99 alone (idle) and under mixed load (experiences to jarvis and
+ * reactor, predictions and feedback to prime, one training job), and each service's RSS (and V8 heap
+ * where /metrics has prom-client's default metrics) from the end of warm-up to the end.
+ */
+import { rssBytes } from '../src/util/proc.js';
+import { Traffic } from './background.js';
+import { percentile } from './client.js';
+import { sleep, SERVICES, type ServiceName } from './cluster.js';
+import type { SoakContext } from './context.js';
+import { postBatch } from './experiences.js';
+
+/** The APIs whose latency is compared, each with one request. */
+function probes(ctx: SoakContext): Record<string, () => Promise<unknown>> {
+  const reactor = ctx.cluster.url('reactor');
+  let lastPrediction: string | null = null;
+  return {
+    'jarvis POST /api/experiences': () => postBatch(ctx.client, ctx.ledger, 'jarvis-http', ctx.cluster.url('jarvis'), ctx.source.batch(10)),
+    'reactor POST /api/experiences': () => postBatch(ctx.client, ctx.ledger, 'reactor-http', reactor, ctx.source.batch(10)),
+    'reactor GET /api/experiences/stats': () => ctx.client.get('reactor GET /api/experiences/stats', `${reactor}/api/experiences/stats`),
+    'prime POST /api/predict/nlu': async () => (lastPrediction = await ctx.actions.predict('idle', ctx.source.text().text)),
+    'prime POST /api/feedback': async () => {
+      if (lastPrediction) await ctx.actions.feedback(lastPrediction, true);
+      lastPrediction = await ctx.actions.predict('idle', ctx.source.text().text);
+    },
+  };
+}
+export const LATENCY_APIS = ['jarvis POST /api/experiences', 'reactor POST /api/experiences', 'reactor GET /api/experiences/stats', 'prime POST /api/predict/nlu', 'prime POST /api/feedback'];
+
+/** p99 of each API with nothing else running: `n` sequential requests each after a few warm-up ones. */
+export async function idleP99(ctx: SoakContext, n: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [api, call] of Object.entries(probes(ctx))) {
+    ctx.tally.recordLatency = false;
+    for (let i = 0; i < 10; i++) await call();
+    ctx.tally.recordLatency = true;
+    ctx.tally.latencies.delete(api);
+    for (let i = 0; i < n; i++) await call();
+    out[api] = percentile(ctx.tally.latencies.get(api) ?? [], 99);
+  }
+  ctx.tally.resetLatencies();
+  return out;
+}
+
+export interface MemoryGrowth {
+  service: ServiceName;
+  rssAtWarmMb: number;
+  rssEndMb: number;
+  rssGrowth: number;
+  heapAtWarmMb: number | null;
+  heapEndMb: number | null;
+}
+
+export interface LoadResult {
+  seconds: number;
+  requests: number;
+  predictions: number;
+  p99: Record<string, number>;
+  memory: MemoryGrowth[];
+  trainingJob: string | null;
+}
+
+const METRICS_PREFIX: Partial<Record<ServiceName, string>> = { reactor: 'trinity_reactor_', prime: 'trinity_prime_' };
+
+async function heapBytes(ctx: SoakContext, service: ServiceName): Promise<number | null> {
+  const prefix = METRICS_PREFIX[service];
+  if (!prefix) return null;
+  const res = await fetch(`${ctx.cluster.url(service)}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+  const text = res?.ok ? await res.text() : '';
+  const m = new RegExp(`^${prefix}nodejs_heap_size_used_bytes (\\d+(?:\\.\\d+)?)`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+const MB = 1024 * 1024;
+/** Memory is sampled this often; growth compares the mean of the samples just after warm-up with the last ones. */
+const SAMPLE_MS = 1_000;
+const WINDOW_SAMPLES = 10;
+
+export async function runLoad(ctx: SoakContext, seconds: number, seed: number): Promise<LoadResult> {
+  const requestsBefore = ctx.tally.requests;
+  // Warm-up: the first fifth (at least 5 s); caches, JIT and pools settle before memory counts.
+  const warmMs = Math.max(5_000, seconds * 200);
+  const traffic = new Traffic(ctx, { feedPauseMs: 20, predictPauseMs: 2, predictors: 2, batchSize: 10, feed: true, maxMs: seconds * 1000 + 60_000 }).start();
+  const trainingJob = `soak-load-${seed}`;
+  // About one epoch every two seconds of load on a buffer of a few thousand experiences.
+  const started = await ctx.actions.startJob(trainingJob, Math.max(5, Math.min(300, Math.round(seconds / 2))));
+  const rss = new Map<ServiceName, number[]>(SERVICES.map((s) => [s, []]));
+  const heap = new Map<ServiceName, number[]>(SERVICES.map((s) => [s, []]));
+  const t0 = Date.now();
+  let warm = false;
+  for (let i = 0; i < seconds * 10 && Date.now() - t0 < seconds * 1000; i++) {
+    await sleep(SAMPLE_MS);
+    if (!warm && Date.now() - t0 >= warmMs) {
+      warm = true;
+      ctx.tally.resetLatencies();
+    }
+    if (!warm) continue;
+    for (const s of SERVICES) {
+      const pid = ctx.cluster.pid(s);
+      if (pid) rss.get(s)!.push(rssBytes(pid));
+      const h = await heapBytes(ctx, s);
+      if (h !== null) heap.get(s)!.push(h);
+    }
+  }
+  await traffic.stop();
+  const p99: Record<string, number> = {};
+  for (const api of LATENCY_APIS) p99[api] = percentile(ctx.tally.latencies.get(api) ?? [], 99);
+  const memory = SERVICES.map((service): MemoryGrowth => {
+    const r = rss.get(service)!;
+    const h = heap.get(service)!;
+    const w = Math.min(WINDOW_SAMPLES, Math.max(1, Math.floor(r.length / 4)));
+    const rssAtWarm = mean(r.slice(0, w));
+    const rssEnd = mean(r.slice(-w));
+    return {
+      service,
+      rssAtWarmMb: rssAtWarm / MB,
+      rssEndMb: rssEnd / MB,
+      rssGrowth: rssAtWarm > 0 ? rssEnd / rssAtWarm - 1 : NaN,
+      heapAtWarmMb: h.length ? mean(h.slice(0, w)) / MB : null,
+      heapEndMb: h.length ? mean(h.slice(-w)) / MB : null,
+    };
+  });
+  return { seconds, requests: ctx.tally.requests - requestsBefore, predictions: traffic.predictions, p99, memory, trainingJob: started ? trainingJob : null };
+}
