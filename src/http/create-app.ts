@@ -3,7 +3,7 @@ import { MIMEType } from 'node:util';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { HttpUnsupportedMedia } from '../errors.js';
-import { installErrorHandling } from './error-handler.js';
+import { frameworkError, installErrorHandling } from './error-handler.js';
 import { installBearerAuth } from './auth.js';
 import { installOriginGuard } from './origin-guard.js';
 import { lazyRequestLogger } from './lazy-request-logger.js';
@@ -47,6 +47,7 @@ export function createApp({ logger, bodyLimitBytes, apiToken, allowedHosts }: Ap
     childLoggerFactory: lazyRequestLogger,
     return503OnClosing: true,
     forceCloseConnections: true,
+    frameworkErrors: frameworkError,
   }) as unknown as FastifyInstance;
   // Every route takes JSON; text/plain is the type a cross-site form can send without asking first.
   app.removeContentTypeParser('text/plain');

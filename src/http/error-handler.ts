@@ -62,6 +62,23 @@ function fromFastifyError(fe: FastifyError, req: FastifyRequest): TrinityError {
   return new TrinityError(HttpBadRequest.code, fe.statusCode ?? 400, message);
 }
 
+/**
+ * Fastify's `frameworkErrors`: errors of the router itself, raised before any route or error handler runs
+ * (a malformed percent-encoding, an over-long path parameter), in the catalogue's shape like the rest.
+ */
+export function frameworkError(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const path = req.url.split('?')[0];
+  const shown = path.length > 120 ? `${path.slice(0, 120)}…` : path;
+  const err =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new TrinityError(HttpBadRequest.code, 400, `the URL ${JSON.stringify(shown)} has a malformed percent-encoding`)
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new TrinityError(HttpBadRequest.code, 414, `a path parameter of ${JSON.stringify(shown)} is too long`)
+        : HttpInternal.with({ details: 'see the service log' });
+  if (err.statusCode >= 500) req.log.error({ err: error }, 'router error');
+  void reply.code(err.statusCode).send(toErrorBody(err));
+}
+
 /** 413 for a body over `limit` bytes, naming the route. */
 export function bodyTooLarge(req: FastifyRequest, limit: number): TrinityError {
   return HttpBodyTooLarge.with({ details: `the body of ${req.method} ${req.routeOptions.url ?? 'this route'} may be at most ${limit} bytes` }, limit);

@@ -17,6 +17,7 @@ import { ModelRegistry } from '../registry/index.js';
 import { TrainingService } from '../training/training-service.js';
 import { EvaluationService } from '../training/evaluation-service.js';
 import { dropboxLabel } from '../training/dropbox.js';
+import { homeRelativeName } from '../util/shown-path.js';
 import { createApp } from '../http/create-app.js';
 import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes } from '../http/routes/health.js';
@@ -159,6 +160,7 @@ export class Reactor {
       assessor: this.evaluationService(),
       logger: logger.child({ component: 'training' }),
       checkpointsRoot: config.paths.checkpoints,
+      checkpointsName: homeRelativeName(config.paths.checkpoints, config.home, '$TRAINING_CHECKPOINT_DIR'),
       dropboxDir: config.paths.dropbox,
       dropboxName: dropboxLabel(config.paths.dropbox, config.home),
       maxConcurrentJobs: config.training.maxConcurrentJobs,

@@ -7,10 +7,11 @@
  */
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { JSONParser, TokenType } from '@streamparser/json';
 import { DropboxFileTooLarge, TrainingDatasetPath, type TrinityError } from '../errors.js';
+import { homeRelativeName, isInside } from '../util/shown-path.js';
 
 /**
  * Most bytes of JSON text a drop-box file may hold (after unpacking). 512 MiB is what a plain file could
@@ -34,12 +35,7 @@ export interface DropboxReadOptions {
 
 /** `TRAINING_DROPBOX_DIR ($JARVIS_HOME/…)` for messages: where the folder is, without the host's own paths. */
 export function dropboxLabel(root: string, home: string, variable = 'TRAINING_DROPBOX_DIR'): string {
-  return isInside(resolve(home), resolve(root)) ? `${variable} ($JARVIS_HOME/${relative(resolve(home), resolve(root))})` : variable;
-}
-
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return isInside(home, root) ? `${variable} (${homeRelativeName(root, home, variable)})` : variable;
 }
 
 function shown(path: string): string {

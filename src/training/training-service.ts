@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { rmSync, rmdirSync } from 'node:fs';
 import type { JobEvent, JobRecord, JobStore } from '../store/jobs-store.js';
 import { TERMINAL_JOB_STATUSES } from '../store/jobs-store.js';
@@ -147,6 +147,11 @@ export class TrainingService extends EventEmitter {
     const e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req));
     if (!e) return { model_type: req.modelType, memory_bytes: null, memory_gb: null, basis: `the ${req.modelType} trainer gives no estimate`, examples };
     return { model_type: req.modelType, memory_bytes: e.bytes, memory_gb: toGb(e.bytes), basis: e.basis, examples };
+  }
+
+  /** A checkpoint folder as answers and events show it: under the checkpoints root's name, not the host's path. */
+  private shownCheckpoint(path: string): string {
+    return `${this.opts.checkpointsName ?? '$TRAINING_CHECKPOINT_DIR'}/${relative(this.opts.checkpointsRoot, path)}`;
   }
 
   status(jobId: string): Record<string, unknown> {
@@ -360,8 +365,8 @@ export class TrainingService extends EventEmitter {
         this.append(
           jobId,
           'checkpoint',
-          { job_id: jobId, epoch: msg.epoch, checkpoint_path: msg.path, metrics: metricsOf(msg.metrics) },
-          { checkpoint: { epoch: msg.epoch, checkpoint_path: msg.path } },
+          { job_id: jobId, epoch: msg.epoch, checkpoint_path: this.shownCheckpoint(msg.path), metrics: metricsOf(msg.metrics) },
+          { checkpoint: { epoch: msg.epoch, checkpoint_path: this.shownCheckpoint(msg.path) } },
         );
         return;
       case 'exported':

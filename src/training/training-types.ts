@@ -45,6 +45,11 @@ export interface TrainingServiceOptions {
   assessor?: ExportAssessor;
   logger: Logger;
   checkpointsRoot: string;
+  /**
+   * How answers name `checkpointsRoot`, e.g. `$JARVIS_HOME/training_checkpoints`: a checkpoint's path is shown
+   * under it, never as the host's absolute path. Default `$TRAINING_CHECKPOINT_DIR`.
+   */
+  checkpointsName?: string;
   dropboxDir: string;
   /** How messages name `dropboxDir` (see dropboxLabel). Default `TRAINING_DROPBOX_DIR`. */
   dropboxName?: string;
