@@ -74,6 +74,8 @@ export const HttpUnsupportedMedia = createError('TRN_ERR_HTTP_UNSUPPORTED_MEDIA'
 /** An unexpected failure inside the service; the log has the stack, the answer only says where to look. */
 export const HttpInternal = createError('TRN_ERR_HTTP_INTERNAL', 'internal error', 500);
 export const HttpNotReady = createError('TRN_ERR_HTTP_NOT_READY', 'service is %s; retry shortly', 503);
+/** A write failed because the disk under JARVIS_HOME is full or read-only (ENOSPC, EROFS, SQLite's FULL…); carries `reason`, `retry_after_seconds`. */
+export const StorageUnavailable = createError('TRN_ERR_STORAGE_UNAVAILABLE', 'cannot write to disk (%s); free disk space or make JARVIS_HOME writable, then retry', 503);
 
 // ── experiences ───────────────────────────────────────────────────────────
 export const ExperienceInvalid = createError('TRN_ERR_EXPERIENCE_INVALID', '%s', 400);

@@ -1,10 +1,12 @@
 /**
  * One error handler for every service: every failure becomes `{error, details, code}` with a 4xx/5xx
  * status. Bad input is never a 500: Fastify's own validation and parsing errors (FST_ERR_*) become the
- * catalogue's codes (docs/errors.md) with 400/413/415.
+ * catalogue's codes (docs/errors.md) with 400/413/415, and a write that failed on a full or read-only disk
+ * is a 503 with Retry-After.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TrinityError, HttpBadRequest, HttpBodyTooLarge, HttpInternal, HttpInvalidJson, HttpNotFound, HttpUnsupportedMedia } from '../errors.js';
+import { TrinityError, HttpBadRequest, HttpBodyTooLarge, HttpInternal, HttpInvalidJson, HttpNotFound, HttpUnsupportedMedia, StorageUnavailable } from '../errors.js';
+import { storageTrouble } from '../util/fs.js';
 
 export interface ErrorBody {
   error: string;
@@ -22,6 +24,9 @@ function detailsOf(err: TrinityError): string {
   return typeof d === 'string' ? d : err.message;
 }
 
+/** How long a client is asked to wait after a write failed on a full or read-only disk. */
+const STORAGE_RETRY_SECONDS = 30;
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     const err = HttpNotFound(req.method, req.url.split('?')[0]);
@@ -29,6 +34,13 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error: FastifyError | TrinityError, req: FastifyRequest, reply: FastifyReply) => {
+    const storage = storageTrouble(error);
+    if (storage !== null && !(error instanceof TrinityError && error.statusCode < 500)) {
+      // A full or read-only disk is the user's to fix and passes: a 503 the client may retry, not a 500.
+      req.log.error({ err: error }, 'a write failed for lack of disk space or a writable folder');
+      void reply.code(503).header('retry-after', String(STORAGE_RETRY_SECONDS)).send(toErrorBody(StorageUnavailable.with({ reason: storage, retry_after_seconds: STORAGE_RETRY_SECONDS }, storage)));
+      return;
+    }
     if (error instanceof TrinityError) {
       if (error.statusCode >= 500) req.log.error({ err: error }, error.message);
       void reply.code(error.statusCode).send(toErrorBody(error));
