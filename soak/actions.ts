@@ -87,9 +87,17 @@ export class Actions {
     return a.status === 200 ? (a.body as { prediction_id: string }).prediction_id : null;
   }
 
-  /** Whether prime answers an nlu prediction within `timeoutMs`. */
+  /**
+   * Whether prime serves an nlu version within `timeoutMs`: waits until its health lists one, then predicts
+   * once. Predicting earlier would rightly be answered 503 "nothing deployed" (not transient, so a 5xx).
+   */
   async predictionsReady(timeoutMs: number): Promise<boolean> {
-    return (await pollUntil(async () => (await this.predict('warm-up', 'play some jazz')) !== null, timeoutMs, 250)) === true;
+    const served = await pollUntil(async () => {
+      const a = await this.client.get('prime GET /health', `${this.cluster.url('prime')}/health`);
+      const nlu = (a.body as { models?: Record<string, { stable: string | null; canary: string | null }> } | null)?.models?.nlu;
+      return a.status === 200 && nlu !== undefined && (nlu.stable ?? nlu.canary) !== null;
+    }, timeoutMs, 250);
+    return served === true && (await this.predict('warm-up', 'play some jazz')) !== null;
   }
 
   async feedback(predictionId: string, success: boolean): Promise<void> {

@@ -124,8 +124,10 @@ export const ModelEvaluationInvalidOption = createError('TRN_ERR_MODEL_EVALUATIO
 
 // ── serving (J-Prime) ─────────────────────────────────────────────────────
 export const ServingUnknownModelType = createError('TRN_ERR_SERVING_UNKNOWN_MODEL_TYPE', 'no model type %j is served here; expected one of %s', 404);
-/** The type is known but no version of it is loaded (nothing deployed yet, or prime is still starting). */
+/** The type is known, prime is ready and no version of it is loaded or loading: nothing is deployed (no Retry-After). */
 export const ServingNoModel = createError('TRN_ERR_SERVING_NO_MODEL', 'no %s model is being served; %s', 503);
+/** A version of the type is being loaded and nothing else serves it yet; carries `retry_after_seconds` (and the Retry-After header). */
+export const ServingModelLoading = createError('TRN_ERR_SERVING_MODEL_LOADING', 'the %s model %s is still loading; retry in a second', 503);
 /** The predictor refused the input (bad or missing field); counts as an error of that version. */
 export const ServingInvalidInput = createError('TRN_ERR_SERVING_INVALID_INPUT', 'invalid input for %s %s: %s', 400);
 /** The predictor threw for another reason; the original error is the cause. */

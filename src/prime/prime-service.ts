@@ -1,7 +1,7 @@
 /**
  * J-Prime assembled: the model server, its HTTP API, the reconcile pull from reactor and the state file.
- * `start()` listens at once (health answers `starting`, 503) and returns once the first reconcile attempt
- * has finished, loaded or not; `close()` can be called twice. When reactor cannot be reached at start,
+ * `start()` listens at once (health answers `starting`, 503, and predictions 503 with Retry-After) and
+ * returns once the first reconcile attempt has finished, loaded or not; `close()` can be called twice. When reactor cannot be reached at start,
  * prime serves the stable versions its previous run last wrote to prime_state.json, so a restart while
  * reactor is down does not take the assistant's models away; reactor's split replaces them once it answers.
  */
@@ -95,7 +95,7 @@ export class Prime {
       TRINITY_VERSION,
       config.paths.crossRepo,
     );
-    this.server = new ModelServer({ modelsDir: config.paths.models, logger: logger.child({ component: 'serving' }), metrics: this.state.metrics });
+    this.server = new ModelServer({ modelsDir: config.paths.models, logger: logger.child({ component: 'serving' }), metrics: this.state.metrics, starting: true });
     this.reconciler = new Reconciler({
       server: this.server,
       reactorUrl: config.reactor.url,
@@ -131,6 +131,8 @@ export class Prime {
     this.state.startHeartbeat(Math.min(config.stateFileIntervalSeconds * 1000, STATE_FILE_MAX_INTERVAL_MS));
     await this.reconciler.start();
     if (this.reconciler.reactorError !== null) await this.restorePrevious();
+    // Only now may "nothing loaded" mean "nothing deployed": until here predictions answer 503 + Retry-After.
+    this.server.started();
     this.ready = true;
     void this.state.writeStateFile();
     logger.info({ port: this.port, models: this.models(), reactor: config.reactor.url }, 'j-prime ready');

@@ -51,6 +51,8 @@ export class HotSwap {
   private readonly tables = new Map<ModelType, RoutingTable>();
   private readonly queues = new Map<ModelType, Promise<unknown>>();
   private readonly failures = new Map<string, FailureRecord>();
+  /** Per type, the version each queued or running swap brings (its stable, else its canary); none when it serves nothing. */
+  private readonly pending = new Map<ModelType, string[]>();
   private closed = false;
 
   constructor(private readonly opts: HotSwapOptions) {}
@@ -75,13 +77,37 @@ export class HotSwap {
     return out;
   }
 
+  /**
+   * A version a queued or running swap of `modelType` is loading, when the type has no table yet: its
+   * requests are then "loading, retry", not "nothing deployed". Off the hot path (only asked on a miss).
+   */
+  loadingVersion(modelType: string): string | undefined {
+    if (this.tables.has(modelType as ModelType)) return undefined;
+    const versions = this.pending.get(modelType as ModelType);
+    return versions?.[versions.length - 1];
+  }
+
   /** Applies a split once every swap of that type queued before it has finished. */
   async apply(spec: SplitSpec, mode: ApplyMode): Promise<SplitView> {
     const s = normalizeSpec(spec);
+    const wanted = s.stable ?? s.canary;
+    if (wanted !== null) this.pending.set(s.modelType, [...(this.pending.get(s.modelType) ?? []), wanted]);
     const prev = this.queues.get(s.modelType) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.applyNow(s, mode));
+    const next = prev
+      .catch(() => undefined)
+      .then(() => this.applyNow(s, mode))
+      .finally(() => {
+        if (wanted !== null) this.settled(s.modelType, wanted);
+      });
     this.queues.set(s.modelType, next);
     return next;
+  }
+
+  private settled(type: ModelType, version: string): void {
+    const versions = this.pending.get(type) ?? [];
+    const i = versions.indexOf(version);
+    if (i >= 0) versions.splice(i, 1);
+    if (versions.length === 0) this.pending.delete(type);
   }
 
   private async applyNow(spec: SplitSpec, mode: ApplyMode): Promise<SplitView> {

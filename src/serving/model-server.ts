@@ -5,10 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  HttpNotReady,
   ServingClosed,
   ServingFeedbackConflict,
   ServingInvalidInput,
   ServingInvalidOption,
+  ServingModelLoading,
   ServingNoModel,
   ServingPredictionFailed,
   ServingPredictionNotFound,
@@ -29,6 +31,8 @@ export const DEFAULT_PREDICTION_MEMORY = 100_000;
 export const MAX_PREDICTION_MEMORY = 10_000_000;
 export const DEFAULT_FAILED_RETRY_MS = 30_000;
 export const DEFAULT_FAILURE_VISIBLE_MS = 600_000;
+/** What a client is told to wait while a version is loading or the server has not had its first split. */
+export const LOADING_RETRY_AFTER_SECONDS = 1;
 
 function listingKey(s: SplitSpec): string {
   return JSON.stringify([s.stable, s.canary, s.canaryPercentage, s.deploymentId ?? null]);
@@ -56,6 +60,8 @@ export class ModelServer {
   private readonly lastListing = new Map<ModelType, string>();
   private readonly pins = new Map<ModelType, { listing: string | undefined; at: string; version: string }>();
   private closing: Promise<void> | null = null;
+  /** Until started(): the owner has not applied what it should serve yet, so "nothing served" means "not yet". */
+  private starting: boolean;
 
   constructor(options: ModelServerOptions) {
     const o = options ?? ({} as Partial<ModelServerOptions>);
@@ -66,6 +72,7 @@ export class ModelServer {
     this.random = o.random ?? Math.random;
     if (typeof this.random !== 'function') throw ServingInvalidOption('random', 'a function', typeof this.random);
     this.logger = o.logger;
+    this.starting = o.starting ?? false;
     this.startedAt = new Date(now()).toISOString();
     this.counters = new CounterBook(o.metrics);
     this.log = new PredictionLog(checkCount('predictionMemory', o.predictionMemory ?? DEFAULT_PREDICTION_MEMORY, 1, MAX_PREDICTION_MEMORY));
@@ -106,9 +113,14 @@ export class ModelServer {
     return { predictionId: this.log.add(lv.counters), modelVersion: lv.version, prediction };
   }
 
+  /** Why `modelType` has no version to route to; every transient reason carries retry_after_seconds. */
   private nothingServed(modelType: string): TrinityError {
     if (this.closing) return ServingClosed();
     if (!isModelType(modelType)) return ServingUnknownModelType(modelType, MODEL_TYPES.join(', '));
+    const retry = { retry_after_seconds: LOADING_RETRY_AFTER_SECONDS };
+    if (this.starting) return HttpNotReady.with(retry, 'starting');
+    const loading = this.swap.loadingVersion(modelType);
+    if (loading !== undefined) return ServingModelLoading.with({ ...retry, version: loading }, modelType, loading);
     const failures = this.swap.recentFailures().filter((f) => f.modelType === modelType);
     const hint = failures.length
       ? `recent load failures: ${failures.map((f) => `${f.version}: ${f.error}`).join('; ')}`
@@ -182,6 +194,14 @@ export class ModelServer {
   /** Types an operator reload pinned, with the version and when. */
   pinned(): { modelType: ModelType; version: string; at: string }[] {
     return [...this.pins].map(([modelType, p]) => ({ modelType, version: p.version, at: p.at }));
+  }
+
+  /**
+   * Ends the starting phase (see ModelServerOptions.starting): from now on a type with nothing loaded or
+   * loading answers "nothing deployed".
+   */
+  started(): void {
+    this.starting = false;
   }
 
   /** What each served type routes to now. */

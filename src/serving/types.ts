@@ -28,6 +28,12 @@ export interface ModelServerOptions {
   now?: () => number;
   /** Uniform [0, 1) for requests without a session id. Default: Math.random. */
   random?: () => number;
+  /**
+   * True when the owner still has to apply what it should serve (prime before its first reconcile): until
+   * started() a type with nothing loaded answers 503 "starting" with Retry-After, not "nothing deployed".
+   * Default false.
+   */
+  starting?: boolean;
 }
 
 /** The split one model type should serve. */

@@ -27,13 +27,18 @@ export interface ServiceProcess {
 
 const LISTENING = /listening on port (\d+)/;
 
-/** Starts `trinity <service>` and resolves once it answers `healthy`. */
-export async function startService(
-  service: 'reactor' | 'prime' | 'jarvis',
-  home: string,
-  env: Record<string, string> = {},
-  timeoutMs = 30_000,
-): Promise<ServiceProcess> {
+type ServiceName = 'reactor' | 'prime' | 'jarvis';
+
+/** A spawned `trinity <service>`, not waited for (e.g. to send requests while it starts). */
+export interface SpawnedService {
+  proc: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Spawns `trinity <service>` on `env.PORT` (default 0) and returns at once. */
+export function spawnService(service: ServiceName, home: string, env: Record<string, string> = {}): SpawnedService {
   const proc = spawn(process.execPath, [BIN, service, '--port', env.PORT ?? '0'], {
     env: { ...process.env, JARVIS_HOME: home, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,10 +47,24 @@ export async function startService(
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return {
+    proc,
+    output: () => out,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Starts `trinity <service>` and resolves once it answers `healthy`. */
+export async function startService(service: ServiceName, home: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ServiceProcess> {
+  const { proc, output, exited, kill } = spawnService(service, home, env);
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${service} did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${service} did not start in ${timeoutMs} ms:\n${output()}`)), timeoutMs);
     const check = () => {
-      const m = LISTENING.exec(out);
+      const m = LISTENING.exec(output());
       if (m) {
         clearTimeout(timer);
         resolvePort(Number(m[1]));
@@ -55,21 +74,12 @@ export async function startService(
     proc.stderr!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${service} exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${service} exited with ${code} before listening:\n${output()}`));
     });
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/api/health`).catch(() => null))?.status === 200, timeoutMs, `${service} healthy`);
-  return {
-    proc,
-    url,
-    port,
-    output: () => out,
-    kill: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+  return { proc, url, port, output, kill };
 }
 
 export async function waitFor<T>(check: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs: number, what: string, everyMs = 100): Promise<T> {

@@ -24,8 +24,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(apiToken?: string): Promise<Harness> {
-  const server = new ModelServer({ modelsDir: nlu.modelsDir });
+async function harness(apiToken?: string, starting = false): Promise<Harness> {
+  const server = new ModelServer({ modelsDir: nlu.modelsDir, starting });
   const inflight = new InflightCounter();
   const app = createApp({ logger: pino({ level: 'silent' }), bodyLimitBytes: 1 << 20, apiToken });
   app.register(primePredictRoutes, { server, inflight });
@@ -95,6 +95,8 @@ describe('prime HTTP routes', () => {
     const none = await post(h.app, '/api/predict/voice', { input: { audio_embedding: [1] } });
     expect(none.statusCode).toBe(503);
     expect(none.json()).toMatchObject({ code: 'TRN_ERR_SERVING_NO_MODEL', error: expect.stringMatching(/deploy/) });
+    // Nothing deployed is not transient: no Retry-After that would have a client wait in vain.
+    expect(none.headers['retry-after']).toBeUndefined();
 
     const badSplit = await post(h.app, '/api/v1/models/split', { model_type: 'nlu', stable: v1, canary: v2, canary_percentage: 120 });
     expect(badSplit.statusCode).toBe(400);
@@ -165,6 +167,21 @@ describe('prime HTTP routes', () => {
     expect(counted).toBe(total);
     await new Promise((r) => setTimeout(r, 50));
     expect(h.inflight.active).toBe(0);
+    await h.close();
+  });
+  it('answers 503 with Retry-After while prime has not applied its first split, then the clear "nothing deployed"', async () => {
+    const h = await harness(undefined, true);
+    const starting = await post(h.app, '/api/predict/nlu', { input: { text: 'play some jazz' } });
+    expect(starting.statusCode).toBe(503);
+    expect(starting.headers['retry-after']).toBe('1');
+    expect(starting.json()).toMatchObject({ code: 'TRN_ERR_HTTP_NOT_READY', error: 'service is starting; retry shortly', retry_after_seconds: 1 });
+    expect((await post(h.app, '/api/predict/speech', { input: { text: 'hi' } })).statusCode).toBe(404);
+    h.server.started();
+    const none = await post(h.app, '/api/predict/nlu', { input: { text: 'play some jazz' } });
+    expect(none.json()).toMatchObject({ code: 'TRN_ERR_SERVING_NO_MODEL' });
+    expect(none.headers['retry-after']).toBeUndefined();
+    await h.server.applySplit({ modelType: 'nlu', stable: v1, canary: null, canaryPercentage: 0 });
+    expect((await post(h.app, '/api/predict/nlu', { input: { text: 'play some jazz' } })).statusCode).toBe(200);
     await h.close();
   });
 });

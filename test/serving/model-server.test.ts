@@ -93,6 +93,28 @@ describe('ModelServer', () => {
     expect(catchError(() => server.predict('nlu', { text: 'x' })).code).toBe('TRN_ERR_SERVING_CLOSED');
   });
 
+  it('says "loading, retry" while a type\'s first version loads, and "nothing deployed" once a load failed', async () => {
+    const server = new ModelServer({ modelsDir: nlu.modelsDir });
+    const applying = server.applySplit({ modelType: 'nlu', stable: v1, canary: null, canaryPercentage: 0 });
+    const loading = catchError(() => server.predict('nlu', { text: 'x' }));
+    expect(loading).toMatchObject({ statusCode: 503, code: 'TRN_ERR_SERVING_MODEL_LOADING', extra: { retry_after_seconds: 1, version: v1 } });
+    expect(loading.message).toBe(`the nlu model ${v1} is still loading; retry in a second`);
+    await applying;
+    expect(server.predict('nlu', { text: 'play some jazz' }).modelVersion).toBe(v1);
+
+    await server.close();
+
+    const fresh = new ModelServer({ modelsDir: nlu.modelsDir });
+    const missing = fresh.applySplit({ modelType: 'nlu', stable: 'v9.9.9', canary: null, canaryPercentage: 0 });
+    expect(catchError(() => fresh.predict('nlu', { text: 'x' })).code).toBe('TRN_ERR_SERVING_MODEL_LOADING');
+    await rejection(missing);
+    const none = catchError(() => fresh.predict('nlu', { text: 'x' }));
+    expect(none).toMatchObject({ statusCode: 503, code: 'TRN_ERR_SERVING_NO_MODEL' });
+    expect(none.extra.retry_after_seconds).toBeUndefined();
+    expect(none.message).toMatch(/v9\.9\.9: manifest\.json not found/);
+    await fresh.close();
+  });
+
   it('never routes to a version whose artifacts are corrupt: 422, the old table stays, the failure is listed', async () => {
     const modelsDir = copyOfModels();
     const weights = join(modelsDir, 'nlu', v2, 'weights.bin');
@@ -165,8 +187,8 @@ describe('ModelServer', () => {
           expect([v1, v2]).toContain(out.modelVersion);
           served++;
         } catch (err) {
-          // Before the first table exists there is nothing to serve; nothing else may fail.
-          expect((err as TrinityError).code).toBe('TRN_ERR_SERVING_NO_MODEL');
+          // Before the first table exists the first version is loading (503 + retry); nothing else may fail.
+          expect((err as TrinityError).code).toBe('TRN_ERR_SERVING_MODEL_LOADING');
         }
         await new Promise((r) => setImmediate(r));
       }

@@ -96,8 +96,12 @@ export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> =
       reply.header('x-model-version', out.modelVersion).type(JSON_CONTENT_TYPE);
       return answerJson(modelType, out.predictionId, out.modelVersion, out.prediction);
     } catch (err) {
-      // A failed prediction still says which version failed, so a client can report it.
-      if (err instanceof TrinityError && typeof err.extra.model_version === 'string') reply.header('x-model-version', err.extra.model_version);
+      if (err instanceof TrinityError) {
+        // A failed prediction still says which version failed, so a client can report it.
+        if (typeof err.extra.model_version === 'string') reply.header('x-model-version', err.extra.model_version);
+        // Starting or loading: transient, and the header says when to come back.
+        if (typeof err.extra.retry_after_seconds === 'number') reply.header('retry-after', String(err.extra.retry_after_seconds));
+      }
       throw err;
     }
   };
