@@ -43,6 +43,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (error instanceof TrinityError) {
       if (error.statusCode >= 500) req.log.error({ err: error }, error.message);
+      // An error that says when to come back (queue full, starting, disk full) says it in the header too.
+      const retry = error.extra.retry_after_seconds;
+      if (typeof retry === 'number') void reply.header('retry-after', String(Math.ceil(retry)));
       void reply.code(error.statusCode).send(toErrorBody(error));
       return;
     }
