@@ -60,6 +60,8 @@ describe('a jarvis that was SIGKILLed while coordinating a training', () => {
     }, 10_000, 'the new jarvis to hold the running job');
     expect(holders).toHaveLength(1);
     expect(Date.now() - restartedAt).toBeLessThan(10_000);
+    // Reactor is still training it: the new jarvis follows the job, it does not just find it over.
+    expect((await getJson<ReactorJob>(`${reactor.url}/api/training/status/${running.job_id}`)).body.status).toBe('training');
 
     // It follows the reactor job the dead process started, to completion; no second reactor job.
     const done = await waitFor(async () => {
