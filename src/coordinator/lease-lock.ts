@@ -1,13 +1,15 @@
 /**
  * The training lock `training_slot` (CONTRACT §6): a lease in the shared database with a TTL, at most
  * `capacity` (MAX_CONCURRENT_TRAINING_JOBS) live holders, and a fencing token that grows with every
- * grant. A holder renews its lease while its job lives; one that dies simply stops renewing and loses
- * the lease when it runs out, so no process ever has to clean up after another.
+ * grant. A holder renews its lease while its job lives. Each lease names the process that holds it: one
+ * that has provably died (same host, its pid gone or now another process) loses the lease at the next look
+ * at the lock; one on another host, which may be alive, loses it only when its TTL runs out.
  */
 import { EventEmitter } from 'node:events';
 import { CoordinatorInvalidOption } from '../errors.js';
 import type { ClaimResult, CoordinatorStore, RecoveredJob } from '../store/coordinator-store.js';
 import { MAX_TIMER_MS } from './follow.js';
+import { thisProcess, type ProcessIdentity } from '../util/process-identity.js';
 import type { Lease } from './types.js';
 
 export const TRAINING_SLOT = 'training_slot';
@@ -22,6 +24,8 @@ export interface LeaseLockOptions {
   capacity?: number;
   /** Lease duration in ms (TRAINING_LOCK_TTL). */
   ttlMs: number;
+  /** The process the leases are granted to. Default: this one. */
+  owner?: ProcessIdentity;
   now?: () => number;
 }
 
@@ -40,6 +44,7 @@ export class LeaseLock extends EventEmitter<LeaseLockEvents> {
   readonly capacity: number;
   readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly owner: ProcessIdentity;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly o: LeaseLockOptions) {
@@ -48,6 +53,7 @@ export class LeaseLock extends EventEmitter<LeaseLockEvents> {
     this.capacity = o.capacity ?? 1;
     this.ttlMs = o.ttlMs;
     this.now = o.now ?? Date.now;
+    this.owner = o.owner ?? thisProcess();
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw CoordinatorInvalidOption('LeaseLock', 'capacity', 'an integer >= 1', o.capacity);
     if (!(this.ttlMs > 0)) throw CoordinatorInvalidOption('LeaseLock', 'ttlMs', 'a positive number of ms', o.ttlMs);
   }
@@ -58,12 +64,12 @@ export class LeaseLock extends EventEmitter<LeaseLockEvents> {
 
   /** A lease not tied to a job; null while the lock is full. */
   acquire(holder: string): Lease | null {
-    return this.o.store.acquire(this.name, holder, this.capacity, this.ttlMs / 1000, this.nowSeconds);
+    return this.o.store.acquire(this.name, holder, this.capacity, this.ttlMs / 1000, this.nowSeconds, this.owner);
   }
 
   /** The next queued job together with a lease for it (see CoordinatorStore.claimNext). */
   claimNext(holder: string): ClaimResult {
-    return this.o.store.claimNext(this.name, holder, this.capacity, this.ttlMs / 1000, this.nowSeconds);
+    return this.o.store.claimNext(this.name, holder, this.capacity, this.ttlMs / 1000, this.nowSeconds, this.owner);
   }
 
   renew(holder: string): Lease | null {
@@ -75,7 +81,7 @@ export class LeaseLock extends EventEmitter<LeaseLockEvents> {
     return this.o.store.retoken(this.name, holder, this.nowSeconds, atLeast);
   }
 
-  /** Puts running jobs whose holder lost its lease back in the queue (see CoordinatorStore.recoverOrphans). */
+  /** Puts running jobs whose holder lost its lease (or died) back in the queue (see CoordinatorStore.recoverOrphans). */
   recoverOrphans(): RecoveredJob[] {
     return this.o.store.recoverOrphans(this.name, this.nowSeconds);
   }

@@ -3,6 +3,7 @@
  * form, placement, deployment and attempt records, and the messages its classes exchange.
  */
 import type { ModelType } from '../model-types.js';
+import type { ProcessIdentity } from '../util/process-identity.js';
 
 /** CONTRACT §6: CRITICAL=3 voice, HIGH=2 nlu, NORMAL=1 vision, LOW=0 embedding. */
 export const PRIORITIES = { CRITICAL: 3, HIGH: 2, NORMAL: 1, LOW: 0 } as const;
@@ -111,6 +112,8 @@ export interface Lease {
   jobId: string | null;
   acquiredAt: number;
   expiresAt: number;
+  /** The process holding it; null when unknown (then only its TTL ends it). */
+  owner: ProcessIdentity | null;
 }
 
 /** The TrainingJob of the JARVIS API (`POST /api/training/trigger`, `GET /api/training/queue`). */

@@ -34,6 +34,9 @@ export interface LeaseRow {
   job_id: string | null;
   acquired_at: number;
   expires_at: number;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_start: number | null;
 }
 
 export function jobFromRow(r: JobRow): CoordinatorJob {
@@ -61,5 +64,6 @@ export function jobFromRow(r: JobRow): CoordinatorJob {
 }
 
 export function leaseFromRow(r: LeaseRow): Lease {
-  return { name: r.name, holder: r.holder, token: r.token, jobId: r.job_id, acquiredAt: r.acquired_at, expiresAt: r.expires_at };
+  const owner = r.owner_host === null || r.owner_pid === null ? null : { host: r.owner_host, pid: r.owner_pid, startTime: r.owner_start };
+  return { name: r.name, holder: r.holder, token: r.token, jobId: r.job_id, acquiredAt: r.acquired_at, expiresAt: r.expires_at, owner };
 }

@@ -8,6 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import { StoreFailed } from '../errors.js';
 import type { CoordinatorJob, JobDetails, JobSource, Lease } from '../coordinator/index.js';
 import type { ModelType } from '../model-types.js';
+import { isGone, type ProcessIdentity } from '../util/process-identity.js';
 import { jobFromRow, leaseFromRow, type JobRow, type LeaseRow } from './coordinator-rows.js';
 import type { Db } from './database.js';
 
@@ -42,12 +43,25 @@ export interface RecoveredJob {
   requeued: boolean;
 }
 
+export interface CoordinatorStoreOptions {
+  /** Whether a lease's process has provably ended (default: it ran on this host and is gone). */
+  isGone?: (owner: ProcessIdentity) => boolean;
+}
+
+/** What putting a running job back did: queued again, failed as superseded, or left running for the next holder. */
+type PutBack = 'queued' | 'superseded' | 'kept';
+
 const ORDER_ACTIVE = `ORDER BY CASE status WHEN 'running' THEN 0 ELSE 1 END, CASE status WHEN 'running' THEN started_at END, priority DESC, seq`;
 
 export class CoordinatorStore {
   private readonly s: Record<string, Statement>;
+  private readonly isGone: (owner: ProcessIdentity) => boolean;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    o: CoordinatorStoreOptions = {},
+  ) {
+    this.isGone = o.isGone ?? isGone;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertJob: p(`INSERT OR IGNORE INTO coordinator_jobs
@@ -62,11 +76,14 @@ export class CoordinatorStore {
       countQueued: p("SELECT COUNT(*) FROM coordinator_jobs WHERE status = 'queued'").pluck(),
       head: p("SELECT * FROM coordinator_jobs WHERE status = 'queued' ORDER BY priority DESC, seq LIMIT 1"),
       orphans: p(`SELECT * FROM coordinator_jobs WHERE status = 'running' AND (holder IS NULL OR holder NOT IN
-        (SELECT holder FROM coordinator_leases WHERE name = @name AND expires_at > @now))`),
+        (SELECT holder FROM coordinator_leases WHERE name = @name AND expires_at > @now)) ORDER BY started_at, seq`),
       toQueued: p(`UPDATE coordinator_jobs SET status = 'queued', holder = NULL, waiting_reason = @reason, details = @details,
         updated_at = @now WHERE job_id = @job_id`),
       toFinished: p(`UPDATE coordinator_jobs SET status = @status, holder = NULL, waiting_reason = NULL, error = COALESCE(@error, error),
         details = @details, finished_at = @now, updated_at = @now WHERE job_id = @job_id`),
+      toKept: p('UPDATE coordinator_jobs SET waiting_reason = @reason, details = @details, updated_at = @now WHERE job_id = @job_id'),
+      adopt: p(`UPDATE coordinator_jobs SET holder = @holder, fencing_token = @token, waiting_reason = NULL, updated_at = @now
+        WHERE job_id = @job_id AND status = 'running'`),
       toRunning: p(`UPDATE coordinator_jobs SET status = 'running', holder = @holder, fencing_token = @token, waiting_reason = NULL,
         started_at = COALESCE(started_at, @now), updated_at = @now WHERE job_id = @job_id AND status = 'queued'`),
       purgeLeases: p('DELETE FROM coordinator_leases WHERE name = ? AND expires_at <= ?'),
@@ -76,8 +93,10 @@ export class CoordinatorStore {
         ON CONFLICT (name) DO UPDATE SET last_token = last_token + 1 RETURNING last_token`).pluck(),
       raiseToken: p(`INSERT INTO coordinator_lease_tokens (name, last_token) VALUES (@name, @at_least)
         ON CONFLICT (name) DO UPDATE SET last_token = MAX(last_token, @at_least)`),
-      insertLease: p(`INSERT OR REPLACE INTO coordinator_leases (name, holder, token, job_id, acquired_at, renewed_at, expires_at)
-        VALUES (@name, @holder, @token, @job_id, @now, @now, @expires_at)`),
+      insertLease: p(`INSERT OR REPLACE INTO coordinator_leases
+        (name, holder, token, job_id, acquired_at, renewed_at, expires_at, owner_host, owner_pid, owner_start)
+        VALUES (@name, @holder, @token, @job_id, @now, @now, @expires_at, @owner_host, @owner_pid, @owner_start)`),
+      dropLease: p('DELETE FROM coordinator_leases WHERE name = ? AND holder = ? AND token = ?'),
       renewLease: p('UPDATE coordinator_leases SET renewed_at = @now, expires_at = @expires_at WHERE name = @name AND holder = @holder AND expires_at > @now'),
       retoken: p('UPDATE coordinator_leases SET token = @token WHERE name = @name AND holder = @holder AND expires_at > @now'),
       releaseLease: p('DELETE FROM coordinator_leases WHERE name = ? AND holder = ?'),
@@ -177,29 +196,49 @@ export class CoordinatorStore {
       .immediate();
   }
 
-  private putBack(job: CoordinatorJob, reason: string, details: JobDetails, now: number): boolean {
+  private putBack(job: CoordinatorJob, reason: string, details: JobDetails, now: number): PutBack {
     const other = this.s.queuedOfType.get(job.modelType) as JobRow | undefined;
     const next = { ...details, requeues: (details.requeues ?? 0) + 1 };
+    if (other && job.reactorJobId !== null) {
+      // Its reactor job may still be training: it stays running, without a lease, and the next grant
+      // takes it over (claimNext) ahead of the queue, rather than losing that training to a newer job.
+      this.s.toKept.run({ job_id: job.jobId, reason: reason.replace(/^requeued: /, 'waiting for a holder: '), details: JSON.stringify(details), now });
+      return 'kept';
+    }
     if (other) {
       const error = `${reason}; superseded by queued job ${other.job_id}`;
       this.s.toFinished.run({ job_id: job.jobId, status: 'failed', error, details: JSON.stringify(next), now });
-      return false;
+      return 'superseded';
     }
     this.s.toQueued.run({ job_id: job.jobId, reason, details: JSON.stringify(next), now });
-    return true;
+    return 'queued';
   }
 
-  /** Running jobs whose holder has no live lease (it died or stalled past its TTL) go back to the queue. */
+  /** Removes expired leases and those whose process has provably ended (it ran on this host and is gone). */
+  private purge(lockName: string, now: number): void {
+    this.s.purgeLeases.run(lockName, now);
+    for (const lease of this.liveLeases(lockName, now)) {
+      if (lease.owner && this.isGone(lease.owner)) this.s.dropLease.run(lockName, lease.holder, lease.token);
+    }
+  }
+
+  /**
+   * Running jobs whose holder has no live lease (it died, or stalled past its TTL) go back to the queue;
+   * one whose type was queued again meanwhile and whose reactor job was started stays running for the next
+   * grant to take over (not reported: it changed nothing).
+   */
   recoverOrphans(lockName: string, now: number): RecoveredJob[] {
     return this.db
       .transaction(() => {
-        this.s.purgeLeases.run(lockName, now);
-        const rows = this.s.orphans.all({ name: lockName, now }) as JobRow[];
-        return rows.map((row) => {
+        this.purge(lockName, now);
+        const out: RecoveredJob[] = [];
+        for (const row of this.s.orphans.all({ name: lockName, now }) as JobRow[]) {
           const job = jobFromRow(row);
           const reason = `requeued: its holder ${job.holder ?? '(none)'} lost its lease on ${lockName}`;
-          return { job, requeued: this.putBack(job, reason, job.details, now) };
-        });
+          const done = this.putBack(job, reason, job.details, now);
+          if (done !== 'kept') out.push({ job, requeued: done === 'queued' });
+        }
+        return out;
       })
       .immediate();
   }
@@ -210,16 +249,18 @@ export class CoordinatorStore {
    * fencing token. Taking the job in the same transaction as the grant keeps priority order across
    * processes: whoever wins the slot runs the job at the head of the queue, never a job it picked before.
    */
-  claimNext(lockName: string, holder: string, capacity: number, ttlSeconds: number, now: number): ClaimResult {
+  claimNext(lockName: string, holder: string, capacity: number, ttlSeconds: number, now: number, owner: ProcessIdentity | null = null): ClaimResult {
     return this.db
       .transaction((): ClaimResult => {
         this.recoverOrphans(lockName, now);
         const holders = this.liveLeases(lockName, now);
-        const queued = this.countQueued();
-        const head = this.s.head.get() as JobRow | undefined;
+        // Left running by recoverOrphans: their reactor jobs were started, so they go first.
+        const unheld = this.s.orphans.get({ name: lockName, now }) as JobRow | undefined;
+        const queued = this.countQueued() + (unheld ? 1 : 0);
+        const head = unheld ?? (this.s.head.get() as JobRow | undefined);
         if (!head || holders.length >= capacity) return { granted: false, holders, queued };
-        const lease = this.grant(lockName, holder, head.job_id, ttlSeconds, now);
-        this.s.toRunning.run({ job_id: head.job_id, holder, token: lease.token, now });
+        const lease = this.grant(lockName, holder, head.job_id, ttlSeconds, now, owner);
+        this.s[unheld ? 'adopt' : 'toRunning'].run({ job_id: head.job_id, holder, token: lease.token, now });
         return { granted: true, lease, job: this.get(head.job_id)! };
       })
       .immediate();
@@ -231,22 +272,23 @@ export class CoordinatorStore {
   }
 
   /** A lease without a job (another service, an operator, a test); null while `capacity` holders are live. */
-  acquire(lockName: string, holder: string, capacity: number, ttlSeconds: number, now: number): Lease | null {
+  acquire(lockName: string, holder: string, capacity: number, ttlSeconds: number, now: number, owner: ProcessIdentity | null = null): Lease | null {
     return this.db
       .transaction((): Lease | null => {
-        this.s.purgeLeases.run(lockName, now);
+        this.purge(lockName, now);
         const mine = this.s.leaseOf.get(lockName, holder, now) as LeaseRow | undefined;
         if (mine) return this.renew(lockName, holder, ttlSeconds, now);
         if (this.liveLeases(lockName, now).length >= capacity) return null;
-        return this.grant(lockName, holder, null, ttlSeconds, now);
+        return this.grant(lockName, holder, null, ttlSeconds, now, owner);
       })
       .immediate();
   }
 
-  private grant(lockName: string, holder: string, jobId: string | null, ttlSeconds: number, now: number): Lease {
+  private grant(lockName: string, holder: string, jobId: string | null, ttlSeconds: number, now: number, owner: ProcessIdentity | null): Lease {
     const token = this.s.nextToken.get(lockName) as number;
-    this.s.insertLease.run({ name: lockName, holder, token, job_id: jobId, now, expires_at: now + ttlSeconds });
-    return { name: lockName, holder, token, jobId, acquiredAt: now, expiresAt: now + ttlSeconds };
+    const who = { owner_host: owner?.host ?? null, owner_pid: owner?.pid ?? null, owner_start: owner?.startTime ?? null };
+    this.s.insertLease.run({ name: lockName, holder, token, job_id: jobId, now, expires_at: now + ttlSeconds, ...who });
+    return { name: lockName, holder, token, jobId, acquiredAt: now, expiresAt: now + ttlSeconds, owner };
   }
 
   /** Extends a live lease; null when it has already expired (another holder may have it now). */

@@ -244,4 +244,16 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'lease holder process',
+    sql: `
+      -- The process behind a lease (host = hostname, boot id and pid namespace; pid; its start time), so a
+      -- holder on this host that has died loses its lease at once instead of at the end of its TTL. NULL:
+      -- unknown (an older lease, a holder that is not a process of ours); such a lease lasts its TTL.
+      ALTER TABLE coordinator_leases ADD COLUMN owner_host TEXT;
+      ALTER TABLE coordinator_leases ADD COLUMN owner_pid INTEGER;
+      ALTER TABLE coordinator_leases ADD COLUMN owner_start INTEGER;
+    `,
+  },
 ];

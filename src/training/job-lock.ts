@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readStat } from '../supervisor/proc-info.js';
 import { PRIVATE_FILE_MODE } from '../util/fs.js';
+import { isRunning } from '../util/process-identity.js';
 
 export const LOCK_NAME = 'trainer.lock';
 /** How long a new trainer waits for an earlier one (an orphan stops within one batch). */
@@ -22,18 +23,6 @@ interface Holder {
 
 function self(): Holder {
   return { pid: process.pid, start_time: readStat(process.pid)?.startTime ?? null };
-}
-
-function isRunning(h: Holder): boolean {
-  try {
-    process.kill(h.pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readStat(h.pid);
-  if (stat && stat.state === 'Z') return false;
-  // Same pid, other process: the pid was reused after the holder died.
-  return h.start_time === null || stat === null || stat.startTime === h.start_time;
 }
 
 function readHolder(path: string): Holder | null {
@@ -61,7 +50,7 @@ export class JobLock {
     for (;;) {
       if (this.tryCreate()) return { tookOverFrom };
       const holder = readHolder(this.path);
-      if (holder === null || !isRunning(holder)) {
+      if (holder === null || !isRunning(holder.pid, holder.start_time)) {
         tookOverFrom = holder?.pid ?? null;
         rmSync(this.path, { force: true });
         continue;

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { thisProcess } from '../../src/util/process-identity.js';
 import { CoordinatorStore } from '../../src/store/coordinator-store.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import type { ModelType } from '../../src/model-types.js';
@@ -86,5 +88,60 @@ describe('CoordinatorStore', () => {
     expect(store.requeue(SLOT, 'n1', 'h', 'requeued: test', {}, 4)).toBe(true);
     expect(store.get('n1')).toMatchObject({ status: 'failed', error: 'requeued: test; superseded by queued job n2' });
     expect(store.liveLeases(SLOT, 4)).toEqual([]);
+  });
+
+  it('keeps a job whose reactor job was started running when its type was queued again, and gives it to the next grant first', () => {
+    store.enqueue(job('n1', 'nlu', 2), 1);
+    store.claimNext(SLOT, 'gone', 1, 5, 2);
+    store.updateRunning('n1', 'gone', { reactorJobId: 'n1' }, 2);
+    store.enqueue(job('n2', 'nlu', 2), 3);
+    store.enqueue(job('v1', 'voice', 3), 3);
+    // Its lease ran out: nothing to report, it stays running (its reactor job may still be training).
+    expect(store.recoverOrphans(SLOT, 8)).toEqual([]);
+    expect(store.get('n1')).toMatchObject({ status: 'running', waitingReason: 'waiting for a holder: its holder gone lost its lease on training_slot' });
+    const next = store.claimNext(SLOT, 'next', 1, 5, 9);
+    expect(next.granted && [next.job.jobId, next.job.status, next.job.holder, next.job.reactorJobId, next.lease.token]).toEqual(['n1', 'running', 'next', 'n1', 2]);
+    expect(store.finish(SLOT, 'n1', 'next', { status: 'completed', error: null, details: {} }, 10)).toBe(true);
+    // Then the queue in its order.
+    const after = store.claimNext(SLOT, 'next', 1, 5, 11);
+    expect(after.granted && after.job.jobId).toBe('v1');
+  });
+});
+
+describe('CoordinatorStore leases of processes', () => {
+  const me = thisProcess();
+  // A pid that was ours a moment ago and has ended.
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  let store: CoordinatorStore;
+  beforeEach(() => {
+    store = new CoordinatorStore(openDatabase({ path: ':memory:' }));
+    store.enqueue(job('n1', 'nlu', 2), 1);
+  });
+
+  it('takes the lease and job of a holder on this host that has died at once, long before its TTL', () => {
+    const dead = store.claimNext(SLOT, 'dead', 1, 7200, 2, { ...me, pid: deadPid });
+    const recovered = store.recoverOrphans(SLOT, 3);
+    expect(recovered.map((r) => [r.job.jobId, r.requeued, r.job.holder])).toEqual([['n1', true, 'dead']]);
+    const next = store.claimNext(SLOT, 'next', 1, 7200, 3, me);
+    if (!dead.granted || !next.granted) throw new Error('both claims should be granted');
+    expect([next.job.jobId, next.lease.holder]).toEqual(['n1', 'next']);
+    expect(next.lease.token).toBeGreaterThan(dead.lease.token);
+  });
+
+  it('treats a pid that now names another process (another start time) as its holder having died', () => {
+    store.claimNext(SLOT, 'reused', 1, 7200, 2, { ...me, startTime: (me.startTime ?? 0) + 1 });
+    expect(store.recoverOrphans(SLOT, 3).map((r) => r.job.jobId)).toEqual(me.startTime === null ? [] : ['n1']);
+  });
+
+  it('leaves the lease of a live holder, and of a holder on another host, until its TTL', () => {
+    store.enqueue(job('v1', 'voice', 3), 1);
+    store.claimNext(SLOT, 'alive', 2, 10, 2, me);
+    store.claimNext(SLOT, 'elsewhere', 2, 10, 2, { host: 'another-host', pid: deadPid, startTime: null });
+    expect(store.recoverOrphans(SLOT, 11.9)).toEqual([]);
+    expect(store.liveLeases(SLOT, 11.9).map((l) => [l.holder, l.owner?.host])).toEqual([
+      ['alive', me.host],
+      ['elsewhere', 'another-host'],
+    ]);
+    expect(store.recoverOrphans(SLOT, 12).map((r) => r.job.jobId).sort()).toEqual(['n1', 'v1']);
   });
 });

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.js';
 import { getJson, postJson, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 import { FAST_JARVIS_ENV, FakePrime } from './fakes.js';
@@ -22,7 +24,7 @@ describe('training_slot lease', () => {
     await prime.close();
   });
 
-  it('frees the lock of a SIGKILLed holder after its TTL; the next grant has a larger token and reactor refuses the stale one', async () => {
+  it('frees the lock of a SIGKILLed holder on another host after its TTL; the next grant has a larger token and reactor refuses the stale one', async () => {
     await prime.start();
     prime.activeRequests = 1;
     const home = tempHome('trinity-jarvis-lease-');
@@ -47,6 +49,11 @@ describe('training_slot lease', () => {
 
     await first.kill('SIGKILL');
     const killedAt = Date.now();
+    // As if it had run on another machine sharing the database: from here it may be alive, so only its
+    // TTL frees the slot (a holder on this host that died loses it at once: holder-died.test.ts).
+    const db = openDatabase({ path: join(home, 'trinity.db') });
+    expect(db.prepare("UPDATE coordinator_leases SET owner_host = 'another-host' WHERE holder = ?").run(held.holder).changes).toBe(1);
+    db.close();
     const expiresAt = killedAt + renewed.expires_in_seconds * 1000;
     const second = await startService('jarvis', home, env);
     procs.push(second);
