@@ -55,11 +55,21 @@ async function reactor(env: Record<string, string>): Promise<ServiceProcess> {
 const health = async (url: string) => (await getJson<Health>(`${url}/api/health`)).body;
 const status = async (url: string, jobId: string) => (await getJson<Status>(`${url}/api/training/status/${jobId}`)).body;
 
+const ENDED = ['completed', 'failed', 'cancelled'];
+
 async function untilEnded(url: string, jobId: string, timeoutMs: number): Promise<Status> {
   return waitFor(async () => {
     const s = await status(url, jobId);
-    return ['completed', 'failed', 'cancelled'].includes(s.status) ? s : null;
+    return ENDED.includes(s.status) ? s : null;
   }, timeoutMs, `job ${jobId} to end`);
+}
+
+/** Health once it answers `degraded`, with the job's status then (or as soon as the job has ended instead). */
+async function untilDegraded(url: string, jobId: string, timeoutMs: number): Promise<{ health: Health; job: Status }> {
+  return waitFor(async () => {
+    const [h, job] = [await health(url), await status(url, jobId)];
+    return h.status === 'degraded' || ENDED.includes(job.status) ? { health: h, job } : null;
+  }, timeoutMs, 'health to answer degraded');
 }
 
 /** The job's event log, read once it has ended. */
@@ -67,7 +77,7 @@ async function events(url: string, jobId: string): Promise<{ event: string; data
   const out: { event: string; data: Record<string, unknown> }[] = [];
   for await (const e of new ReactorClient({ baseUrl: url }).jobEventsNdjson(jobId)) {
     out.push({ event: e.event, data: e.data as Record<string, unknown> });
-    if (['completed', 'failed', 'cancelled'].includes(e.event)) break;
+    if (ENDED.includes(e.event)) break;
   }
   return out;
 }
@@ -108,14 +118,11 @@ describe.skipIf(refusal !== null)(`a real full or read-only disk under a running
       config: { seed: 5 },
     });
     expect(started.status).toBe(200);
-    const degraded = await waitFor(async () => {
-      const h = await health(r.url);
-      return h.status === 'degraded' ? h : null;
-    }, 30_000, 'health to answer degraded');
-    expect(degraded.problems).toEqual([
+    const degraded = await untilDegraded(r.url, 'cramped', 30_000);
+    expect(degraded.job).toMatchObject({ status: 'training', error: null });
+    expect(degraded.health.problems).toEqual([
       expect.stringMatching(/^job cramped: the checkpoint of epoch \d+ could not be written \(ENOSPC\); training goes on, free disk space under /),
     ]);
-    expect((await status(r.url, 'cramped')).status).toBe('training');
 
     rmSync(filler);
     const end = await untilEnded(r.url, 'cramped', 90_000);
@@ -141,14 +148,11 @@ describe.skipIf(refusal !== null)(`a real full or read-only disk under a running
     models.remount('ro');
     expect((await postJson(`${r.url}/api/training/start`, { job_id: 'ro', model_type: 'nlu', experiences: few, epochs: 2, config: { seed: 5 } })).status).toBe(200);
 
-    const degraded = await waitFor(async () => {
-      const h = await health(r.url);
-      return h.status === 'degraded' ? h : null;
-    }, 40_000, 'health to answer degraded');
-    expect(degraded.problems).toEqual([
+    const degraded = await untilDegraded(r.url, 'ro', 40_000);
+    expect(degraded.job).toMatchObject({ status: 'training', error: null, epoch: 2, model_version: null });
+    expect(degraded.health.problems).toEqual([
       expect.stringMatching(/^job ro waits for disk space or a writable folder: registering its model failed: .*EROFS.*; retrying every 30 s$/),
     ]);
-    expect(await status(r.url, 'ro')).toMatchObject({ status: 'training', epoch: 2, model_version: null });
     expect(readdirSync(models.dir)).toEqual([]);
 
     models.remount('rw');
