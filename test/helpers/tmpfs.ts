@@ -14,7 +14,7 @@ function run(...args: string[]): void {
 
 function why(err: unknown): string {
   const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-  return stderr || (err as Error).message;
+  return (stderr || (err as Error).message).split('\n')[0];
 }
 
 /** Null when a tmpfs can be mounted here, else the reason it cannot (for a skipped test's name). */

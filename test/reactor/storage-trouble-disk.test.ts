@@ -1,10 +1,10 @@
 /**
- * A full or read-only disk under a real reactor and real trainers: the checkpoints on a small tmpfs that
- * fills up, the models on a tmpfs remounted read-only. Nothing is injected: the errors are the kernel's.
- * The start on a full disk answers 503 with the catalogue code, a checkpoint that does not fit is skipped
- * without leftovers while health says `degraded` and why, and once the disk has room (or is writable) again
- * the same job completes, registers its version, and health is `healthy` again.
- * Needs root to mount; skipped, with the reason in its name, where mounting is not permitted.
+ * A full or read-only disk under a real reactor and real trainers: the checkpoints on a tmpfs that fills
+ * up (or is remounted read-only), the models on a tmpfs remounted read-only. Nothing is injected: the
+ * errors are the kernel's. A start on a full or read-only disk answers 503 with the catalogue code, a
+ * checkpoint that does not fit is skipped without leftovers while health says `degraded` and why, and once
+ * the disk has room (or is writable) again the same job completes, registers its version, and health is
+ * `healthy` again. Needs root to mount; skipped, with the reason in its name, where mounting is not permitted.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,7 +113,7 @@ describe.skipIf(refusal !== null)(`a real full or read-only disk under a running
       job_id: 'cramped',
       model_type: 'nlu',
       experiences: all,
-      epochs: 12,
+      epochs: 6,
       checkpoint_interval: 1,
       config: { seed: 5 },
     });
