@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ModelJobConflict, ModelNotFound, ModelRegisterFailed, ModelRegistryInvalidArgument, TrinityError } from '../errors.js';
 import { MODEL_TYPES, type ModelType } from '../model-types.js';
 import { ModelsStore } from '../store/models-store.js';
-import { PRIVATE_DIR_MODE, writeFileAtomic } from '../util/fs.js';
+import { ensureDirAsync, PRIVATE_DIR_MODE, writeFileAtomic } from '../util/fs.js';
 import { copyArtifacts, syncDir } from './artifacts.js';
 import { MANIFEST_NAME, digestOf } from './digest.js';
 import { withFolderLock } from './lock.js';
@@ -104,7 +104,7 @@ export class ModelRegistry {
 
   async #registerLocked(input: RegisterInput, bump: VersionBump, extra: Record<string, unknown>, typeDir: string): Promise<ModelVersionInfo> {
     const type = input.modelType;
-    await mkdir(typeDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await ensureDirAsync(typeDir); // a read-only models folder fails as EROFS, not ENOENT
     await syncDir(this.#modelsDir);
     await this.#reconcileLocked(type, emptyReport());
     // A crash between rename and insert left this job's folder behind; reconcile has just adopted it.

@@ -1,20 +1,50 @@
 /** File helpers with Trinity's guarantees: private modes, and writes that never leave half a file. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
+/**
+ * `mkdir -p`. Node's recursive mkdir reports a read-only filesystem as ENOENT (nodejs/node#47098), which
+ * would hide the trouble from storageTrouble(); on ENOENT the folders are made one at a time, so the
+ * error thrown is the real one (EROFS), or none if a parent had only gone missing for a moment.
+ */
 export function ensureDir(path: string): string {
-  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    for (const dir of missingFolders(path)) mkdirIfAbsent(dir);
+  }
   return path;
 }
 
 export async function ensureDirAsync(path: string): Promise<string> {
-  await mkdir(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    await mkdir(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    ensureDir(path);
+  }
   return path;
+}
+
+/** `path` and its ancestors that do not exist yet, outermost first. */
+function missingFolders(path: string): string[] {
+  const out: string[] = [];
+  for (let p = resolve(path); !existsSync(p) && dirname(p) !== p; p = dirname(p)) out.unshift(p);
+  return out;
+}
+
+function mkdirIfAbsent(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 function tempNameFor(path: string): string {
@@ -22,17 +52,21 @@ function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Writes `data` to a temporary file, fsyncs it, then renames it over `path`. */
+/**
+ * Writes `data` to a temporary file, fsyncs it, then renames it over `path`. On failure (a full disk) the
+ * temporary file is removed: what was written of it would only take more of the space that is missing.
+ */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): void {
   const tmp = tempNameFor(path);
-  const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      // writeFileSync, not writeSync: writeSync returns a short count on a nearly full disk instead of failing.
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -42,14 +76,14 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): Promise<void> {
   const tmp = tempNameFor(path);
-  const fh = await open(tmp, 'w', mode);
   try {
-    await fh.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

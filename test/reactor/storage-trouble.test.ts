@@ -1,8 +1,8 @@
 /**
  * A full or read-only disk while training: a clear 503 instead of a 500 at start, and a finished job that
  * waits (health problem listed) and registers once the disk is writable again, instead of failing for good.
- * The disk faults come through the service's seams (its dataset writer, its VersionPort): a real full or
- * read-only filesystem needs a mount, which a test run has no privilege for (and root ignores chmod).
+ * The disk faults come through the service's seams (its dataset writer, its VersionPort), so these run
+ * anywhere; storage-trouble-disk.test.ts does the same with a real reactor on real full and read-only mounts.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
