@@ -50,6 +50,10 @@ const FAST_ENV: Record<string, string> = {
   RESOURCE_CHECK_INTERVAL: '1',
   REACTOR_RETRY_DELAY: '0.5',
   REACTOR_BREAKER_HALF_OPEN: '2',
+  // JARVIS deploys what it trained as a gradual rollout: steps of seconds, like the soak's own deploys,
+  // so one can finish while the soak settles (the default holds each step 300 s).
+  ROLLOUT_MONITOR_DURATION_SECONDS: '1',
+  AB_TEST_MIN_SAMPLES: '5',
 };
 
 export interface SoakResult {

@@ -35,8 +35,9 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError | TrinityError, req: FastifyRequest, reply: FastifyReply) => {
     const storage = storageTrouble(error);
-    if (storage !== null && !(error instanceof TrinityError && error.statusCode < 500)) {
+    if (storage !== null && !(error instanceof TrinityError && error.statusCode !== 500)) {
       // A full or read-only disk is the user's to fix and passes: a 503 the client may retry, not a 500.
+      // Errors that already say so (a 4xx, or a more specific 503) keep their own code.
       req.log.error({ err: error }, 'a write failed for lack of disk space or a writable folder');
       void reply.code(503).header('retry-after', String(STORAGE_RETRY_SECONDS)).send(toErrorBody(StorageUnavailable.with({ reason: storage, retry_after_seconds: STORAGE_RETRY_SECONDS }, storage)));
       return;

@@ -16,7 +16,7 @@ const FIELDS = [
 const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom(
-    '', '../../etc/passwd', '/etc/passwd', '/root/.ssh/id_rsa', '..', '.', '__proto__', 'constructor', 'prototype', 'toString',
+    '', '../../etc/passwd', '/etc/passwd', '/etc/shadow', '..', '.', '__proto__', 'constructor', 'prototype', 'toString',
     'nlu', 'voice', 'vision', 'embedding', 'v1.0.0', 'v99.0.0', 'immediate', 'gradual_rollout', 'HIGH', 'CRITICAL',
     '\u0000', '\ud800', '%00', '%2e%2e%2f', 'a'.repeat(5000), '<script>alert(1)</script>', 'fuzz-base',
   ),

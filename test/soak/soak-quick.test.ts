@@ -14,7 +14,7 @@ describe('soak (quick)', () => {
     const result = await runSoak({ ...QUICK_OPTIONS, seed: SEED, log: (l) => lines.push(l) });
     const counts = result.rows.filter((r) => r.target === '0' || r.target === 'yes' || r.target.startsWith('≥'));
     const misses = counts.filter((r) => r.ok === false).map((r) => `${r.figure}: ${r.value}`);
-    const details = [...result.fiveXxExamples, ...result.settled.stuckJobs, ...result.settled.failedJobs, ...result.settled.corrupt.map((c) => c.problem), ...result.diskFull.fiveXxExamples, ...result.diskFull.exits];
+    const details = [...result.fiveXxExamples, ...result.settled.stuckJobs, ...result.settled.failedJobs, ...result.settled.stuckDeployments, ...result.settled.corrupt.map((c) => c.problem), ...result.diskFull.fiveXxExamples, ...result.diskFull.exits];
     expect(misses, `${lines.join('\n')}\n${details.join('\n')}`).toEqual([]);
   }, 300_000);
 });
