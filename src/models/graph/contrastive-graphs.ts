@@ -39,8 +39,8 @@ export interface ContrastiveLoss {
   rankWeight: number;
 }
 
-/** What a graph computes: a training step, loss and gradients (for checks), the loss alone, or unit vectors. */
-export type ContrastiveGraphKind = 'step' | 'gradient' | 'loss' | 'embed';
+/** What a graph computes: a training step, loss and gradients (for checks), or the loss alone (validation). */
+export type ContrastiveGraphKind = 'step' | 'gradient' | 'loss';
 
 /** Parameter names with a projection, in state order (then m_ and v_ of each). */
 export const PROJECTION_PARAMS = ['W', 'b'] as const;
@@ -55,11 +55,11 @@ interface Encoded {
   norm: string;
 }
 
-function encode(g: GraphBuilder, x: string, params: readonly string[], unitName?: string): Encoded {
+function encode(g: GraphBuilder, x: string, params: readonly string[]): Encoded {
   const z = params.length === 0 ? x : gemm(g, x, params[0], { c: params[1] });
   // The epsilon keeps an all-zero bag (no known n-gram) at zero instead of NaN.
   const norm = sqrt(g, add(g, reduceSum(g, mul(g, z, z), [1], true), g.scalar(1e-12)));
-  return { z, u: div(g, z, norm, unitName), norm };
+  return { z, u: div(g, z, norm), norm };
 }
 
 interface LossParts {
@@ -141,11 +141,7 @@ export function buildContrastiveGraph(kind: ContrastiveGraphKind, dim: number, p
   const shapes = [[dim, dim], [dim]];
   const x = g.input('x', [TEXTS, dim]);
   const params = projection ? PROJECTION_PARAMS.map((n, i) => g.input(n, shapes[i])) : [];
-  const e = encode(g, x, params, kind === 'embed' ? 'unit' : undefined);
-  if (kind === 'embed') {
-    g.output('unit', [TEXTS, dim]);
-    return g.encode();
-  }
+  const e = encode(g, x, params);
   const f = lossForward(g, e.u, loss);
   g.output(f.loss, []);
   g.output(f.logits, [PAIRS, PAIRS]);
