@@ -40,7 +40,7 @@ export async function benchNlu(epochs = 5): Promise<BenchResult> {
   const target = 0.985;
   const reached = timeTo(figures, target);
   rows.push({
-    system: 'Trinity nlu (TF.js wasm)',
+    system: 'Trinity nlu (JS table + onnxruntime head)',
     'test accuracy': figures.final.score,
     'train seconds': figures.final.seconds,
     'samples/s (last epoch)': figures.final.samplesPerSecond,

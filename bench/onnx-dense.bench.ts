@@ -136,7 +136,7 @@ export async function benchOnnxDense(): Promise<BenchResult> {
   const notes = [
     `samples/s, median of ${ROUNDS} alternating rounds; each engine's round is a process of its own, one untimed warm-up epoch, then whole epochs for ≥ ${STINT_SECONDS} s, in the voice trainer's loop (shuffle, gather, input noise where the trainer has it, decaying Adam step)`,
     'ORT: DenseStepTrainer, one onnxruntime graph per step (forward, hand-written backward, Adam), parameters and moments fed back as the next step\'s inputs; "spin": idle intra-op threads busy-wait',
-    'TF.js (today): DenseHead, the dense core of the voice and nlu trainers (wasm matmuls, loss and Adam in JS)',
+    'TF.js (today): DenseHead, the dense core the voice and nlu trainers ran on before onnxruntime (wasm matmuls, loss and Adam in JS)',
     'MLP 512-256-16: 4,096 random rows and labels (throughput only)',
     'per CPU-s: samples per CPU-second of the whole process, one-thread engines only; the comparison a loaded machine disturbs least',
   ];

@@ -1,8 +1,8 @@
 /**
  * Training throughput, "same network, same batch size": each dense or convolutional network Trinity
- * trains, through its real trainer (runEpoch: batching, JS-side work, TF.js steps), next to the same
- * architecture in PyTorch CPU on the same data and batch size for the same number of samples.
- * The embedding encoder is left out: its default has no dense layer (a sparse n-gram table and the loss).
+ * trains, through its real trainer (runEpoch: batching, JS-side work, onnxruntime or TF.js steps), next to
+ * the same architecture in PyTorch CPU on the same data and batch size for the same number of samples. The
+ * embedding encoder's default has no dense layer: its row is the sparse n-gram table and the loss.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
 import { fmt, metCell } from './lib/targets.js';
 import { withTempDir } from './lib/temp.js';
-import { nluNetwork, visionNetwork, voiceNetwork, type Network } from './lib/throughput-nets.js';
+import { embeddingNetwork, nluNetwork, visionNetwork, voiceNetwork, type Network } from './lib/throughput-nets.js';
 
 const TARGET_RATIO = 1.0;
 
@@ -71,7 +71,7 @@ export async function benchThroughput(): Promise<BenchResult> {
   // Epochs chosen so each side runs a few seconds per network: enough steps to average out, short enough
   // to keep the whole `npm run bench` within minutes (voice: 36 epochs of the 600 FSDD clips, 21,600 samples).
   // Networks are built one at a time to bound memory.
-  const builders = [() => nluNetwork(2), () => voiceNetwork(36), () => visionNetwork(3)];
+  const builders = [() => nluNetwork(2), () => embeddingNetwork(2), () => voiceNetwork(36), () => visionNetwork(3)];
   const rows: BenchResult['rows'] = [];
   const ratios: { type: string; ratio: number }[] = [];
   const shares: string[] = [];
@@ -103,9 +103,9 @@ export async function benchThroughput(): Promise<BenchResult> {
   }
 
   const notes = [
-    "Trinity: the trainer's runEpoch on the TF.js wasm backend (single-threaded: its threaded build cannot start workers in Node); vision splits each batch's gradient over two threads on a machine with two or more cores (vision-shards.ts); one warm-up epoch untimed",
+    "Trinity: the trainer's runEpoch; nlu, embedding and voice run their dense step as one onnxruntime graph (1 intra-op thread), nlu's and embedding's n-gram tables in JS; vision on the TF.js wasm backend (single-threaded: its threaded build cannot start workers in Node), each batch's gradient split over two threads on a machine with two or more cores (vision-shards.ts); one warm-up epoch untimed",
     `Trinity's CPU share of wall time while timed (below 100 % = the machine was contended): ${shares.join(', ')}`,
-    'real data for all three (SNIPS train bags, FSDD pooled MFCC statistics, optdigits pixels); Adam everywhere (nlu table: Trinity a lazy row-wise step, PyTorch SparseAdam)',
+    'real data for all four (SNIPS train bags, STS-B train pairs, FSDD pooled MFCC statistics, optdigits pixels); Adam everywhere (nlu and embedding tables: Trinity a lazy row-wise step, PyTorch SparseAdam)',
   ];
   if (missing) notes.push(`peer not measured: ${missing}`);
   else {

@@ -6,6 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelType } from '../../src/model-types.js';
+import { buildFeatureSpace, featurizeTexts } from '../../src/training/trainers/embedding-features.js';
+import { resolveEmbeddingSettings } from '../../src/training/trainers/embedding-options.js';
+import { extractPairs } from '../../src/training/trainers/embedding-pairs.js';
 import { buildTrainingFeatures } from '../../src/training/trainers/nlu-features.js';
 import { resolveNluSettings } from '../../src/training/trainers/nlu-options.js';
 import type { Example } from '../../src/training/trainers/types.js';
@@ -60,6 +63,48 @@ export function nluNetwork(epochs: number): Network {
       save(dir, 'rows.i32', matrix.rows);
       save(dir, 'weights.f32', matrix.weights);
       save(dir, 'labels.i32', ids);
+    },
+  };
+}
+
+/**
+ * embedding `ngram-bag` on STS-B train pairs: pooled n-gram rows (a sparse table) plus each text's fixed
+ * random part → unit vectors → symmetric in-batch InfoNCE with the shared-text mask + gap-weighted pairwise
+ * ranking. The peer gets the very bags and fixed parts the trainer pools (its own featuriser calls).
+ */
+export function embeddingNetwork(epochs: number): Network {
+  const rows = readCsvRows('embedding-stsb/pairs_train.csv');
+  const settings = resolveEmbeddingSettings({ epochs });
+  const examples = rows.map((r, i) => ({ id: `stsb-${i}`, input: { text_a: r[4], text_b: r[5] }, score: Number(r[6]) }));
+  const pairs = extractPairs(examples, settings.positiveThreshold, settings.features);
+  const space = buildFeatureSpace(pairs.texts, settings.features, settings.dim, 1, settings.minCount, settings.maxRows);
+  const bags = featurizeTexts(pairs.texts, space);
+  if (!bags.fixedDense) throw new RangeError('the fixed parts of the STS-B texts no longer fit the cache; write them another way');
+  const fixed = bags.fixedDense;
+  return {
+    name: `embedding n-gram bag: ${space.buckets.length.toLocaleString('en-US')}×${settings.dim} rows, InfoNCE + ranking`,
+    modelType: 'embedding',
+    examples,
+    batchSize: settings.batchSize,
+    epochs,
+    spec: {
+      kind: 'contrastive',
+      rows: space.buckets.length,
+      dim: settings.dim,
+      batch: settings.batchSize,
+      lr: settings.adam.learningRate,
+      scale: settings.contrastiveScale,
+      rank_scale: settings.rankScale,
+      positive_threshold: settings.positiveThreshold,
+    },
+    write(dir) {
+      save(dir, 'offsets.u32', bags.matrix.offsets);
+      save(dir, 'rows.i32', bags.matrix.rows);
+      save(dir, 'weights.f32', bags.matrix.weights);
+      save(dir, 'fixed.f32', fixed);
+      save(dir, 'a.i32', pairs.a);
+      save(dir, 'b.i32', pairs.b);
+      save(dir, 'score.f32', pairs.score);
     },
   };
 }

@@ -2,7 +2,7 @@
 data, shapes and batch size for the same number of samples; prints samples per second per network.
 
 Usage: throughput_torch.py <spec.json>
-  spec: {"networks": [{"name", "kind": "fasttext"|"mlp"|"cnn", "dir", "batch", "epochs", "lr", ...}]}
+  spec: {"networks": [{"name", "kind": "fasttext"|"contrastive"|"mlp"|"cnn", "dir", "batch", "epochs", "lr", ...}]}
   Arrays come as little-endian raw files in `dir` (written by bench/throughput.bench.ts).
 
 Each network gets a few untimed warm-up steps (allocator, first-call dispatch), then `epochs` timed epochs
@@ -69,6 +69,53 @@ def run_fasttext(s):
             o.step()
 
     return train_loop(n, s, opts, step)
+
+
+def run_contrastive(s):
+    """embedding `ngram-bag`: weighted sum of n-gram rows (EmbeddingBag, sparse gradient) + each text's fixed
+    part -> unit vectors -> symmetric in-batch InfoNCE (texts shared between pairs masked out of the
+    negatives) + gap-weighted pairwise ranking of the cosines; SparseAdam on the rows."""
+    d, dim = s['dir'], s['dim']
+    offsets = arr(d, 'offsets.u32', '<u4').astype(np.int64)
+    ids = torch.from_numpy(arr(d, 'rows.i32', '<i4').astype(np.int64))
+    weights = torch.from_numpy(arr(d, 'weights.f32', '<f4'))
+    fixed = torch.from_numpy(arr(d, 'fixed.f32', '<f4').reshape(-1, dim))
+    a, b = arr(d, 'a.i32', '<i4').astype(np.int64), arr(d, 'b.i32', '<i4').astype(np.int64)
+    score = torch.from_numpy(arr(d, 'score.f32', '<f4'))
+    positive = ((score >= s['positive_threshold']) | torch.isnan(score)).float()
+    bag = nn.EmbeddingBag(s['rows'], dim, mode='sum', sparse=True)
+    nn.init.uniform_(bag.weight, -dim ** -0.5, dim ** -0.5)
+    opts = [torch.optim.SparseAdam(list(bag.parameters()), lr=s['lr'])]
+    scale, lam = s['scale'], s['rank_scale']
+
+    def pooled(texts):
+        starts, ends = offsets[texts], offsets[texts + 1]
+        idx = torch.from_numpy(np.concatenate([np.arange(x, y) for x, y in zip(starts, ends)]))
+        bag_offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(ends - starts)[:-1]]))
+        return bag(ids[idx], bag_offsets, weights[idx]) + fixed[torch.from_numpy(texts)]
+
+    def step(order):
+        o = order.numpy()
+        n = len(o)
+        ta, tb = a[o], b[o]
+        u = nn.functional.normalize(pooled(np.concatenate([ta, tb])), dim=1)
+        ua, ub = u[:n], u[n:]
+        A, B = torch.from_numpy(ta), torch.from_numpy(tb)
+        shared = (A[:, None] == A[None, :]) | (B[:, None] == B[None, :]) | (A[:, None] == B[None, :]) | (B[:, None] == A[None, :])
+        shared.fill_diagonal_(False)
+        logits = scale * ua @ ub.T - 1e4 * shared.float()
+        cos = (ua * ub).sum(1)
+        pos = positive[o]
+        per_pair = (torch.logsumexp(logits, 1) + torch.logsumexp(logits, 0)) / 2 - scale * cos
+        contrastive = (per_pair * pos).sum() / pos.sum().clamp(min=1)
+        sc = score[o]
+        gap = torch.nan_to_num(sc[:, None] - sc[None, :], nan=0.0).clamp(min=0)
+        rank = (gap * nn.functional.softplus(lam * (cos[None, :] - cos[:, None]))).sum() / gap.sum().clamp(min=1e-6)
+        opts[0].zero_grad()
+        (contrastive + rank).backward()
+        opts[0].step()
+
+    return train_loop(len(a), s, opts, step)
 
 
 def run_mlp(s):
@@ -158,7 +205,7 @@ def train_loop(n, s, opts, step):
     return {"samples": samples, "seconds": seconds, "cpu_seconds": cpu, "samples_per_second": samples / seconds}
 
 
-RUNNERS = {'fasttext': run_fasttext, 'mlp': run_mlp, 'cnn': run_cnn}
+RUNNERS = {'fasttext': run_fasttext, 'contrastive': run_contrastive, 'mlp': run_mlp, 'cnn': run_cnn}
 with open(sys.argv[1]) as f:
     spec = json.load(f)
 if len(sys.argv) > 2:

@@ -38,6 +38,15 @@ export const newName = (state: string): string => `new_${state}`;
 
 const BATCH: Dim = 'batch';
 
+/** The output name of ∂loss/∂x in graphs built with `inputGradient`. */
+export const INPUT_GRADIENT = 'grad_x';
+
+/** Options of the step and gradient graphs. */
+export interface DenseGraphOptions {
+  /** Also output ∂(mean loss)/∂x ([batch, in]) as INPUT_GRADIENT. */
+  inputGradient?: boolean;
+}
+
 function checkSizes(sizes: readonly number[]): void {
   if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s > 0)) throw new RangeError(`layer sizes must be ≥ 2 positive integers, got [${sizes.join(', ')}]`);
 }
@@ -52,19 +61,24 @@ function forward(g: GraphBuilder, sizes: readonly number[], params: readonly str
   return acts;
 }
 
-/** The gradient of the mean loss w.r.t. each parameter (paramNames order), from the layer outputs. */
-function backward(g: GraphBuilder, sizes: readonly number[], params: readonly string[], acts: readonly string[], dLogits: string, gradName: (p: string) => string | undefined): string[] {
+/**
+ * The gradient of the mean loss w.r.t. each parameter (paramNames order), from the layer outputs; with
+ * `inputGradient` also w.r.t. the input `x`, named INPUT_GRADIENT (for a learnt input layer such as nlu's
+ * n-gram table, which takes it back to its rows).
+ */
+function backward(g: GraphBuilder, sizes: readonly number[], params: readonly string[], acts: readonly string[], dLogits: string, gradName: (p: string) => string | undefined, inputGradient: boolean): string[] {
   const grads: string[] = new Array<string>(params.length);
   let dy = dLogits;
   for (let l = sizes.length - 2; l >= 0; l--) {
     const [w, b] = [params[2 * l], params[2 * l + 1]];
-    const r = denseBackward(g, acts[l], w, dy, l > 0, { dW: gradName(w), db: gradName(b) });
+    const r = denseBackward(g, acts[l], w, dy, l > 0 || inputGradient, { dW: gradName(w), db: gradName(b), dx: l === 0 ? INPUT_GRADIENT : undefined });
     grads[2 * l] = r.dW;
     grads[2 * l + 1] = r.db;
-    if (r.dx !== undefined) dy = reluBackward(g, acts[l], r.dx);
+    if (r.dx !== undefined && l > 0) dy = reluBackward(g, acts[l], r.dx);
   }
   return grads;
 }
+
 
 function declareInputs(g: GraphBuilder, sizes: readonly number[]): { x: string; targets: string; params: string[] } {
   const classes = sizes[sizes.length - 1];
@@ -76,7 +90,7 @@ function declareInputs(g: GraphBuilder, sizes: readonly number[]): { x: string; 
 }
 
 /** One Adam training step of the dense classifier with layer sizes `sizes`, as ONNX bytes. */
-export function buildDenseStepGraph(sizes: readonly number[], adam: AdamConstants): Uint8Array {
+export function buildDenseStepGraph(sizes: readonly number[], adam: AdamConstants, opts: DenseGraphOptions = {}): Uint8Array {
   checkSizes(sizes);
   const g = new GraphBuilder('dense_step');
   const { x, targets, params } = declareInputs(g, sizes);
@@ -86,25 +100,27 @@ export function buildDenseStepGraph(sizes: readonly number[], adam: AdamConstant
   const vs = params.map((n, i) => g.input(`v_${n}`, shapes[i]));
   const acts = forward(g, sizes, params, x);
   const { loss, dLogits } = softmaxCrossEntropy(g, acts[acts.length - 1], targets, { loss: 'loss' });
-  const grads = backward(g, sizes, params, acts, dLogits, () => undefined);
+  const grads = backward(g, sizes, params, acts, dLogits, () => undefined, opts.inputGradient === true);
   const classes = sizes[sizes.length - 1];
   g.output(loss, []);
   g.output('logits', [BATCH, classes]);
+  if (opts.inputGradient) g.output(INPUT_GRADIENT, [BATCH, sizes[0]]);
   params.forEach((p, i) => adamUpdate(g, { w: p, grad: grads[i], m: ms[i], v: vs[i], stepSize }, adam, { w: newName(p), m: newName(ms[i]), v: newName(vs[i]) }));
   for (const group of [params, ms, vs]) group.forEach((p, i) => g.output(newName(p), shapes[i]));
   return g.encode();
 }
 
-/** Forward and backward only: `loss`, `logits` and `grad_W0`, `grad_b0`, ... out. */
-export function buildDenseGradientGraph(sizes: readonly number[]): Uint8Array {
+/** Forward and backward only: `loss`, `logits` and `grad_W0`, `grad_b0`, ... (and `grad_x` when asked) out. */
+export function buildDenseGradientGraph(sizes: readonly number[], opts: DenseGraphOptions = {}): Uint8Array {
   checkSizes(sizes);
   const g = new GraphBuilder('dense_gradient');
   const { x, targets, params } = declareInputs(g, sizes);
   const acts = forward(g, sizes, params, x);
   const { loss, dLogits } = softmaxCrossEntropy(g, acts[acts.length - 1], targets, { loss: 'loss' });
-  backward(g, sizes, params, acts, dLogits, (p) => `grad_${p}`);
+  backward(g, sizes, params, acts, dLogits, (p) => `grad_${p}`, opts.inputGradient === true);
   g.output(loss, []);
   g.output('logits', [BATCH, sizes[sizes.length - 1]]);
+  if (opts.inputGradient) g.output(INPUT_GRADIENT, [BATCH, sizes[0]]);
   const shapes = paramShapes(sizes);
   params.forEach((p, i) => g.output(`grad_${p}`, shapes[i]));
   return g.encode();

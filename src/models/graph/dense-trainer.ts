@@ -8,7 +8,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import type { AdamConstants } from './adam.js';
-import { buildDenseInferenceGraph, buildDenseStepGraph, newName, paramNames, paramShapes, stateNames } from './dense-graphs.js';
+import { buildDenseInferenceGraph, buildDenseStepGraph, INPUT_GRADIENT, newName, paramNames, paramShapes, stateNames, type DenseGraphOptions } from './dense-graphs.js';
 import { floatTensor, openSession, type SessionSettings } from './session.js';
 
 export interface StepResult {
@@ -16,6 +16,8 @@ export interface StepResult {
   loss: number;
   /** [n, classes], row-major. */
   logits: Float32Array;
+  /** ∂(mean loss)/∂x, [n, in], when the trainer was created with `inputGradient`. */
+  inputGradient?: Float32Array;
 }
 
 export class DenseStepTrainer {
@@ -38,11 +40,14 @@ export class DenseStepTrainer {
     this.state = this.shapes.map((s, i) => floatTensor(i < shapes.length ? initial[i].slice() : new Float32Array(s.reduce((a, b) => a * b, 1)), s));
   }
 
-  /** Opens the step and forward sessions for layer sizes `[in, hidden..., out]`, from `initial` weights with zero moments. */
-  static async create(sizes: readonly number[], initial: readonly Float32Array[], adam: AdamConstants, session: SessionSettings): Promise<DenseStepTrainer> {
+  /**
+   * Opens the step and forward sessions for layer sizes `[in, hidden..., out]`, from `initial` weights with
+   * zero moments; with `inputGradient`, each step also returns ∂loss/∂x.
+   */
+  static async create(sizes: readonly number[], initial: readonly Float32Array[], adam: AdamConstants, session: SessionSettings, opts: DenseGraphOptions = {}): Promise<DenseStepTrainer> {
     const shapes = paramShapes(sizes);
     if (initial.length !== shapes.length) throw new RangeError(`expected ${shapes.length} weight arrays, got ${initial.length}`);
-    const [step, forward] = await Promise.all([openSession(buildDenseStepGraph(sizes, adam), session), openSession(buildDenseInferenceGraph(sizes), session)]);
+    const [step, forward] = await Promise.all([openSession(buildDenseStepGraph(sizes, adam, opts), session), openSession(buildDenseInferenceGraph(sizes), session)]);
     return new DenseStepTrainer(sizes, step, forward, initial);
   }
 
@@ -59,7 +64,8 @@ export class DenseStepTrainer {
     this.names.forEach((name, i) => (feeds[name] = this.state[i]));
     const out = await this.step.run(feeds);
     this.state = this.names.map((name) => out[newName(name)]);
-    return { loss: (out.loss.data as Float32Array)[0], logits: out.logits.data as Float32Array };
+    const dx = out[INPUT_GRADIENT] as ort.Tensor | undefined;
+    return { loss: (out.loss.data as Float32Array)[0], logits: out.logits.data as Float32Array, inputGradient: dx?.data as Float32Array | undefined };
   }
 
   /** Logits ([n, classes]) of `n` rows of `x` under the current parameters. */

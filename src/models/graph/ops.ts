@@ -47,3 +47,17 @@ export function rowCount(g: GraphBuilder, a: V): V {
   const asFloat = g.node('Cast', [shape], { to: { int: 1 } });
   return g.node('Squeeze', [asFloat, g.ints([0])]);
 }
+
+export const sigmoid = (g: GraphBuilder, a: V): V => g.node('Sigmoid', [a]);
+export const softplus = (g: GraphBuilder, a: V): V => g.node('Softplus', [a]);
+/** Element-wise maximum (numpy broadcasting). */
+export const max = (g: GraphBuilder, a: V, b: V): V => g.node('Max', [a, b]);
+export const reshape = (g: GraphBuilder, a: V, shape: readonly number[]): V => g.node('Reshape', [a, g.ints(shape)]);
+export const unsqueeze = (g: GraphBuilder, a: V, axes: readonly number[]): V => g.node('Unsqueeze', [a, g.ints(axes)]);
+export const concat = (g: GraphBuilder, parts: readonly V[], axis: number, out?: string): V => g.node('Concat', parts, { axis: { int: axis } }, out);
+/** Splits `a` along `axis` into `count` equal parts. */
+export const split = (g: GraphBuilder, a: V, axis: number, count: number): V[] => g.nodeN('Split', [a], { axis: { int: axis } }, count);
+
+/** log Σ exp over `axes` (opset 17 takes them as an attribute). */
+export const reduceLogSumExp = (g: GraphBuilder, a: V, axes: readonly number[], keepdims = false): V =>
+  g.node('ReduceLogSumExp', [a], { axes: { ints: axes }, keepdims: { int: keepdims ? 1 : 0 } });

@@ -9,6 +9,7 @@
  */
 import type { AdamConstants } from '../../models/graph/adam.js';
 import { DenseStepTrainer } from '../../models/graph/dense-trainer.js';
+import type { DenseGraphOptions } from '../../models/graph/dense-graphs.js';
 import type { SessionSettings } from '../../models/graph/session.js';
 import { softmaxCrossEntropy, type BatchTotals } from './dense-step.js';
 import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
@@ -24,10 +25,13 @@ export class OrtDenseHead {
     this.classes = core.sizes[core.sizes.length - 1];
   }
 
-  /** A head for layer sizes `[in, hidden..., out]` from `initial` weights (W0, b0, ...), zero Adam moments. */
-  static async create(sizes: readonly number[], initial: readonly Float32Array[], adam: AdamConstants, session: SessionSettings): Promise<OrtDenseHead> {
+  /**
+   * A head for layer sizes `[in, hidden..., out]` from `initial` weights (W0, b0, ...), zero Adam moments;
+   * with `inputGradient`, trainStep returns ∂loss/∂x for a learnt input layer (nlu's n-gram table).
+   */
+  static async create(sizes: readonly number[], initial: readonly Float32Array[], adam: AdamConstants, session: SessionSettings, opts: DenseGraphOptions = {}): Promise<OrtDenseHead> {
     const constants = { beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon };
-    return new OrtDenseHead(await DenseStepTrainer.create(sizes, initial, constants, session), constants);
+    return new OrtDenseHead(await DenseStepTrainer.create(sizes, initial, constants, session, opts), constants);
   }
 
   private add(logits: Float32Array, n: number, labels: Int32Array): void {
@@ -36,12 +40,16 @@ export class OrtDenseHead {
     this.totals.correct += t.correct;
   }
 
-  /** One step on `n` rows of `x` with `labels` (≥ 0): mean cross-entropy, Adam step `t` at `adam.learningRate`. */
-  async trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number): Promise<void> {
+  /**
+   * One step on `n` rows of `x` with `labels` (≥ 0): mean cross-entropy, Adam step `t` at
+   * `adam.learningRate`. Returns ∂loss/∂x ([n, in]) when the head was created with `inputGradient`.
+   */
+  async trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number): Promise<Float32Array | undefined> {
     const { beta1, beta2, epsilon } = this.adam;
     if (adam.beta1 !== beta1 || adam.beta2 !== beta2 || adam.epsilon !== epsilon) throw new RangeError('Adam β1, β2 and ε are fixed in the step graph; only the learning rate may change between steps');
-    const { logits } = await this.core.trainStep(x, n, labels, adamStepSize(adam, t));
+    const { logits, inputGradient } = await this.core.trainStep(x, n, labels, adamStepSize(adam, t));
     this.add(logits, n, labels);
+    return inputGradient;
   }
 
   /** Accumulates loss and correct count of `n` examples without training (validation); label -1 counts wrong. */

@@ -1,5 +1,7 @@
 /**
- * The dense part of the nlu and voice models: input vector → (ReLU hidden layers) → logits, softmax
+ * The dense classifier on TF.js that the nlu and voice trainers used before their step moved to
+ * onnxruntime (dense-head-ort.ts); `npm run bench -- onnx-dense` keeps it as the engine to compare with, and
+ * initHeadWeights/headShapes here are shared by both. Input vector → (ReLU hidden layers) → logits, softmax
  * cross-entropy, Adam. The matmuls run on TF.js; the parameters, Adam's moments, the loss and its gradient
  * w.r.t. the logits live in JS (dense-step.ts says why: on the wasm backend those are kernel dispatch, not
  * arithmetic). The backward pass is written out, not taped: the tape records and replays every op of the

@@ -43,24 +43,34 @@ export function encodeText(model: EmbeddingModel, text: string, field = 'input.t
   }
   const pooled = new Float32Array(dim);
   poolBags(table, dim, bags, [0], 0, 1, pooled);
-  let z: Float64Array;
+  const z = new Float64Array(dim);
+  unitVector(pooled, 0, dim, projection, z, 0);
+  return z;
+}
+
+/**
+ * Writes the unit vector of the pooled bag `pooled[at..at + dim)` — through the projection [W, b] when
+ * there is one — into `out[outAt..outAt + dim)`, in float64 until stored. Serving and the trainer's
+ * validation figures both go through here; an all-zero vector stays zero.
+ */
+export function unitVector(pooled: ArrayLike<number>, at: number, dim: number, projection: readonly Float32Array[], out: Float64Array | Float32Array, outAt: number): void {
+  const z = new Float64Array(dim);
   if (projection.length === 2) {
     const [w, bias] = projection;
-    z = Float64Array.from(bias);
+    z.set(bias);
     for (let i = 0; i < dim; i++) {
-      const xi = pooled[i];
+      const xi = pooled[at + i];
       if (xi === 0) continue;
       const row = i * dim;
       for (let j = 0; j < dim; j++) z[j] += xi * w[row + j];
     }
   } else {
-    z = Float64Array.from(pooled);
+    for (let j = 0; j < dim; j++) z[j] = pooled[at + j];
   }
   let norm = 0;
   for (let j = 0; j < dim; j++) norm += z[j] * z[j];
   norm = Math.sqrt(norm);
-  if (norm > 0) for (let j = 0; j < dim; j++) z[j] /= norm;
-  return z;
+  for (let j = 0; j < dim; j++) out[outAt + j] = norm > 0 ? z[j] / norm : 0;
 }
 
 export class EmbeddingPredictor implements Predictor {

@@ -2,12 +2,13 @@
  * The embedding trainer: a text encoder trained contrastively on pairs, unit vectors out.
  *
  * Encoder: hashed word + character 2–4-gram features (text-features.ts) with sublinear TF-IDF weights → a
- * bag of table rows (embedding-features.ts) → optionally a linear map, identity at start (TF.js) → L2
+ * bag of table rows (embedding-features.ts) → optionally a linear map, identity at start → L2
  * normalisation. Every row starts as a fixed random ±1/√dim vector, so before training the encoder is a
  * random projection of the TF-IDF vector: the classic baseline, which training then improves on.
  * Loss (embedding-head.ts): symmetric in-batch InfoNCE on positive pairs (`text` + `positive`, or a score
  * ≥ 4) plus a gap-weighted pairwise ranking loss on scored pairs. The table trains with the nlu trainer's
- * lazy sparse Adam on the rows a batch touched; TF.js runs the loss and its gradient w.r.t. the bags.
+ * lazy sparse Adam on the rows a batch touched, in JS; onnxruntime runs the loss and its gradient w.r.t.
+ * the bags as one graph per step.
  *
  * Metrics: accuracy is in-batch recall@1 over training positives; val_accuracy is recall@1 over validation
  * positives (groups of RECALL_GROUP_SIZE); val_spearman, an extra field of every epoch's metrics (and so of
@@ -18,19 +19,21 @@
 import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
 import type { Rng } from '../rng.js';
-import { initTf } from '../tf.js';
 import { buildFeatureSpace, featurizeTexts, initialTable, poolBags, type EmbeddingBags, type EmbeddingFeatureSpace } from './embedding-features.js';
 import { readEmbeddingState, writeEmbeddingModel, writeEmbeddingState, type EmbeddingValidation } from './embedding-files.js';
 import { EmbeddingHead, type PairBatch } from './embedding-head.js';
 import { EVAL_BATCH_SIZE, resolveEmbeddingSettings, type EmbeddingSettings, type EmbeddingTuning } from './embedding-options.js';
 import { estimateEmbeddingMemory } from './embedding-memory.js';
 import { createPairBatch, extractPairs, fillMasks, pairFigures, type PairFigures, type PairSet } from './embedding-pairs.js';
-import { loadEmbeddingPredictor } from './embedding-predictor.js';
+import { loadEmbeddingPredictor, unitVector } from './embedding-predictor.js';
 import { SparseEmbedding } from './sparse-embedding.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
 
 /** The decayed learning rate never drops below this fraction of the initial one. */
 const LR_FLOOR = 0.01;
+
+/** onnxruntime intra-op threads for the encoder's step: its [64, 64] similarity matrix is microseconds of work. */
+const ORT_THREADS = 1;
 
 /** An epoch's figures plus the validation Spearman correlation (NaN without scored validation pairs). */
 export interface EmbeddingEpochMetrics extends EpochMetrics {
@@ -66,7 +69,6 @@ export class EmbeddingTrainer implements ModelTrainer {
   async init(train: Example[], validation: Example[], options: TrainerOptions, rng: Rng): Promise<void> {
     if (this.p) throw TrainingInvalidRequest('init was already called on this embedding trainer');
     const settings = resolveEmbeddingSettings(options, this.tuning);
-    const tf = await initTf();
     const trainPairs = extractPairs(train, settings.positiveThreshold, settings.features);
     if (trainPairs.a.length < 2) {
       throw TrainingNoData('embedding', `${trainPairs.a.length} of ${train.length} training examples are usable pairs (input.text + input.positive, or input.text_a + input.text_b + score); in-batch training needs 2`);
@@ -76,7 +78,7 @@ export class EmbeddingTrainer implements ModelTrainer {
     const { dim } = settings;
     this.table = new SparseEmbedding(space.buckets.length, dim, settings.secondMoment);
     this.table.table.set(initialTable(space));
-    this.head = new EmbeddingHead(tf, dim, settings.architecture === 'ngram-bag-projection', settings);
+    this.head = await EmbeddingHead.create(dim, settings.architecture === 'ngram-bag-projection', settings, settings.adam, { threads: ORT_THREADS });
     // One pair more than a batch: a lone last pair joins the batch before it (see runEpoch).
     this.batch = createPairBatch(settings.batchSize + 1, dim);
     this.textOrder = new Int32Array(2 * (settings.batchSize + 1));
@@ -120,7 +122,7 @@ export class EmbeddingTrainer implements ModelTrainer {
         const texts = this.loadBatch(p.train, p.trainBags, table, order, start, end);
         this.step += 1;
         const stepAdam = { ...adam, learningRate: adam.learningRate * this.decay(p) };
-        const dPooled = head.trainStep(this.batch, stepAdam, this.step);
+        const dPooled = await head.trainStep(this.batch, stepAdam, this.step);
         const tableScale = p.settings.tableLearningRateScale;
         if (tableScale > 0) table.applyGradient(p.trainBags.matrix, texts, 0, 2 * (end - start), dPooled, { ...stepAdam, learningRate: stepAdam.learningRate * tableScale }, this.step);
         samples += end - start;
@@ -129,7 +131,7 @@ export class EmbeddingTrainer implements ModelTrainer {
       }
       const trained = head.takeTotals();
       // A stopped epoch is discarded by the caller; skip validation so a cancel is quick.
-      const val = stopped ? { loss: NaN, figures: undefined } : this.validate(p, table, head);
+      const val = stopped ? { loss: NaN, figures: undefined } : await this.validate(p, table, head);
       return {
         loss: trained.lossSum / Math.max(samples, 1),
         accuracy: trained.anchors > 0 ? trained.correct / trained.anchors : NaN,
@@ -155,11 +157,12 @@ export class EmbeddingTrainer implements ModelTrainer {
   private embedAll(bags: EmbeddingBags, table: SparseEmbedding, head: EmbeddingHead, dim: number): Float32Array {
     const count = bags.matrix.count;
     const out = new Float32Array(count * dim);
+    const projection = head.getWeights();
     const order = Int32Array.from({ length: count }, (_, i) => i);
     for (let start = 0; start < count; start += EVAL_BATCH_SIZE) {
       const end = Math.min(start + EVAL_BATCH_SIZE, count);
       poolBags(table.table, dim, bags, order, start, end, this.evalBuffer);
-      out.set(head.embed(this.evalBuffer, end - start), start * dim);
+      for (let i = 0; i < end - start; i++) unitVector(this.evalBuffer, i * dim, dim, projection, out, (start + i) * dim);
     }
     return out;
   }
@@ -169,7 +172,7 @@ export class EmbeddingTrainer implements ModelTrainer {
   }
 
   /** Validation loss (the training loss over fixed batches), Spearman and recall@1; NaN when empty. */
-  private validate(p: Prepared, table: SparseEmbedding, head: EmbeddingHead): { loss: number; figures: PairFigures } {
+  private async validate(p: Prepared, table: SparseEmbedding, head: EmbeddingHead): Promise<{ loss: number; figures: PairFigures }> {
     const n = p.val.a.length;
     const order = Int32Array.from({ length: n }, (_, i) => i);
     const size = p.settings.batchSize;
@@ -178,7 +181,7 @@ export class EmbeddingTrainer implements ModelTrainer {
       const end = Math.min(start + size, n);
       if (end - start < 2) break;
       this.loadBatch(p.val, p.valBags, table, order, start, end);
-      head.evaluate(this.batch);
+      await head.evaluate(this.batch);
       counted += end - start;
     }
     const totals = head.takeTotals();

@@ -5,9 +5,10 @@
  * decay over the epochs asked for.
  *
  * The sparse part (gather, pooling, the gradient scatter and a lazy Adam on touched rows) runs in plain JS
- * typed arrays: the wasm backend has no gradient for gather, and a dense update of the whole table is two
- * orders of magnitude slower. TF.js runs the dense head, the loss and every gradient, including the one
- * w.r.t. the pooled input that the table needs. Serving (nlu-predictor.ts) is plain JS.
+ * typed arrays: a graph that updates the whole table copies it every step, and the row update is memory-
+ * bound either way (docs/decisions.md). onnxruntime runs the dense head's step as one graph — forward, the
+ * loss, every gradient including the one w.r.t. the pooled input that the table needs, and Adam
+ * (dense-head-ort.ts). Serving (nlu-predictor.ts) is plain JS.
  *
  * On SNIPS (12.4k train rows, defaults, 5 epochs, 2-core machine) it reaches 0.986 test accuracy, as
  * TF-IDF + LinearSVC does. test/training/nlu.test.ts holds the guarantees: it learns, same seed → same
@@ -17,8 +18,8 @@ import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
 import type { Rng } from '../rng.js';
 import { checkTextFeatureConfig } from '../text-features.js';
-import { initTf } from '../tf.js';
-import { DenseHead, initHeadWeights } from './dense-head.js';
+import { initHeadWeights } from './dense-head.js';
+import { OrtDenseHead } from './dense-head-ort.js';
 import { buildTrainingFeatures, extractTexts, featurizeAll, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
 import { readNluState, writeNluModel, writeNluState } from './nlu-files.js';
 import { EVAL_BATCH_SIZE, NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-options.js';
@@ -30,6 +31,13 @@ import { classifierEpochMetrics } from './dense-step.js';
 
 /** The decayed learning rate never drops below this fraction of the initial one (steps past the plan keep learning). */
 const LR_FLOOR = 0.01;
+
+/**
+ * onnxruntime intra-op threads for the dense head's step. One: the head is 64→classes (or 64→128→classes)
+ * at batch 64, a few microseconds of GEMM; a step is the sparse table's JS work plus one session call, and
+ * a second thread only adds hand-over cost (docs/decisions.md).
+ */
+const ORT_THREADS = 1;
 
 /** Knobs the job options do not expose; for tests and experiments. Defaults in NLU_DEFAULTS. */
 export interface NluTuning {
@@ -60,7 +68,7 @@ class NluTrainer implements ModelTrainer {
   readonly modelType = 'nlu' as const;
   private p?: Prepared;
   private table?: SparseEmbedding;
-  private head?: DenseHead;
+  private head?: OrtDenseHead;
   private step = 0;
   private pooled = new Float32Array(0);
   private batchLabels = new Int32Array(0);
@@ -71,7 +79,6 @@ class NluTrainer implements ModelTrainer {
   async init(train: Example[], validation: Example[], options: TrainerOptions, rng: Rng): Promise<void> {
     if (this.p) throw TrainingInvalidRequest('init was already called on this nlu trainer');
     const base = resolveNluSettings(options);
-    const tf = await initTf();
     const dim = this.tuning.embeddingDim ?? base.embeddingDim;
     const hiddenUnits = this.tuning.hiddenUnits ?? NLU_DEFAULTS.hiddenUnits;
     if (!Number.isInteger(dim) || dim < 1) throw TrainingInvalidRequest(`embeddingDim must be a positive integer, got ${String(dim)}`);
@@ -112,13 +119,13 @@ class NluTrainer implements ModelTrainer {
     // state (see sparse-embedding.ts). fastText's init: small uniform rows, so the head leads at first.
     this.table = new SparseEmbedding(vocab.buckets.length, dim, 'row', false);
     this.table.initUniform(rng, 1 / dim);
-    this.head = new DenseHead(tf, layerSizes, initHeadWeights(layerSizes, rng));
+    this.head = await OrtDenseHead.create(layerSizes, initHeadWeights(layerSizes, rng), settings.adam, { threads: ORT_THREADS }, { inputGradient: true });
     const batch = Math.max(settings.batchSize, EVAL_BATCH_SIZE);
     this.pooled = new Float32Array(batch * dim);
     this.batchLabels = new Int32Array(batch);
   }
 
-  private ready(): { p: Prepared; table: SparseEmbedding; head: DenseHead } {
+  private ready(): { p: Prepared; table: SparseEmbedding; head: OrtDenseHead } {
     if (!this.p || !this.table || !this.head) throw TrainingInvalidRequest('the nlu trainer was not initialised (call init first) or was disposed');
     return { p: this.p, table: this.table, head: this.head };
   }
@@ -139,14 +146,14 @@ class NluTrainer implements ModelTrainer {
         for (let b = start; b < end; b++) this.batchLabels[b - start] = p.trainY[order[b]];
         this.step += 1;
         const stepAdam = { ...adam, learningRate: adam.learningRate * this.decay(p) };
-        const dPooled = head.trainStep(this.pooled, end - start, this.batchLabels, stepAdam, this.step, true);
+        const dPooled = (await head.trainStep(this.pooled, end - start, this.batchLabels, stepAdam, this.step)) as Float32Array;
         table.applyGradient(p.train, order, start, end, dPooled, stepAdam, this.step);
         samples += end - start;
         stopped = shouldStop();
       }
       const trained = head.takeTotals();
       // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
-      const val = stopped ? { loss: NaN, accuracy: NaN } : this.evaluate(p, table, head);
+      const val = stopped ? { loss: NaN, accuracy: NaN } : await this.evaluate(p, table, head);
       return classifierEpochMetrics(trained, samples, val);
     } finally {
       this.busy = false;
@@ -162,7 +169,7 @@ class NluTrainer implements ModelTrainer {
   }
 
   /** Loss and accuracy on the validation set; NaN when it is empty. */
-  private evaluate(p: Prepared, table: SparseEmbedding, head: DenseHead): { loss: number; accuracy: number } {
+  private async evaluate(p: Prepared, table: SparseEmbedding, head: OrtDenseHead): Promise<{ loss: number; accuracy: number }> {
     const n = p.val.count;
     if (n === 0) return { loss: NaN, accuracy: NaN };
     const order = Uint32Array.from({ length: n }, (_, i) => i);
@@ -170,7 +177,7 @@ class NluTrainer implements ModelTrainer {
       const end = Math.min(start + EVAL_BATCH_SIZE, n);
       table.pool(p.val, order, start, end, this.pooled);
       this.batchLabels.set(p.valY.subarray(start, end));
-      head.evaluate(this.pooled, end - start, this.batchLabels);
+      await head.evaluate(this.pooled, end - start, this.batchLabels);
     }
     const t = head.takeTotals();
     return { loss: p.valKnown > 0 ? t.lossSum / p.valKnown : NaN, accuracy: t.correct / n };

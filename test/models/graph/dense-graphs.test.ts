@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { adamUpdate } from '../../../src/models/graph/adam.js';
-import { buildDenseGradientGraph, buildDenseInferenceGraph, paramNames, paramShapes } from '../../../src/models/graph/dense-graphs.js';
+import { buildDenseGradientGraph, buildDenseInferenceGraph, INPUT_GRADIENT, paramNames, paramShapes } from '../../../src/models/graph/dense-graphs.js';
 import { DenseStepTrainer } from '../../../src/models/graph/dense-trainer.js';
 import { Rng } from '../../../src/training/rng.js';
 import { initHeadWeights } from '../../../src/training/trainers/dense-head.js';
@@ -51,6 +51,42 @@ describe('dense gradient graph', () => {
       const numeric = numericGradient((p) => mlpLoss64(SIZES, params.map((q, k) => (k === i ? p : q)), x, targets, n), params[i]);
       expect(maxRelError(out[`grad_${name}`], numeric), name).toBeLessThan(1e-5);
     });
+  });
+});
+
+describe('dense gradient graph with the input gradient', () => {
+  it.each([[[6, 3]], [SIZES]])('gives ∂loss/∂x the gradient finite differences give, for layers %j', async (sizes) => {
+    const rng = new Rng(7);
+    const n = 5;
+    const classes = sizes[sizes.length - 1];
+    const params = initHeadWeights(sizes, rng).map((p) => p.map((v) => v + 0.1 * (2 * rng.next() - 1)));
+    const x = randomArray(rng, n * sizes[0], 1, 0.05);
+    const targets = oneHot([0, 2, 1, 2, 0], classes);
+    const shapes = paramShapes(sizes);
+    const feeds: Record<string, [Float32Array, number[]]> = { x: [x, [n, sizes[0]]], targets: [targets, [n, classes]] };
+    paramNames(sizes).forEach((name, i) => (feeds[name] = [params[i], shapes[i]]));
+    const out = await runGraph(buildDenseGradientGraph(sizes, { inputGradient: true }), feeds);
+    const numeric = numericGradient((p) => mlpLoss64(sizes, params, p, targets, n), x);
+    expect(Math.max(...numeric.map(Math.abs))).toBeGreaterThan(1e-3);
+    expect(maxRelError(out[INPUT_GRADIENT], numeric)).toBeLessThan(1e-5);
+  });
+
+  it('returns the same input gradient from the step graph as from the gradient graph', async () => {
+    const rng = new Rng(12);
+    const n = 8;
+    const initial = initHeadWeights(SIZES, rng);
+    const { x, labels } = toyBatch(rng, n, SIZES);
+    const trainer = await DenseStepTrainer.create(SIZES, initial, ADAM, { threads: 1 }, { inputGradient: true });
+    try {
+      const step = await trainer.trainStep(x, n, labels, adamStepSize(ADAM, 1));
+      const feeds: Record<string, [Float32Array, number[]]> = { x: [x, [n, SIZES[0]]], targets: [oneHot([...labels], 3), [n, 3]] };
+      const shapes = paramShapes(SIZES);
+      paramNames(SIZES).forEach((name, i) => (feeds[name] = [initial[i], shapes[i]]));
+      const out = await runGraph(buildDenseGradientGraph(SIZES, { inputGradient: true }), feeds);
+      expect(step.inputGradient).toEqual(out[INPUT_GRADIENT]);
+    } finally {
+      await trainer.dispose();
+    }
   });
 });
 
