@@ -6,6 +6,7 @@
  */
 import { TrainingInvalidRequest } from '../../errors.js';
 import { TextFeaturizer, inputText } from './nlu-features.js';
+import type { NluScopeCalibration } from './nlu-calibration.js';
 import { readNluModel, type NluModel } from './nlu-files.js';
 import { poolRows } from './sparse-embedding.js';
 import type { Predictor } from './types.js';
@@ -51,6 +52,11 @@ export class NluPredictor implements Predictor {
 
   get labels(): readonly string[] {
     return this.model.labels;
+  }
+
+  /** The `in_scope` calibration the model was exported with, if any. */
+  get calibration(): NluScopeCalibration | undefined {
+    return this.model.calibration;
   }
 
   /** Class probabilities for one text, in label order. */
