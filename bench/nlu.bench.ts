@@ -1,41 +1,116 @@
 /**
- * nlu on SNIPS: accuracy on the test set, time to train, samples per second, next to scikit-learn's
- * TF-IDF + LinearSVC fitted on the same rows in the same run.
+ * nlu on SNIPS and HWU64: accuracy on the test set, time to train, samples per second, next to
+ * scikit-learn's TF-IDF + LinearSVC fitted on the same rows in the same run.
  *
  * Both fit all of train.csv. A job holds out the validation tenth of its experiences (by id hash), so the
  * bench also trains once the way a job would and reports that figure in a note: the difference is the
  * data, not the model (measured: 0.983–0.987 on 90 % against 0.986–0.989 on all rows, seeds 42–46).
+ *
+ * Out of scope: a job-like model trained on 54 of HWU64's 64 intents (the other 10, chosen by a seeded
+ * shuffle, are unknown) calibrates its `in_scope` threshold on its validation split; the notes give the
+ * share of the unknown intents' test rows it answers `in_scope: false` (unknown recall) and the share of
+ * the known intents' test rows it wrongly rejects.
  */
 import { examplesFromExperiences, splitExamples } from '../src/experiences/index.js';
+import { Rng } from '../src/training/rng.js';
+import type { NluPrediction, NluPredictor } from '../src/training/trainers/nlu-predictor.js';
 import { readCsvRows, dataPath } from './lib/data.js';
 import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
 import { timeTo, trainAndScore } from './lib/train.js';
 import type { Predictor } from '../src/training/trainers/types.js';
 
-export async function benchNlu(epochs = 5): Promise<BenchResult> {
-  const train = readCsvRows('nlu-snips/train.csv');
-  const test = readCsvRows('nlu-snips/test.csv');
-  const raw = train.map(([text, intent], i) => ({ id: `snips-${i}`, type: 'command', input: { text }, expected_output: { intent }, success: true }));
-  const { examples } = examplesFromExperiences(raw, 'nlu', 0.3);
-  const split = splitExamples(examples);
-  const score = (p: Predictor): number => {
+/** The seed of the shuffle that picks HWU64's unknown intents, and how many. */
+const UNKNOWN_SEED = 15;
+const UNKNOWN_INTENTS = 10;
+
+/** A data set's train rows as the id-hash split a job makes of them. */
+function jobSplit(set: string, train: string[][]): ReturnType<typeof splitExamples> {
+  const raw = train.map(([text, intent], i) => ({ id: `${set}-${i}`, type: 'command', input: { text }, expected_output: { intent }, success: true }));
+  return splitExamples(examplesFromExperiences(raw, 'nlu', 0.3).examples);
+}
+
+function accuracyOn(test: string[][]): (p: Predictor) => number {
+  return (p) => {
     let ok = 0;
     for (const [text, intent] of test) if (p.predict({ text }).intent === intent) ok++;
     return ok / test.length;
   };
-  const figures = await trainAndScore('nlu', { train: [...split.train, ...split.validation], validation: [] }, { epochs }, score);
-  const asJob = await trainAndScore('nlu', split, { epochs }, score, 'last-epoch');
+}
 
-  const rows: BenchResult['rows'] = [];
-  const notes: string[] = [
-    `Trinity per epoch (test accuracy @ seconds): ${figures.epochs.map((e) => `${e.score.toFixed(3)}@${e.seconds.toFixed(1)}s`).join(', ')}`,
-    `as a job trains (its ${split.train.length} train rows, ${split.validation.length} held out for validation): test accuracy ${asJob.final.score.toFixed(3)}, validation ${asJob.final.metrics.val_accuracy.toFixed(3)}, ${asJob.final.seconds.toFixed(1)} s`,
-  ];
-  let peer: { accuracy: number; fit_seconds: number; samples_per_second: number } | undefined;
+/** Trinity and LinearSVC on all of a set's train rows, scored on its test rows. */
+async function fitBoth(set: string, epochs: number, notes: string[]): Promise<{ trinity: Awaited<ReturnType<typeof trainAndScore>>; peer?: PeerFigures }> {
+  const split = jobSplit(set, readCsvRows(`nlu-${set}/train.csv`));
+  const trinity = await trainAndScore('nlu', { train: [...split.train, ...split.validation], validation: [] }, { epochs }, accuracyOn(readCsvRows(`nlu-${set}/test.csv`)));
   const missing = ensurePythonModule('sklearn', 'python3-sklearn');
   if (missing) notes.push(`peer not measured: ${missing}`);
-  else peer = runPythonPeer('nlu_linearsvc.py', [dataPath('nlu-snips/train.csv'), dataPath('nlu-snips/test.csv')]);
+  const peer = missing ? undefined : runPythonPeer<PeerFigures>('nlu_linearsvc.py', [dataPath(`nlu-${set}/train.csv`), dataPath(`nlu-${set}/test.csv`)]);
+  return { trinity, peer };
+}
+
+interface PeerFigures {
+  accuracy: number;
+  fit_seconds: number;
+  samples_per_second: number;
+}
+
+/** Share of `unknown` scores below the threshold that rejects ⌊5 % · n⌋ of the `known` ones (the lowest). */
+function recallAtTestRejection(known: number[], unknown: number[]): number {
+  const sorted = [...known].sort((a, b) => a - b);
+  const threshold = sorted[Math.floor(0.05 * sorted.length)];
+  return unknown.filter((s) => s < threshold).length / unknown.length;
+}
+
+/** Out-of-scope detection on HWU64 with 10 intents held out as unknown (see the file comment). */
+async function outOfScopeHwu64(epochs: number): Promise<string[]> {
+  const train = readCsvRows('nlu-hwu64/train.csv');
+  const test = readCsvRows('nlu-hwu64/test.csv');
+  const intents = [...new Set(train.map(([, intent]) => intent))].sort();
+  const unknown = new Set((new Rng(UNKNOWN_SEED).shuffle(intents) as string[]).slice(0, UNKNOWN_INTENTS));
+  const known = test.filter(([, intent]) => !unknown.has(intent));
+  const unseen = test.filter(([, intent]) => unknown.has(intent));
+  const split = jobSplit('hwu64', train.filter(([, intent]) => !unknown.has(intent)));
+  const rejected = (p: Predictor, rows: string[][]) => rows.filter(([text]) => (p.predict({ text }) as NluPrediction).in_scope === false).length / rows.length;
+  const confidence = (p: Predictor, rows: string[][]) => rows.map(([text]) => (p.predict({ text }) as NluPrediction).confidence);
+  let figures = { recall: NaN, inScopeRejection: NaN, accuracy: NaN, threshold: NaN, valRejection: NaN, estimatedAcceptance: NaN, testRecall: NaN };
+  await trainAndScore('nlu', split, { epochs }, (p) => {
+    const c = (p as NluPredictor).calibration;
+    figures = {
+      recall: rejected(p, unseen),
+      inScopeRejection: rejected(p, known),
+      accuracy: accuracyOn(known)(p),
+      threshold: c?.threshold ?? NaN,
+      valRejection: c?.in_scope_rejection_rate ?? NaN,
+      estimatedAcceptance: c?.unknown_acceptance_rate ?? NaN,
+      testRecall: recallAtTestRejection(confidence(p, known), confidence(p, unseen)),
+    };
+    return figures.recall;
+  }, 'last-epoch');
+  const f = (x: number) => x.toFixed(3);
+  return [
+    `out of scope (HWU64, trained as a job on 54 intents, ${split.train.length} train + ${split.validation.length} validation rows; unknown: the first ${UNKNOWN_INTENTS} intents of a shuffle with seed ${UNKNOWN_SEED}: ${[...unknown].sort().join(', ')}):`,
+    `  score: top softmax probability; threshold ${f(figures.threshold)} rejects ${f(figures.valRejection)} of the validation split (target ≤ 0.050)`,
+    `  test: unknown recall ${f(figures.recall)} (share of the ${unseen.length} rows of the unknown intents answered in_scope false), in-scope rejection ${f(figures.inScopeRejection)} (of ${known.length} rows), accuracy on the known intents ${f(figures.accuracy)}`,
+    `  for comparison, at the threshold that rejects 5 % of these known-intent test rows (chosen on test, which a job cannot do): unknown recall ${f(figures.testRecall)}`,
+    `  the manifest's leave-one-intent-out estimate of unknown acceptance: ${f(figures.estimatedAcceptance)} (measured on test: ${f(1 - figures.recall)})`,
+  ];
+}
+
+export async function benchNlu(epochs = 5): Promise<BenchResult> {
+  const train = readCsvRows('nlu-snips/train.csv');
+  const test = readCsvRows('nlu-snips/test.csv');
+  const split = jobSplit('snips', train);
+  const notes: string[] = [];
+  const { trinity: figures, peer } = await fitBoth('snips', epochs, notes);
+  const asJob = await trainAndScore('nlu', split, { epochs }, accuracyOn(test), 'last-epoch');
+
+  const rows: BenchResult['rows'] = [];
+  notes.push(
+    `Trinity per epoch (test accuracy @ seconds): ${figures.epochs.map((e) => `${e.score.toFixed(3)}@${e.seconds.toFixed(1)}s`).join(', ')}`,
+    `as a job trains (its ${split.train.length} train rows, ${split.validation.length} held out for validation): test accuracy ${asJob.final.score.toFixed(3)}, validation ${asJob.final.metrics.val_accuracy.toFixed(3)}, ${asJob.final.seconds.toFixed(1)} s`,
+  );
+  const hwu = await fitBoth('hwu64', epochs, notes);
+  notes.push(...(await outOfScopeHwu64(epochs)));
 
   const target = 0.985;
   const reached = timeTo(figures, target);
@@ -55,8 +130,24 @@ export async function benchNlu(epochs = 5): Promise<BenchResult> {
       [`seconds to ${target}`]: peer.accuracy >= target ? peer.fit_seconds : 'not reached',
     });
   }
+  rows.push({
+    system: 'Trinity nlu, HWU64',
+    'test accuracy': hwu.trinity.final.score,
+    'train seconds': hwu.trinity.final.seconds,
+    'samples/s (last epoch)': hwu.trinity.final.samplesPerSecond,
+    [`seconds to ${target}`]: 'n/a',
+  });
+  if (hwu.peer) {
+    rows.push({
+      system: 'scikit-learn TF-IDF + LinearSVC, HWU64',
+      'test accuracy': hwu.peer.accuracy,
+      'train seconds': hwu.peer.fit_seconds,
+      'samples/s (last epoch)': hwu.peer.samples_per_second,
+      [`seconds to ${target}`]: 'n/a',
+    });
+  }
   return {
-    title: `nlu: SNIPS (both fit the same ${train.length} train rows, ${test.length} test), ${epochs} epochs`,
+    title: `nlu: SNIPS (both fit the same ${train.length} train rows, ${test.length} test) and HWU64 (9,960 train, 1,076 test, 64 intents), ${epochs} epochs`,
     command: 'npm run bench -- nlu',
     rows,
     notes,

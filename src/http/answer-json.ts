@@ -58,7 +58,8 @@ export function answerJson(modelType: string, predictionId: string, modelVersion
   switch (modelType) {
     case 'nlu': {
       const p = prediction as NluPrediction;
-      return head + ',"intent":' + quoted(p.intent) + ',"confidence":' + num(p.confidence) + ',"top_k":' + rankedIntents(p.top_k) + '}';
+      const scope = p.in_scope === undefined ? '' : p.in_scope ? ',"in_scope":true' : ',"in_scope":false';
+      return head + ',"intent":' + quoted(p.intent) + ',"confidence":' + num(p.confidence) + scope + ',"top_k":' + rankedIntents(p.top_k) + '}';
     }
     case 'voice': {
       const p = prediction as VoicePrediction;

@@ -101,6 +101,7 @@ describe('demo output', () => {
     const answer = { model_version: 'v1.0.0', intent: 'GetWeather', confidence: 0.4 };
     expect(outOfScopeNote(answer, 7)).toMatch(/none of the 7 intents; nlu has no "none of these" answer yet/);
     expect(outOfScopeNote({ ...answer, in_scope: false }, 7)).toBe('J-Prime says this small talk is none of the 7 intents it knows');
+    expect(outOfScopeNote({ ...answer, in_scope: true }, 7)).toBe('small talk is none of the 7 intents, but J-Prime took it as one of them');
   });
 
   it('redraws a live step in place on a terminal and prints each update in a pipe', () => {

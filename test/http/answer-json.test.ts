@@ -32,8 +32,9 @@ describe('answerJson', () => {
   it('writes what JSON.stringify writes for any nlu or voice prediction and any other type', () => {
     const ranked = (key: string) => fc.array(fc.record({ [key]: label, score }), { maxLength: 6 });
     fc.assert(
-      fc.property(fc.string(), label, score, ranked('intent'), (version, intent, confidence, top_k) => {
-        const p = { intent, confidence, top_k };
+      fc.property(fc.string(), label, score, fc.option(fc.boolean(), { nil: undefined }), ranked('intent'), (version, intent, confidence, in_scope, top_k) => {
+        // Predictors write in_scope only when their model is calibrated; a prediction never holds it as undefined.
+        const p = in_scope === undefined ? { intent, confidence, top_k } : { intent, confidence, in_scope, top_k };
         expect(answerJson('nlu', ID, version, p)).toBe(expected(version, p));
       }),
       { numRuns: 500 },

@@ -56,7 +56,9 @@ function reference(model: NluModel, text: string): NluPrediction {
   for (let j = 0; j < h.length; j++) sum += h[j] = Math.exp(h[j] - max);
   for (let j = 0; j < h.length; j++) h[j] /= sum;
   const top = sortedTopK(h, NLU_TOP_K).map((j) => ({ intent: model.labels[j], score: h[j] }));
-  return { intent: top[0].intent, confidence: top[0].score, top_k: top };
+  const confidence = top[0].score;
+  if (model.calibration === undefined) return { intent: top[0].intent, confidence, top_k: top };
+  return { intent: top[0].intent, confidence, in_scope: confidence >= model.calibration.threshold, top_k: top };
 }
 
 describe('topK', () => {
@@ -99,6 +101,7 @@ describe('NluPredictor', () => {
    * model sums its rows per feature occurrence with float64 weights, where training rounds each row's
    * weight to float32: its probabilities may differ in the 7th significant digit, never in the ranking.
    */
+  let threshold = NaN;
   const expectations: Record<string, (actual: NluPrediction, expected: NluPrediction) => void> = {
     'fasttext-hidden': (actual, expected) => expect(actual).toEqual(expected),
     fasttext: (actual, expected) => {
@@ -106,6 +109,8 @@ describe('NluPredictor', () => {
       expect(actual.intent).toBe(expected.intent);
       actual.top_k.forEach((t, i) => expect(Math.abs(t.score - expected.top_k[i].score)).toBeLessThanOrEqual(1e-5 * expected.top_k[i].score));
       expect(actual.confidence).toBe(actual.top_k[0].score);
+      // Float rounding could only flip a score within 1e-5 of the threshold.
+      if (Math.abs(expected.confidence - threshold) > 1e-5 * expected.confidence) expect(actual.in_scope).toBe(expected.in_scope);
     },
   };
 
@@ -126,6 +131,8 @@ describe('NluPredictor', () => {
       trainer.dispose();
       const model = await readNluModel(out);
       const predictor = await loadNluPredictor(out);
+      expect(model.calibration?.calibrated_on).toBe('validation');
+      threshold = model.calibration!.threshold;
       for (const text of texts) expectations[architecture](predictor.predict({ text }), reference(model, text));
       expect(predictor.probabilities(texts[0])).not.toBe(predictor.probabilities(texts[0]));
     });

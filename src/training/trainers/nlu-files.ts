@@ -10,6 +10,8 @@ import { checkTextFeatureConfig, type TextFeatureConfig } from '../text-features
 import { needArray, packArrays, unpackArrays, type ArrayEntry, type NamedArray } from './array-file.js';
 import { FEATURE_WEIGHTINGS, vocabFrom, type FeatureVocab, type FeatureWeighting } from './nlu-features.js';
 import { headShapes } from './dense-head.js';
+import { NLU_SCOPE_SCORE, type NluScopeCalibration } from './nlu-calibration.js';
+import { EXPORT_CALIBRATION_FILE } from './types.js';
 
 export const NLU_MODEL_FORMAT = 'trinity-nlu-fasttext';
 /** Bump when the files change shape or meaning; readers refuse versions they do not know. */
@@ -28,6 +30,8 @@ export interface NluModel {
   layerSizes: number[];
   /** W0, b0, W1, b1, ... (W row-major [in, out]). */
   head: Float32Array[];
+  /** The `in_scope` threshold; absent in models exported before it existed (their answers carry no `in_scope`). */
+  calibration?: NluScopeCalibration;
 }
 
 interface NluModelManifest {
@@ -40,6 +44,7 @@ interface NluModelManifest {
   weighting: FeatureWeighting;
   layer_sizes: number[];
   activation: 'relu';
+  calibration?: NluScopeCalibration;
   weights_file: string;
   arrays: ArrayEntry[];
 }
@@ -74,10 +79,12 @@ export async function writeNluModel(dir: string, model: NluModel): Promise<void>
     weighting: model.vocab.weighting,
     layer_sizes: model.layerSizes,
     activation: 'relu',
+    calibration: model.calibration,
     weights_file: WEIGHTS_BIN,
     arrays: entries,
   };
   await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  if (model.calibration) await writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'nlu', ...model.calibration }, null, 2) + '\n');
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 
@@ -99,6 +106,10 @@ export async function readNluModel(dir: string): Promise<NluModel> {
   }
   // The file name is fixed: a manifest must never steer reads to another path.
   if (m.weights_file !== WEIGHTS_BIN) throw new RangeError(`${MODEL_JSON} weights_file must be ${WEIGHTS_BIN}, got ${String(m.weights_file)}`);
+  const c = m.calibration;
+  if (c !== undefined && (c.score !== NLU_SCOPE_SCORE || typeof c.threshold !== 'number' || !Number.isFinite(c.threshold))) {
+    throw new RangeError(`${MODEL_JSON} calibration must have score ${NLU_SCOPE_SCORE} and a finite threshold`);
+  }
   const arrays = unpackArrays(new Uint8Array(await readFile(join(dir, WEIGHTS_BIN))), m.arrays);
   const rows = arrays.get('buckets')?.length ?? 0;
   const buckets = needArray(arrays, 'buckets', rows, 'uint32') as Uint32Array;
@@ -106,7 +117,7 @@ export async function readNluModel(dir: string): Promise<NluModel> {
   const rowWeight = needArray(arrays, 'row_weight', rows, 'float32') as Float32Array;
   const table = needArray(arrays, 'embedding', rows * sizes[0], 'float32') as Float32Array;
   const head = headLayout(sizes, '').map((a) => needArray(arrays, a.name, a.size, 'float32') as Float32Array);
-  return { architecture: m.architecture, labels: m.labels, vocab: vocabFrom(m.features, m.weighting, buckets, rowWeight), table, layerSizes: sizes, head };
+  return { architecture: m.architecture, labels: m.labels, vocab: vocabFrom(m.features, m.weighting, buckets, rowWeight), table, layerSizes: sizes, head, calibration: c };
 }
 
 /** Everything a trainer needs to continue exactly where it stopped (the caller keeps rng and epoch). */

@@ -6,6 +6,7 @@
  */
 import { TrainingInvalidRequest } from '../../errors.js';
 import { TextFeaturizer, inputText } from './nlu-features.js';
+import type { NluScopeCalibration } from './nlu-calibration.js';
 import { readNluModel, type NluModel } from './nlu-files.js';
 import { poolRows } from './sparse-embedding.js';
 import type { Predictor } from './types.js';
@@ -16,6 +17,11 @@ export const NLU_TOP_K = 5;
 export interface NluPrediction extends Record<string, unknown> {
   intent: string;
   confidence: number;
+  /**
+   * Whether the text is one of the intents the model knows: `confidence` reaches the threshold calibrated
+   * at export (nlu-calibration.ts). Absent for models exported before calibration existed.
+   */
+  in_scope?: boolean;
   top_k: { intent: string; score: number }[];
 }
 
@@ -30,6 +36,8 @@ export class NluPredictor implements Predictor {
   private readonly sums: Float64Array;
   /** A linear head's table, precomputed (projectTable); null for a model with hidden layers. */
   private readonly linear: LinearTable | null;
+  /** The calibrated `in_scope` threshold; undefined for a model without calibration. */
+  private readonly threshold: number | undefined;
   /** Written so the touch loop of linearProbabilities is not dropped as dead code. */
   private touched = 0;
 
@@ -39,10 +47,16 @@ export class NluPredictor implements Predictor {
     this.outputs = model.layerSizes.slice(1).map((n) => new Float64Array(n));
     this.sums = new Float64Array(model.layerSizes[1]);
     this.linear = model.layerSizes.length === 2 ? projectTable(model, this.featurizer) : null;
+    this.threshold = model.calibration?.threshold;
   }
 
   get labels(): readonly string[] {
     return this.model.labels;
+  }
+
+  /** The `in_scope` calibration the model was exported with, if any. */
+  get calibration(): NluScopeCalibration | undefined {
+    return this.model.calibration;
   }
 
   /** Class probabilities for one text, in label order. */
@@ -111,7 +125,9 @@ export class NluPredictor implements Predictor {
     if (text === undefined) throw TrainingInvalidRequest('input.text must be a non-empty string');
     const p = this.forward(text);
     const top = topK(p, NLU_TOP_K).map((j) => ({ intent: this.model.labels[j], score: p[j] }));
-    return { intent: top[0].intent, confidence: top[0].score, top_k: top };
+    const confidence = top[0].score;
+    if (this.threshold === undefined) return { intent: top[0].intent, confidence, top_k: top };
+    return { intent: top[0].intent, confidence, in_scope: confidence >= this.threshold, top_k: top };
   }
 
   dispose(): void {

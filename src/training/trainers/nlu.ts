@@ -21,6 +21,7 @@ import { checkTextFeatureConfig } from '../text-features.js';
 import { initHeadWeights } from './dense-head.js';
 import { OrtDenseHead } from './dense-head-ort.js';
 import { buildTrainingFeatures, extractTexts, featurizeAll, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
+import { calibrateExport } from './nlu-calibration.js';
 import { readNluState, writeNluModel, writeNluState } from './nlu-files.js';
 import { EVAL_BATCH_SIZE, NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './nlu-options.js';
 import { estimateNluMemory } from './nlu-memory.js';
@@ -198,9 +199,13 @@ class NluTrainer implements ModelTrainer {
     this.step = s.step;
   }
 
+  /** Calibrates the `in_scope` threshold on the validation split (the training set when it is empty) and writes the export. */
   async exportModel(dir: string): Promise<void> {
     const { p, table, head } = this.ready();
-    await writeNluModel(dir, { architecture: p.settings.architecture, labels: p.labels, vocab: p.vocab, table: table.table, layerSizes: p.layerSizes, head: head.getWeights() });
+    const weights = head.getWeights();
+    const onVal = p.val.count > 0;
+    const calibration = calibrateExport({ table: table.table, layerSizes: p.layerSizes, head: weights, examples: onVal ? p.val : p.train, labels: onVal ? p.valY : p.trainY, calibratedOn: onVal ? 'validation' : 'train' });
+    await writeNluModel(dir, { architecture: p.settings.architecture, labels: p.labels, vocab: p.vocab, table: table.table, layerSizes: p.layerSizes, head: weights, calibration });
   }
 
   dispose(): void {

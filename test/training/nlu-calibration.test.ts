@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/training/rng.js';
+import { calibrateScope, minInScopeTrials, TARGET_IN_SCOPE_REJECTION, topProbability } from '../../src/training/trainers/nlu-calibration.js';
+
+/** Logits whose softmax is `p` (log-probabilities). */
+const logitsOf = (p: number[]) => p.map(Math.log);
+
+/** Three intents; the true one (0) gets `top` (> 1/3, so it is the top one), the other two share the rest. */
+const withTop = (top: number) => logitsOf([top, (1 - top) / 2, (1 - top) / 2]);
+
+describe('topProbability', () => {
+  it('is the largest softmax probability, or the largest with one intent taken out', () => {
+    expect(topProbability(logitsOf([0.7, 0.2, 0.1]))).toBeCloseTo(0.7, 12);
+    expect(topProbability(logitsOf([0.7, 0.2, 0.1]), 0)).toBeCloseTo(2 / 3, 12);
+    expect(topProbability([400, -300, -310], 0)).toBeCloseTo(1 / (1 + Math.exp(-10)), 12);
+  });
+});
+
+describe('calibrateScope', () => {
+  it('rejects at most 5 % of the in-scope validation examples, and about that many', () => {
+    const rng = new Rng(7);
+    for (const n of [19, 20, 99, 100, 809, 1348]) {
+      const logits = Array.from({ length: n }, () => withTop(0.35 + 0.65 * rng.next()));
+      const c = calibrateScope(logits, new Int32Array(n), 'validation');
+      const rejected = logits.filter((z) => topProbability(z) < c.threshold).length;
+      expect(rejected / n).toBeLessThanOrEqual(TARGET_IN_SCOPE_REJECTION);
+      // ⌊0.05 (n + 1)⌋ − 1 of them: the most the conformal quantile allows.
+      expect(rejected).toBe(Math.floor(TARGET_IN_SCOPE_REJECTION * (n + 1)) - 1);
+      expect(c.in_scope_rejection_rate).toBe(rejected / n);
+      expect(c).toMatchObject({ score: 'max_softmax_probability', in_scope_trials: n, calibrated_on: 'validation' });
+    }
+  });
+
+  it('puts the threshold midway between the last rejected and the first accepted score', () => {
+    // 40 examples: k = ⌊0.05 · 41⌋ = 2, so the smallest score is rejected and the second is the first accepted.
+    const tops = [0.5, 0.7, ...Array.from({ length: 38 }, () => 0.9)];
+    const c = calibrateScope(tops.map(withTop), new Int32Array(tops.length), 'validation');
+    expect(c.threshold).toBeCloseTo(0.6, 12);
+    expect(c.in_scope_rejection_rate).toBe(1 / 40);
+  });
+
+  it('counts unknown trials: an intent the model never saw (-1) and every example without its own intent', () => {
+    const tops = Array.from({ length: 39 }, (_, i) => 0.6 + i / 100);
+    const logits = [...tops.map(withTop), logitsOf([0.98, 0.01, 0.01]), logitsOf([0.34, 0.33, 0.33])];
+    const c = calibrateScope(logits, Int32Array.from([...tops.map(() => 0), -1, -1]), 'validation');
+    expect(c.in_scope_trials).toBe(39);
+    expect(c.unknown_trials).toBe(39 + 2);
+    // The threshold rejects the 0.60 alone. Each left-out trial scores 1/2 (the other two intents share the
+    // rest evenly), so all 39 are rejected, as is the unknown at 0.34; the unknown at 0.98 is accepted.
+    expect(c.threshold).toBeCloseTo(0.605, 12);
+    expect(c.unknown_acceptance_rate).toBeCloseTo(1 / 41, 12);
+  });
+
+  it('accepts everything, and says so, when too few in-scope examples support a 5 % quantile', () => {
+    const n = minInScopeTrials() - 1;
+    const c = calibrateScope(Array.from({ length: n }, () => withTop(0.9)), new Int32Array(n), 'validation');
+    expect(c).toMatchObject({ threshold: 0, calibrated_on: 'none', in_scope_rejection_rate: 0, in_scope_trials: n });
+    expect(calibrateScope([], new Int32Array(0), 'train')).toMatchObject({ threshold: 0, in_scope_rejection_rate: null, unknown_acceptance_rate: null });
+  });
+});
