@@ -35,6 +35,8 @@ export const VISION_DEFAULTS = Object.freeze({
   epochs: 10,
 });
 
+/** onnxruntime intra-op threads of a vision job (decisions.md has the measurements). */
+export const VISION_THREADS = 1;
 /** The decayed learning rate never drops below this fraction of the initial one. */
 export const LR_FLOOR = 0.02;
 const ADAM_BETA1 = 0.9;
@@ -49,7 +51,7 @@ const MAX_FILTERS = 256;
 /** Knobs the job options do not expose; for tests and experiments. */
 export interface VisionTuning {
   filters?: readonly [number, number];
-  /** Threads computing each batch's gradient, 1 or 2; default 2 when the machine has two cores. The result is the same either way. */
+  /** onnxruntime's intra-op threads for each step (default VISION_THREADS). The result is the same bit for bit either way. */
   threads?: number;
 }
 
