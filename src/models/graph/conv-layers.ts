@@ -73,15 +73,15 @@ export function windowMajorOrder(h: number, w: number): Int32Array {
   return order;
 }
 
-/** Graph constants of a ConvTaps (each table stored once in the model). */
+/** A ConvTaps in a graph: its forward table as a constant; the backward one is added when a backward pass needs it. */
 export interface ConvTapsValues {
+  name: string;
   taps: ConvTaps;
   forward: V;
-  backward: V;
 }
 
 export function addConvTaps(g: GraphBuilder, name: string, taps: ConvTaps): ConvTapsValues {
-  return { taps, forward: g.initializer(`${name}_fwd_taps`, taps.forward, [taps.forward.length]), backward: g.initializer(`${name}_bwd_taps`, taps.backward, [taps.backward.length]) };
+  return { name, taps, forward: g.initializer(`${name}_fwd_taps`, taps.forward, [taps.forward.length]) };
 }
 
 export interface ConvForward {
@@ -111,7 +111,8 @@ export function convBackward(g: GraphBuilder, f: ConvForward, w: V, dz: V, c: Co
   const outPositions = c.taps.outOrder.length;
   // dz per example with a zero row after it: what a tap reading the padding gets.
   const padded = g.node('Pad', [g.node('Reshape', [dz, g.ints([-1, outPositions, co])]), g.ints([0, 0, 0, 0, 1, 0])]);
-  const gathered = g.node('Reshape', [g.node('Gather', [padded, c.backward], { axis: { int: 1 } }), g.ints([-1, 9 * co])]);
+  const backward = g.initializer(`${c.name}_bwd_taps`, c.taps.backward, [c.taps.backward.length]);
+  const gathered = g.node('Reshape', [g.node('Gather', [padded, backward], { axis: { int: 1 } }), g.ints([-1, 9 * co])]);
   // Each tap's filter transposed, [9, co, ci] → [9 · co, ci], to match the gathered (tap, channel) columns.
   const wT = g.node('Reshape', [g.node('Transpose', [g.node('Reshape', [w, g.ints([9, ci, co])])], { perm: { ints: [0, 2, 1] } }), g.ints([9 * co, ci])]);
   return { dW, db, dx: g.node('MatMul', [gathered, wT]) };

@@ -8,8 +8,8 @@ import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { buildCnnGradientGraph, cnnParamSizes, firstLayerPatches, firstPatchRows, firstPatchWidth } from '../../../src/models/graph/cnn-graphs.js';
 import { addConvTaps, convBackward, convForward, convTaps, poolBackward, poolForward, windowMajorOrder } from '../../../src/models/graph/conv-layers.js';
 import { Rng } from '../../../src/training/rng.js';
-import { initCnnParams, type CnnLayout } from '../../../src/training/trainers/vision-cnn.js';
-import { conv, referenceGradient } from '../../fixtures/cnn-reference.js';
+import { initCnnParams } from '../../../src/training/trainers/vision-cnn.js';
+import { CNN_TEST_LAYOUTS, conv, referenceGradient } from '../../fixtures/cnn-reference.js';
 import { maxRelError, numericGradient, randomArray, runGraph } from './reference.js';
 
 const TOLERANCE = 1e-5;
@@ -93,11 +93,7 @@ describe('2×2 max-pool layer', () => {
 });
 
 describe('CNN gradient graph', () => {
-  it.each([
-    ['8×8 grey, one pool each side of conv 2', { height: 8, width: 8, channels: 1, filters: [4, 6], classes: 3 }],
-    ['16×16 RGB, pooled after both convolutions', { height: 16, width: 16, channels: 3, filters: [3, 5], classes: 4 }],
-    ['12×8 grey, not square', { height: 12, width: 8, channels: 1, filters: [2, 3], classes: 5 }],
-  ] as [string, CnnLayout][])('computes the gradient of the smoothed cross-entropy the float64 reference does (%s)', async (_name, layout) => {
+  it.each(CNN_TEST_LAYOUTS)('computes the gradient of the smoothed cross-entropy the float64 reference does (%s)', async (_name, layout) => {
     const rng = new Rng(3);
     const n = 5;
     const smoothing = 0.1;
