@@ -162,6 +162,41 @@ export function buildCnnInferenceGraph(s: CnnShape): Uint8Array {
   return g.encode();
 }
 
+/** Where each value of one example's patch rows comes from: an offset in the example, or PATCH_ZERO / PATCH_ONE. */
+const PATCH_ZERO = -1;
+const PATCH_ONE = -2;
+
+/**
+ * The source of every value of one example's first-layer patch rows (firstPatchRows × firstPatchWidth),
+ * in the order firstLayerPatches writes them. The pattern is the same for every example, so a batch is
+ * one table-driven copy per example (measured: 0.45–0.6 ms per optdigits batch of 64 with the loops over
+ * windows, positions and taps written out, under load).
+ */
+function patchSources(s: CnnShape): Int32Array {
+  const { height: h, width: w, channels: c } = s;
+  const k = firstPatchWidth(s);
+  const pooled = (h / 2) * (w / 2);
+  const table = new Int32Array(firstPatchRows(s) * k).fill(PATCH_ZERO);
+  let dst = 0;
+  for (let win = 0; win < 4; win++) {
+    for (let p = 0; p < pooled; p++, dst += k) {
+      const y = 2 * Math.floor(p / (w / 2)) + (win >> 1);
+      const x = 2 * (p % (w / 2)) + (win & 1);
+      for (let t = 0; t < 9; t++) {
+        const [sy, sx] = [y + Math.floor(t / 3) - 1, x + (t % 3) - 1];
+        if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+        for (let ch = 0; ch < c; ch++) table[dst + t * c + ch] = (sy * w + sx) * c + ch;
+      }
+      table[dst + k - 1] = PATCH_ONE;
+    }
+    // The padding position (left all PATCH_ZERO): no input, no bias, so its output is 0 and pools to 0.
+    dst += k;
+  }
+  return table;
+}
+
+const sourcesByShape = new Map<string, Int32Array>();
+
 /**
  * The first layer's patches of examples `order[start..end)` of `data` ([count, h, w, c], HWC per example),
  * in the row order the graphs expect: example outermost, then window position (dy, dx), then pooled
@@ -169,30 +204,16 @@ export function buildCnnInferenceGraph(s: CnnShape): Uint8Array {
  * Written into `out` ([n · firstPatchRows, firstPatchWidth]).
  */
 export function firstLayerPatches(s: CnnShape, data: Float32Array, order: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
-  const { height: h, width: w, channels: c } = s;
-  const k = firstPatchWidth(s);
-  const size = h * w * c;
-  const pooled = (h / 2) * (w / 2);
+  const key = `${s.height}x${s.width}x${s.channels}`;
+  let table = sourcesByShape.get(key);
+  if (!table) sourcesByShape.set(key, (table = patchSources(s)));
+  const size = s.height * s.width * s.channels;
   let dst = 0;
   for (let b = start; b < end; b++) {
     const base = order[b] * size;
-    for (let win = 0; win < 4; win++) {
-      for (let p = 0; p < pooled; p++) {
-        const y = 2 * Math.floor(p / (w / 2)) + (win >> 1);
-        const x = 2 * (p % (w / 2)) + (win & 1);
-        for (let sy = y - 1; sy <= y + 1; sy++) {
-          for (let sx = x - 1; sx <= x + 1; sx++, dst += c) {
-            if (sy >= 0 && sy < h && sx >= 0 && sx < w) {
-              const src = base + (sy * w + sx) * c;
-              for (let ch = 0; ch < c; ch++) out[dst + ch] = data[src + ch];
-            } else out.fill(0, dst, dst + c);
-          }
-        }
-        out[dst++] = 1;
-      }
-      // The padding position: no input, no bias, so its output is 0 and survives the pool as 0.
-      out.fill(0, dst, dst + k);
-      dst += k;
+    for (let i = 0; i < table.length; i++, dst++) {
+      const src = table[i];
+      out[dst] = src >= 0 ? data[base + src] : src === PATCH_ONE ? 1 : 0;
     }
   }
 }
