@@ -18,7 +18,7 @@
  */
 import { adamUpdate, type AdamConstants } from './adam.js';
 import { GraphBuilder, type Dim } from './builder.js';
-import { addConvTaps, convBackward, convForward, convTaps, poolBackward, poolForward, windowMajorOrder } from './conv-layers.js';
+import { addConvTaps, convBackward, convForward, convTaps, poolBackward, poolForward, tapOffset, windowMajorOrder } from './conv-layers.js';
 import { denseBackward, reluBackward, softmaxCrossEntropy } from './layers.js';
 import { gemm, relu } from './ops.js';
 
@@ -176,22 +176,20 @@ function patchSources(s: CnnShape): Int32Array {
   const { height: h, width: w, channels: c } = s;
   const k = firstPatchWidth(s);
   const pooled = (h / 2) * (w / 2);
+  const order = windowMajorOrder(h, w);
   const table = new Int32Array(firstPatchRows(s) * k).fill(PATCH_ZERO);
-  let dst = 0;
-  for (let win = 0; win < 4; win++) {
-    for (let p = 0; p < pooled; p++, dst += k) {
-      const y = 2 * Math.floor(p / (w / 2)) + (win >> 1);
-      const x = 2 * (p % (w / 2)) + (win & 1);
-      for (let t = 0; t < 9; t++) {
-        const [sy, sx] = [y + Math.floor(t / 3) - 1, x + (t % 3) - 1];
-        if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
-        for (let ch = 0; ch < c; ch++) table[dst + t * c + ch] = (sy * w + sx) * c + ch;
-      }
-      table[dst + k - 1] = PATCH_ONE;
+  order.forEach((p, i) => {
+    // Window i / pooled rows in, each window's block followed by its padding row (left all PATCH_ZERO:
+    // no input, no bias, so its output is 0 and pools to 0).
+    const row = i + Math.floor(i / pooled);
+    for (let t = 0; t < 9; t++) {
+      const [dy, dx] = tapOffset(t);
+      const [y, x] = [Math.floor(p / w) + dy, (p % w) + dx];
+      if (y < 0 || y >= h || x < 0 || x >= w) continue;
+      for (let ch = 0; ch < c; ch++) table[row * k + t * c + ch] = (y * w + x) * c + ch;
     }
-    // The padding position (left all PATCH_ZERO): no input, no bias, so its output is 0 and pools to 0.
-    dst += k;
-  }
+    table[row * k + k - 1] = PATCH_ONE;
+  });
   return table;
 }
 

@@ -35,14 +35,12 @@ export interface ConvTaps {
 }
 
 /** Tap t of a 3×3 filter ([3, 3, ci, co] order) reads the input at offset (t/3 − 1, t%3 − 1). */
-const tapOffset = (t: number): [number, number] => [Math.floor(t / 3) - 1, (t % 3) - 1];
+export const tapOffset = (t: number): [number, number] => [Math.floor(t / 3) - 1, (t % 3) - 1];
 
 /** The Gather tables for a 3×3 "same" convolution over an h×w map, output rows in `outOrder` (default: p order). */
 export function convTaps(h: number, w: number, outOrder: Int32Array = Int32Array.from({ length: h * w }, (_, p) => p)): ConvTaps {
   const hw = h * w;
   if (outOrder.length !== hw || new Set(outOrder).size !== hw || outOrder.some((p) => p < 0 || p >= hw)) throw new RangeError(`outOrder must be a permutation of the ${hw} positions`);
-  const rowOf = new Int32Array(hw);
-  outOrder.forEach((p, k) => (rowOf[p] = k));
   const forward = new BigInt64Array(hw * 9);
   const backward = new BigInt64Array((hw + 1) * 9).fill(BigInt(hw));
   for (let t = 0; t < 9; t++) {
@@ -59,8 +57,8 @@ export function convTaps(h: number, w: number, outOrder: Int32Array = Int32Array
 }
 
 /**
- * The output order that lets a 2×2 pool follow: the four positions of each window as the outermost axis,
- * i.e. rows (window (dy, dx) row-major, pooled position py·(w/2) + px).
+ * The output order that lets a 2×2 pool follow: within each example, the four positions of each window
+ * as the outer axis, i.e. rows (window (dy, dx) row-major, pooled position py·(w/2) + px).
  */
 export function windowMajorOrder(h: number, w: number): Int32Array {
   const [ph, pw] = [h / 2, w / 2];
