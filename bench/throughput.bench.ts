@@ -103,7 +103,7 @@ export async function benchThroughput(): Promise<BenchResult> {
   }
 
   const notes = [
-    "Trinity: the trainer's runEpoch on the TF.js wasm backend (single-threaded: its threaded build cannot start workers in Node); vision runs each step as one onnxruntime graph on two intra-op threads (src/models/graph/cnn-graphs.ts); one warm-up epoch untimed",
+    "Trinity: the trainer's runEpoch on the TF.js wasm backend (single-threaded: its threaded build cannot start workers in Node); vision runs each step as one onnxruntime graph on one intra-op thread (src/models/graph/cnn-graphs.ts); one warm-up epoch untimed",
     `Trinity's CPU share of wall time while timed (below 100 % = the machine was contended): ${shares.join(', ')}`,
     'real data for all three (SNIPS train bags, FSDD pooled MFCC statistics, optdigits pixels); Adam everywhere (nlu table: Trinity a lazy row-wise step, PyTorch SparseAdam)',
   ];

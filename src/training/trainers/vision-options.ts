@@ -2,7 +2,6 @@
  * The vision trainer's settings: defaults filled in in one place, and every option checked with a message
  * naming it and the value received, before any work starts.
  */
-import { availableParallelism } from 'node:os';
 import { TrainingInvalidRequest } from '../../errors.js';
 import type { AdamSettings } from './sparse-embedding.js';
 import { MAX_MODEL_SIDE, MIN_MODEL_SIDE } from './vision-input.js';
@@ -37,10 +36,12 @@ export const VISION_DEFAULTS = Object.freeze({
 });
 
 /**
- * onnxruntime intra-op threads of a vision job: two where the machine has them. Measured on optdigits
- * (decisions.md): about the same CPU per sample as one thread, more samples per second, the same bits.
+ * onnxruntime intra-op threads of a vision job. Two give the same bits, but on optdigits (decisions.md)
+ * they cost ~9 % more CPU per sample and were faster only when they took a bigger share of a contended
+ * machine (+20 % at load 10, −3 % at load 7, +7 % at load 4.5), so a job keeps to one core and leaves the
+ * other to serving.
  */
-export const VISION_THREADS = Math.min(2, availableParallelism());
+export const VISION_THREADS = 1;
 /** The decayed learning rate never drops below this fraction of the initial one. */
 export const LR_FLOOR = 0.02;
 const ADAM_BETA1 = 0.9;
