@@ -103,7 +103,7 @@ export async function benchThroughput(): Promise<BenchResult> {
   }
 
   const notes = [
-    "Trinity: the trainer's runEpoch; nlu, embedding and voice run their dense step as one onnxruntime graph (1 intra-op thread), nlu's and embedding's n-gram tables in JS; vision on the TF.js wasm backend (single-threaded: its threaded build cannot start workers in Node), each batch's gradient split over two threads on a machine with two or more cores (vision-shards.ts); one warm-up epoch untimed",
+    "Trinity: the trainer's runEpoch; every type runs its step as one onnxruntime graph on 1 intra-op thread (nlu, embedding and voice the dense step, vision the whole CNN: src/models/graph), nlu's and embedding's n-gram tables in JS; one warm-up epoch untimed",
     `Trinity's CPU share of wall time while timed (below 100 % = the machine was contended): ${shares.join(', ')}`,
     'real data for all four (SNIPS train bags, STS-B train pairs, FSDD pooled MFCC statistics, optdigits pixels); Adam everywhere (nlu and embedding tables: Trinity a lazy row-wise step, PyTorch SparseAdam)',
   ];

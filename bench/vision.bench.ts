@@ -62,7 +62,7 @@ export async function benchVision(epochs: number = VISION_DEFAULTS.epochs): Prom
   const met = accuracy >= TARGET.accuracy && job <= TARGET.jobSeconds;
   const rows: BenchResult['rows'] = [
     {
-      system: 'Trinity vision (CNN, TF.js wasm)',
+      system: 'Trinity vision (CNN, onnxruntime)',
       'test accuracy': accuracy,
       'job seconds': job,
       'samples/s': figures.final.samplesPerSecond,

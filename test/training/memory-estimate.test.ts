@@ -69,8 +69,7 @@ async function measuredPeak(modelType: ModelType, dataset: { train: Example[]; v
   return peak;
 }
 
-// Sizes (examples) and epochs: the defaults a job gets, small enough to run in ~30 s on two cores. The
-// larger vision job plans enough steps for the gradient worker thread, so that term is checked too.
+// Sizes (examples) and epochs: the defaults a job gets, small enough to run in ~30 s on two cores.
 const CASES: [ModelType, number[], number][] = [
   ['nlu', [500, 3000], 5],
   ['voice', [150, 1200], 10],

@@ -8,11 +8,14 @@ import { datasetParts, HEAP_GROWTH, memoryEstimate, MIB, type MemoryEstimate, ty
 import { cnnParamSizes, EVAL_BATCH_SIZE, flatFeatures, hasSecondPool, type CnnLayout } from './vision-cnn.js';
 import { modelSize } from './vision-input.js';
 import { filtersFor, resolveVisionSettings } from './vision-options.js';
-import { shardThreadsFor } from './vision-shards.js';
 import type { Example, TrainerOptions } from './types.js';
 
-/** The gradient worker thread: its own V8 isolate with TF.js and a wasm heap (measured: 60 MB). */
-const WORKER_THREAD_BYTES = 60 * MIB;
+/**
+ * onnxruntime in the trainer child: its native library and the step and forward sessions (measured at
+ * 8×8, filters 32/64: 30 MB), plus slack for its arenas, which grow in chunks beyond the intermediates the
+ * activations term counts.
+ */
+const ONNXRUNTIME_BYTES = 45 * MIB;
 /** The JS objects of one read image (RawImage and its Float32Array), besides its values. */
 const RAW_IMAGE_OBJECT = 200;
 /**
@@ -45,8 +48,8 @@ function shapeOf(input: Record<string, unknown>): ImageShape | undefined {
 }
 
 /**
- * Floats one example keeps through the network (vision-cnn.ts): the first layer's patches and output, the
- * pooled map, the second layer's patches and output, and the dense layer's input.
+ * Floats one example keeps through a step (src/models/graph/cnn-graphs.ts): the first layer's patches and
+ * output, the pooled map, the second layer's patches and output, and the dense layer's input.
  */
 function activationFloats(l: CnnLayout): number {
   const [c1, c2] = l.filters;
@@ -77,7 +80,6 @@ export function estimateVisionMemory(train: readonly Example[], validation: read
   const layout: CnnLayout = { ...size, channels, filters: filtersFor(settings, size.width, size.height), classes };
   const inputBytes = size.width * size.height * channels * 4;
   const params = cnnParamSizes(layout).reduce((a, b) => a + b, 0);
-  const steps = settings.epochs * Math.ceil(train.length / settings.batchSize);
   // A training batch keeps its forward values for the backward pass and as many again of gradients; an
   // evaluation batch (validation only) just the forward values. Each lives in JS scratch and as tensors.
   const batchExamples = Math.max(3 * Math.min(settings.batchSize, train.length), Math.min(EVAL_BATCH_SIZE, validation.length));
@@ -88,9 +90,9 @@ export function estimateVisionMemory(train: readonly Example[], validation: read
     // The stacked model inputs, and each image's resized copy before it is stacked (garbage at once).
     { what: `${size.width}×${size.height}×${channels} model inputs`, bytes: 2 * examples.length * inputBytes },
     { what: `activations of ${batchExamples} examples`, bytes: 2 * batchExamples * activationFloats(layout) * 4 },
-    // Parameters, gradient, Adam moments, the shard's gradient and the checkpoint and export copies.
+    // Parameters, Adam moments (in and out of each step), the checkpoint and export copies.
     { what: `${params.toLocaleString('en-US')} parameters with Adam state`, bytes: 8 * params * 4 },
-    { what: 'gradient worker thread', bytes: shardThreadsFor(steps) >= 2 ? WORKER_THREAD_BYTES : 0 },
+    { what: 'onnxruntime sessions', bytes: ONNXRUNTIME_BYTES },
   ];
   return memoryEstimate('vision', parts);
 }

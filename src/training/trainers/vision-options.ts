@@ -35,6 +35,13 @@ export const VISION_DEFAULTS = Object.freeze({
   epochs: 10,
 });
 
+/**
+ * onnxruntime intra-op threads of a vision job. Two give the same bits, but on optdigits (decisions.md)
+ * they cost ~9 % more CPU per sample and were faster only when they took a bigger share of a contended
+ * machine (+20 % at load 10, −3 % at load 7, +7 % at load 4.5), so a job keeps to one core and leaves the
+ * other to serving.
+ */
+export const VISION_THREADS = 1;
 /** The decayed learning rate never drops below this fraction of the initial one. */
 export const LR_FLOOR = 0.02;
 const ADAM_BETA1 = 0.9;
@@ -49,7 +56,7 @@ const MAX_FILTERS = 256;
 /** Knobs the job options do not expose; for tests and experiments. */
 export interface VisionTuning {
   filters?: readonly [number, number];
-  /** Threads computing each batch's gradient, 1 or 2; default 2 when the machine has two cores. The result is the same either way. */
+  /** onnxruntime's intra-op threads for each step (default VISION_THREADS). The result is the same bit for bit either way. */
   threads?: number;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Serves an exported vision model: reads the input exactly as training did (vision-input.ts) and runs the
- * very forward pass the trainer used (VisionCnn on the TF.js wasm backend), so a fresh process predicts
- * what the trainer measured, bit for bit.
+ * network's forward pass on TF.js (VisionCnn; synchronous, as a Predictor is). Training runs the same
+ * network on onnxruntime; test/training/vision-cnn.test.ts holds the two to the same logits within 1e-5,
+ * and any process serving an export predicts the same bits.
  */
 import { TrainingInvalidRequest } from '../../errors.js';
 import { initTf } from '../tf.js';

@@ -1,11 +1,10 @@
 /**
- * The vision trainer: image → label with a small CNN on TF.js (wasm backend). Inputs are `input.image`
+ * The vision trainer: image → label with a small CNN trained on onnxruntime. Inputs are `input.image`
  * (base64 PNG/JPEG) or `input.pixels` (+ width, height); init reads them all once, picks the model's input
  * size and colour from the training data (vision-input.ts), and keeps the normalised images in one
- * Float32Array (shared memory, so a worker thread can read it). Each step runs the network's convolutions,
- * matmuls and pools on TF.js and the rest in JS: the patches, the loss, the gradient around the kernels and
- * Adam (vision-cnn.ts, vision-train.ts); half of each batch goes to a worker thread when the machine has
- * two cores and the job is long enough to pay for starting it (vision-shards.ts).
+ * Float32Array. Each step is one ONNX graph — forward, hand-written backward, Adam — with the first
+ * layer's patches cut in JS (vision-train.ts, src/models/graph/cnn-graphs.ts). The served model runs the
+ * same network on TF.js (vision-predictor.ts) from the exported parameters.
  *
  * Every random choice (initial weights, shuffling) comes from the Rng the job hands in, and the checkpoint
  * holds parameters, Adam moments and the step, so a resumed job ends with the same weights as one never
@@ -14,13 +13,11 @@
 import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData, TrinityError } from '../../errors.js';
 import type { Rng } from '../rng.js';
-import { initTf } from '../tf.js';
-import { initCnnParams, VisionCnn, type CnnLayout } from './vision-cnn.js';
+import { initCnnParams, type CnnLayout } from './vision-cnn.js';
 import { readVisionState, writeVisionModel, writeVisionState } from './vision-files.js';
 import { chooseGeometry, inputSize, readVisionInput, toModelInput, type RawImage, type VisionGeometry } from './vision-input.js';
-import { filtersFor, LR_FLOOR, resolveVisionSettings, type VisionSettings, type VisionTuning } from './vision-options.js';
+import { filtersFor, LR_FLOOR, resolveVisionSettings, VISION_THREADS, type VisionSettings, type VisionTuning } from './vision-options.js';
 import { loadVisionPredictor } from './vision-predictor.js';
-import { shardThreadsFor, ShardedGradient } from './vision-shards.js';
 import { estimateVisionMemory } from './vision-memory.js';
 import { CnnOptimizer } from './vision-train.js';
 import type { EpochMetrics, Example, ModelTrainer, TrainerModule, TrainerOptions } from './types.js';
@@ -51,10 +48,10 @@ function extract(examples: readonly Example[]): Extracted {
   return out;
 }
 
-/** All images of a set, normalised to `geometry`, back to back, in memory a worker thread can share. */
+/** All images of a set, normalised to `geometry`, back to back. */
 function stack(raws: readonly RawImage[], geometry: VisionGeometry): Float32Array {
   const size = inputSize(geometry);
-  const data = new Float32Array(new SharedArrayBuffer(4 * raws.length * size));
+  const data = new Float32Array(raws.length * size);
   raws.forEach((r, i) => toModelInput(r, geometry, data, i * size));
   return data;
 }
@@ -77,7 +74,6 @@ interface Prepared {
 class VisionTrainer implements ModelTrainer {
   readonly modelType = 'vision' as const;
   private p?: Prepared;
-  private cnn?: VisionCnn;
   private optimizer?: CnnOptimizer;
   private step = 0;
   private busy = false;
@@ -87,7 +83,6 @@ class VisionTrainer implements ModelTrainer {
   async init(train: Example[], validation: Example[], options: TrainerOptions, rng: Rng): Promise<void> {
     if (this.p) throw TrainingInvalidRequest('init was already called on this vision trainer');
     const settings = resolveVisionSettings(options, this.tuning);
-    const tf = await initTf();
     const tr = extract(train);
     if (tr.raws.length === 0) {
       throw TrainingNoData('vision', `none of ${train.length} training examples has a readable input.image or input.pixels and a label${tr.firstProblem ? `; ${tr.firstProblem}` : ''}`);
@@ -113,16 +108,12 @@ class VisionTrainer implements ModelTrainer {
       valKnown: valY.filter((y) => y >= 0).length,
       fingerprint: fingerprint(settings, layout, geometry, labels, trainData, trainY),
     };
-    this.cnn = new VisionCnn(tf, layout, initCnnParams(layout, rng));
-    const steps = settings.epochs * Math.ceil(trainY.length / settings.batchSize);
-    const threads = this.tuning.threads ?? shardThreadsFor(steps);
-    const gradient = new ShardedGradient(this.cnn, trainData, settings.batchSize, threads);
-    this.optimizer = new CnnOptimizer(this.cnn, gradient);
+    this.optimizer = await CnnOptimizer.create(layout, initCnnParams(layout, rng), settings.adam, this.tuning.threads ?? VISION_THREADS);
   }
 
-  private ready(): { p: Prepared; cnn: VisionCnn; optimizer: CnnOptimizer } {
-    if (!this.p || !this.cnn || !this.optimizer) throw TrainingInvalidRequest('the vision trainer was not initialised (call init first) or was disposed');
-    return { p: this.p, cnn: this.cnn, optimizer: this.optimizer };
+  private ready(): { p: Prepared; optimizer: CnnOptimizer } {
+    if (!this.p || !this.optimizer) throw TrainingInvalidRequest('the vision trainer was not initialised (call init first) or was disposed');
+    return { p: this.p, optimizer: this.optimizer };
   }
 
   async runEpoch(_epoch: number, rng: Rng, shouldStop: () => boolean): Promise<EpochMetrics> {
@@ -140,13 +131,13 @@ class VisionTrainer implements ModelTrainer {
         this.step += 1;
         const learningRate = adam.learningRate * this.decay(p);
         const batch = { labels: p.trainY, order, start, end, labelSmoothing: p.settings.labelSmoothing };
-        optimizer.trainStep(batch, { ...adam, learningRate }, this.step);
+        await optimizer.trainStep(p.train, batch, { ...adam, learningRate }, this.step);
         samples += end - start;
         stopped = shouldStop();
       }
       const trained = optimizer.takeTotals();
       // A stopped epoch is discarded by the caller; skip the validation pass so a cancel is quick.
-      const val = stopped ? { loss: NaN, accuracy: NaN } : this.evaluate(p, optimizer);
+      const val = stopped ? { loss: NaN, accuracy: NaN } : await this.evaluate(p, optimizer);
       return classifierEpochMetrics(trained, samples, val);
     } finally {
       this.busy = false;
@@ -162,38 +153,35 @@ class VisionTrainer implements ModelTrainer {
   }
 
   /** Loss and accuracy on the validation set; NaN when it is empty. */
-  private evaluate(p: Prepared, optimizer: CnnOptimizer): { loss: number; accuracy: number } {
+  private async evaluate(p: Prepared, optimizer: CnnOptimizer): Promise<{ loss: number; accuracy: number }> {
     const n = p.valY.length;
     if (n === 0) return { loss: NaN, accuracy: NaN };
-    optimizer.evaluate(p.val, p.valY, n);
+    await optimizer.evaluate(p.val, p.valY, n);
     const t = optimizer.takeTotals();
     return { loss: p.valKnown > 0 ? t.lossSum / p.valKnown : NaN, accuracy: t.correct / n };
   }
 
   async saveState(dir: string): Promise<void> {
-    const { p, cnn, optimizer } = this.ready();
+    const { p, optimizer } = this.ready();
     const { m, v } = optimizer.getMoments();
-    await writeVisionState(dir, p.layout, { step: this.step, fingerprint: p.fingerprint, params: cnn.getParams(), m, v });
+    await writeVisionState(dir, p.layout, { step: this.step, fingerprint: p.fingerprint, params: optimizer.getParams(), m, v });
   }
 
   async loadState(dir: string): Promise<void> {
-    const { p, cnn, optimizer } = this.ready();
+    const { p, optimizer } = this.ready();
     const s = await readVisionState(dir, p.layout, p.fingerprint);
-    cnn.setParams(s.params);
-    optimizer.setMoments(s.m, s.v);
+    optimizer.setState(s.params, s.m, s.v);
     this.step = s.step;
   }
 
   async exportModel(dir: string): Promise<void> {
-    const { p, cnn } = this.ready();
-    await writeVisionModel(dir, { architecture: p.settings.architecture, labels: p.labels, geometry: p.geometry, filters: p.layout.filters, params: cnn.getParams() });
+    const { p, optimizer } = this.ready();
+    await writeVisionModel(dir, { architecture: p.settings.architecture, labels: p.labels, geometry: p.geometry, filters: p.layout.filters, params: optimizer.getParams() });
   }
 
   dispose(): void {
-    this.optimizer?.close();
-    this.cnn?.dispose();
+    this.optimizer?.dispose();
     this.optimizer = undefined;
-    this.cnn = undefined;
     this.p = undefined;
   }
 }
