@@ -27,21 +27,24 @@ function detailsOf(err: TrinityError): string {
 /** How long a client is asked to wait after a write failed on a full or read-only disk. */
 const STORAGE_RETRY_SECONDS = 30;
 
+/**
+ * A full or read-only disk is the user's to fix and passes: a 503 the client may retry, not a 500. Errors
+ * that already say what happened (a 4xx, or a more specific 503) keep their own code.
+ */
+function storageError(error: FastifyError | TrinityError): TrinityError | null {
+  const reason = storageTrouble(error);
+  if (reason === null || (error instanceof TrinityError && error.statusCode !== 500)) return null;
+  return StorageUnavailable.with({ cause: error, reason, retry_after_seconds: STORAGE_RETRY_SECONDS }, reason);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     const err = HttpNotFound(req.method, req.url.split('?')[0]);
     void reply.code(404).send(toErrorBody(err));
   });
 
-  app.setErrorHandler((error: FastifyError | TrinityError, req: FastifyRequest, reply: FastifyReply) => {
-    const storage = storageTrouble(error);
-    if (storage !== null && !(error instanceof TrinityError && error.statusCode !== 500)) {
-      // A full or read-only disk is the user's to fix and passes: a 503 the client may retry, not a 500.
-      // Errors that already say so (a 4xx, or a more specific 503) keep their own code.
-      req.log.error({ err: error }, 'a write failed for lack of disk space or a writable folder');
-      void reply.code(503).header('retry-after', String(STORAGE_RETRY_SECONDS)).send(toErrorBody(StorageUnavailable.with({ reason: storage, retry_after_seconds: STORAGE_RETRY_SECONDS }, storage)));
-      return;
-    }
+  app.setErrorHandler((raw: FastifyError | TrinityError, req: FastifyRequest, reply: FastifyReply) => {
+    const error = storageError(raw) ?? raw;
     if (error instanceof TrinityError) {
       if (error.statusCode >= 500) req.log.error({ err: error }, error.message);
       // An error that says when to come back (queue full, starting, disk full) says it in the header too.

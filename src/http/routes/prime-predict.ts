@@ -99,8 +99,6 @@ export const primePredictRoutes: FastifyPluginAsync<PrimePredictRoutesOptions> =
       if (err instanceof TrinityError) {
         // A failed prediction still says which version failed, so a client can report it.
         if (typeof err.extra.model_version === 'string') reply.header('x-model-version', err.extra.model_version);
-        // Starting or loading: transient, and the header says when to come back.
-        if (typeof err.extra.retry_after_seconds === 'number') reply.header('retry-after', String(err.extra.retry_after_seconds));
       }
       throw err;
     }
