@@ -139,7 +139,8 @@ async function up(ctx: CliContext, flags: UpFlags): Promise<number> {
     }
     say();
     // The doctor's blocking problems (ports aside: our services hold them now) belong next to "FULL MODE".
-    const blocked = await gatherFacts(config, env, { ports: false, reactor: ctx.reactor() }).then(runChecks, () => []);
+    // Reactor is not asked for estimates here: each would gather its whole buffer just for this summary.
+    const blocked = await gatherFacts(config, env, { ports: false }).then(runChecks, () => []);
     const trainingProblems = blocked.filter((r) => r.status === 'fail').map(describeCheck);
     for (const l of formatSummary(outcome.report, { colour, trainingProblems })) say(l);
     if (json) println(ctx.io.stdout, JSON.stringify({ level: 30, time: Date.now(), service: 'up', msg: 'startup summary', ...summaryRecord(outcome.report) }));
