@@ -7,10 +7,17 @@ import type { ExperienceStore } from '../store/experiences-store.js';
 import type { Example } from '../training/trainers/types.js';
 import { examplesFromExperiences, splitExamples } from './examples.js';
 import type { ItemError } from './types.js';
+import { Pacer } from '../util/pacer.js';
+
+/** How long reading the buffer may hold reactor's loop before it lets requests in. */
+const READ_YIELD_MS = 10;
 
 export interface TrainingData {
-  /** Usable rows of the type up to the current max seq; `maxSeq` is what `markTrained` takes afterwards. */
-  bufferDataset(modelType: ModelType): { train: Example[]; validation: Example[]; maxSeq: number };
+  /**
+   * Usable rows of the type up to the current max seq; `maxSeq` is what `markTrained` takes afterwards.
+   * Read page by page, yielding to the loop: a large buffer takes seconds to read.
+   */
+  bufferDataset(modelType: ModelType): Promise<{ train: Example[]; validation: Example[]; maxSeq: number }>;
   /** Inline experiences (request body or drop-box file) as examples, with the items refused. */
   inlineDataset(raw: unknown[], modelType: ModelType): { train: Example[]; validation: Example[]; rejected: ItemError[]; unusable: number };
   markTrained(modelType: ModelType, seq: number): void;
@@ -18,9 +25,16 @@ export interface TrainingData {
 
 export function createTrainingData(store: ExperienceStore): TrainingData {
   return {
-    bufferDataset(modelType) {
+    async bufferDataset(modelType) {
       const maxSeq = store.maxSeq(modelType);
-      return { ...store.dataset(modelType, { maxSeq }), maxSeq };
+      const out = { train: [] as Example[], validation: [] as Example[], maxSeq };
+      const pacer = new Pacer(READ_YIELD_MS);
+      for (let page = store.datasetPage(modelType, { maxSeq }); page.rows > 0; page = store.datasetPage(modelType, { maxSeq, afterSeq: page.lastSeq })) {
+        for (const ex of page.train) out.train.push(ex);
+        for (const ex of page.validation) out.validation.push(ex);
+        await pacer.tick();
+      }
+      return out;
     },
     inlineDataset(raw, modelType) {
       const { examples, rejected, unusable } = examplesFromExperiences(raw, modelType, store.minQuality);

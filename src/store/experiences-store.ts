@@ -50,6 +50,31 @@ export interface ExperienceDataset {
   validation: Example[];
 }
 
+export interface DatasetPageOptions extends DatasetOptions {
+  /** Rows after this seq; 0 (all) when absent. */
+  afterSeq?: number;
+  /** At most this many rows; DATASET_PAGE_ROWS when absent. */
+  limit?: number;
+}
+
+export interface ExperienceDatasetPage extends ExperienceDataset {
+  /** Rows read (0: the end). */
+  rows: number;
+  /** The seq of the last row read: the next page's afterSeq. */
+  lastSeq: number;
+}
+
+/** Rows per page: a few milliseconds of reading. */
+export const DATASET_PAGE_ROWS = 2000;
+
+interface PageParams {
+  modelType: string;
+  afterSeq: number;
+  maxSeq: number;
+  minQuality: number;
+  limit: number;
+}
+
 export interface ExperienceStoreOptions {
   /** Quality below which an experience is kept but not trained on. Default 0.3 (MIN_EXPERIENCE_QUALITY). */
   minQuality?: number;
@@ -72,13 +97,25 @@ interface ExperienceRow {
 }
 
 interface DatasetRow {
+  seq: number;
   id: string;
   split: Split;
   example: string;
 }
 
+/** Figures of one model type ('' for untyped rows), as experience_counts keeps them. */
+interface CountsRow {
+  model_type: string;
+  total: number;
+  usable: number;
+  negative: number;
+  low_quality: number;
+  corrections: number;
+  new_since: number;
+}
+
 interface StatsRow {
-  model_type: string | null;
+  model_type: string;
   total: number;
   usable: number;
   negative: number;
@@ -134,6 +171,18 @@ function statsFromRow(row: StatsRow | undefined): ExperienceTypeStats {
 const TRAINABLE = `kind IN ('example', 'correction')`;
 const GOOD_QUALITY = `(quality IS NULL OR quality >= @minQuality)`;
 
+// The full count, for a threshold other than the store's own and for recounting experience_counts.
+const SCAN_STATS = `SELECT COALESCE(e.model_type, '') AS model_type,
+  COUNT(*) AS total,
+  COALESCE(SUM(e.${TRAINABLE} AND ${GOOD_QUALITY}), 0) AS usable,
+  COALESCE(SUM(e.kind = 'negative'), 0) AS negative,
+  COALESCE(SUM(e.${TRAINABLE} AND e.quality < @minQuality), 0) AS low_quality,
+  COALESCE(SUM(e.kind = 'correction' AND ${GOOD_QUALITY}), 0) AS corrections,
+  COALESCE(SUM(e.${TRAINABLE} AND ${GOOD_QUALITY} AND e.seq > COALESCE(m.last_seq, 0)), 0) AS new_since,
+  m.last_trained_at AS last_trained_at
+  FROM experiences e LEFT JOIN training_marks m ON m.model_type = e.model_type
+  GROUP BY e.model_type`;
+
 const SQL = {
   insert: `INSERT OR IGNORE INTO experiences (id, model_type, kind, unusable_reason, split, quality, example, body, source, created_at)
            VALUES (@id, @model_type, @kind, @unusable_reason, @split, @quality, @example, @body, @source, @created_at)`,
@@ -142,19 +191,31 @@ const SQL = {
   fileIngested: `SELECT 1 FROM ingested_files WHERE sha256 = ?`,
   maxSeq: `SELECT COALESCE(MAX(seq), 0) FROM experiences WHERE model_type = ?`,
   size: `SELECT COUNT(*) FROM experiences`,
-  dataset: `SELECT id, split, example FROM experiences
-            WHERE model_type = @modelType AND ${TRAINABLE} AND seq <= @maxSeq AND ${GOOD_QUALITY}
-            ORDER BY seq`,
-  stats: `SELECT e.model_type AS model_type,
-                 COUNT(*) AS total,
-                 COALESCE(SUM(e.${TRAINABLE} AND ${GOOD_QUALITY}), 0) AS usable,
-                 COALESCE(SUM(e.kind = 'negative'), 0) AS negative,
-                 COALESCE(SUM(e.${TRAINABLE} AND e.quality < @minQuality), 0) AS low_quality,
-                 COALESCE(SUM(e.kind = 'correction' AND ${GOOD_QUALITY}), 0) AS corrections,
-                 COALESCE(SUM(e.${TRAINABLE} AND ${GOOD_QUALITY} AND e.seq > COALESCE(m.last_seq, 0)), 0) AS new_since,
-                 m.last_trained_at AS last_trained_at
-          FROM experiences e LEFT JOIN training_marks m ON m.model_type = e.model_type
-          GROUP BY e.model_type`,
+  datasetPage: `SELECT seq, id, split, example FROM experiences
+                WHERE model_type = @modelType AND ${TRAINABLE} AND seq > @afterSeq AND seq <= @maxSeq AND ${GOOD_QUALITY}
+                ORDER BY seq LIMIT @limit`,
+  scanStats: SCAN_STATS,
+  keptStats: `SELECT c.model_type, c.total, c.usable, c.negative, c.low_quality, c.corrections, c.new_since,
+                     m.last_trained_at AS last_trained_at
+              FROM experience_counts c LEFT JOIN training_marks m ON m.model_type = c.model_type`,
+  basis: `SELECT min_quality FROM experience_counts_basis WHERE id = 1`,
+  setBasis: `INSERT INTO experience_counts_basis (id, min_quality) VALUES (1, ?)
+             ON CONFLICT (id) DO UPDATE SET min_quality = excluded.min_quality`,
+  clearCounts: `DELETE FROM experience_counts`,
+  recount: `INSERT INTO experience_counts (model_type, total, usable, negative, low_quality, corrections, new_since)
+            SELECT model_type, total, usable, negative, low_quality, corrections, new_since FROM (${SCAN_STATS})`,
+  addCounts: `INSERT INTO experience_counts (model_type, total, usable, negative, low_quality, corrections, new_since)
+              VALUES (@model_type, @total, @usable, @negative, @low_quality, @corrections, @new_since)
+              ON CONFLICT (model_type) DO UPDATE SET
+                total = total + excluded.total, usable = usable + excluded.usable, negative = negative + excluded.negative,
+                low_quality = low_quality + excluded.low_quality, corrections = corrections + excluded.corrections,
+                new_since = new_since + excluded.new_since`,
+  // Rows after the mark only: the (model_type, seq) index makes this as cheap as the rows that came since.
+  recountNew: `UPDATE experience_counts SET new_since = (
+                 SELECT COUNT(*) FROM experiences
+                 WHERE model_type = @modelType AND ${TRAINABLE} AND ${GOOD_QUALITY}
+                   AND seq > (SELECT last_seq FROM training_marks WHERE model_type = @modelType))
+               WHERE model_type = @modelType`,
   marks: `SELECT model_type, last_trained_at FROM training_marks`,
   markTrained: `INSERT INTO training_marks (model_type, last_seq, last_trained_at) VALUES (?, ?, ?)
                 ON CONFLICT (model_type) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), last_trained_at = excluded.last_trained_at`,
@@ -172,12 +233,16 @@ export class ExperienceStore {
     fileIngested: Statement<[string]>;
     maxSeq: Statement<[string]>;
     size: Statement<[]>;
-    dataset: Statement<[{ modelType: string; maxSeq: number; minQuality: number }]>;
-    stats: Statement<[{ minQuality: number }]>;
+    datasetPage: Statement<[PageParams]>;
+    scanStats: Statement<[{ minQuality: number }]>;
+    keptStats: Statement<[]>;
+    addCounts: Statement<[CountsRow]>;
+    recountNew: Statement<[{ modelType: string; minQuality: number }]>;
     marks: Statement<[]>;
     markTrained: Statement<[string, number, number]>;
   };
   private readonly insertTx: Transaction<(rows: ExperienceRow[], file: Record<string, unknown> | null, carried: InsertCounts) => InsertCounts>;
+  private readonly markTx: Transaction<(modelType: ModelType, seq: number) => void>;
 
   constructor(db: Db, options: ExperienceStoreOptions = {}) {
     const minQuality = options.minQuality ?? DEFAULT_MIN_QUALITY;
@@ -191,14 +256,23 @@ export class ExperienceStore {
       fileIngested: db.prepare<[string]>(SQL.fileIngested).pluck(),
       maxSeq: db.prepare<[string]>(SQL.maxSeq).pluck(),
       size: db.prepare<[]>(SQL.size).pluck(),
-      dataset: db.prepare<[{ modelType: string; maxSeq: number; minQuality: number }]>(SQL.dataset),
-      stats: db.prepare<[{ minQuality: number }]>(SQL.stats),
+      datasetPage: db.prepare<[PageParams]>(SQL.datasetPage),
+      scanStats: db.prepare<[{ minQuality: number }]>(SQL.scanStats),
+      keptStats: db.prepare<[]>(SQL.keptStats),
+      addCounts: db.prepare<[CountsRow]>(SQL.addCounts),
+      recountNew: db.prepare<[{ modelType: string; minQuality: number }]>(SQL.recountNew),
       marks: db.prepare<[]>(SQL.marks),
       markTrained: db.prepare<[string, number, number]>(SQL.markTrained),
     }));
     this.insertTx = db.transaction((rows: ExperienceRow[], file: Record<string, unknown> | null, carried: InsertCounts) => {
       let accepted = 0;
-      for (const row of rows) accepted += this.stmts.insert.run(row).changes;
+      const added = new Map<string, CountsRow>();
+      for (const row of rows) {
+        if (this.stmts.insert.run(row).changes === 0) continue;
+        accepted += 1;
+        this.count(row, added);
+      }
+      for (const delta of added.values()) this.stmts.addCounts.run(delta);
       const counts = { accepted, duplicates: rows.length - accepted };
       if (file !== null) {
         this.stmts.insertFile.run({
@@ -209,6 +283,45 @@ export class ExperienceStore {
       }
       return counts;
     });
+    this.markTx = db.transaction((modelType: ModelType, seq: number) => {
+      this.stmts.markTrained.run(modelType, seq, Date.now() / 1000);
+      this.stmts.recountNew.run({ modelType, minQuality: this.minQuality });
+    });
+    this.keepCountsFor(db, minQuality);
+  }
+
+  /** Recounts experience_counts when they were kept against another threshold (or never, on first open). */
+  private keepCountsFor(db: Db, minQuality: number): void {
+    const recount = db.transaction(() => {
+      const basis = db.prepare<[]>(SQL.basis).pluck().get() as number | undefined;
+      if (basis === minQuality) return;
+      db.prepare(SQL.clearCounts).run();
+      db.prepare<[{ minQuality: number }]>(SQL.recount).run({ minQuality });
+      db.prepare<[number]>(SQL.setBasis).run(minQuality);
+    });
+    this.guard('count experiences', () => recount.immediate());
+  }
+
+  /** Adds one inserted row to its type's delta, by the rules of SCAN_STATS. */
+  private count(row: ExperienceRow, added: Map<string, CountsRow>): void {
+    const key = row.model_type ?? '';
+    let d = added.get(key);
+    if (d === undefined) {
+      d = { model_type: key, total: 0, usable: 0, negative: 0, low_quality: 0, corrections: 0, new_since: 0 };
+      added.set(key, d);
+    }
+    const trainable = row.kind === 'example' || row.kind === 'correction';
+    const good = row.quality === null || row.quality >= this.minQuality;
+    d.total += 1;
+    if (row.kind === 'negative') d.negative += 1;
+    if (trainable && good) {
+      d.usable += 1;
+      // A new row's seq is above every mark, so it is new since the last training.
+      d.new_since += 1;
+      if (row.kind === 'correction') d.corrections += 1;
+    } else if (trainable) {
+      d.low_quality += 1;
+    }
   }
 
   /**
@@ -238,21 +351,45 @@ export class ExperienceStore {
 
   /** Trainable rows of a type in seq order, split by their stored side. */
   dataset(modelType: ModelType, options: DatasetOptions = {}): ExperienceDataset {
-    const params = { modelType, maxSeq: options.maxSeq ?? Number.MAX_SAFE_INTEGER, minQuality: options.minQuality ?? this.minQuality };
-    const rows = this.guard('read dataset', () => this.stmts.dataset.all(params) as DatasetRow[]);
     const out: ExperienceDataset = { train: [], validation: [] };
-    for (const row of rows) out[row.split].push(exampleFromRow(row));
+    for (let page = this.datasetPage(modelType, options); page.rows > 0; page = this.datasetPage(modelType, { ...options, afterSeq: page.lastSeq })) {
+      out.train.push(...page.train);
+      out.validation.push(...page.validation);
+    }
     return out;
+  }
+
+  /**
+   * One page of `dataset`: up to `limit` rows after `afterSeq`. A caller on a server's loop reads a large
+   * buffer page by page and yields between pages (440k rows take about 1 s to read).
+   */
+  datasetPage(modelType: ModelType, options: DatasetPageOptions = {}): ExperienceDatasetPage {
+    const params: PageParams = {
+      modelType,
+      afterSeq: options.afterSeq ?? 0,
+      maxSeq: options.maxSeq ?? Number.MAX_SAFE_INTEGER,
+      minQuality: options.minQuality ?? this.minQuality,
+      limit: options.limit ?? DATASET_PAGE_ROWS,
+    };
+    const rows = this.guard('read dataset', () => this.stmts.datasetPage.all(params) as DatasetRow[]);
+    const page: ExperienceDatasetPage = { train: [], validation: [], rows: rows.length, lastSeq: rows.at(-1)?.seq ?? params.afterSeq };
+    for (const row of rows) page[row.split].push(exampleFromRow(row));
+    return page;
   }
 
   /** Records that a training of `modelType` read the buffer up to `seq` (never moves backwards). */
   markTrained(modelType: ModelType, seq: number): void {
-    this.guard('mark trained', () => this.stmts.markTrained.run(modelType, seq, Date.now() / 1000));
+    this.guard('mark trained', () => this.markTx.immediate(modelType, seq));
   }
 
-  /** Per-type figures (every built-in type, zeros included) and totals. */
+  /**
+   * Per-type figures (every built-in type, zeros included) and totals. At the store's own threshold they
+   * are the counts kept at insert (one row per type); another threshold counts every row.
+   */
   stats(minQuality: number = this.minQuality): ExperienceStats {
-    const rows = this.guard('read stats', () => this.stmts.stats.all({ minQuality }) as StatsRow[]);
+    const rows = this.guard('read stats', () =>
+      (minQuality === this.minQuality ? this.stmts.keptStats.all() : this.stmts.scanStats.all({ minQuality })) as StatsRow[],
+    );
     const byType = new Map(rows.map((r) => [r.model_type, r]));
     const types = {} as Record<ModelType, ExperienceTypeStats>;
     for (const t of MODEL_TYPES) types[t] = statsFromRow(byType.get(t));
@@ -272,7 +409,7 @@ export class ExperienceStore {
       totals.negative_feedback += s.negative_feedback;
       totals.low_quality += s.low_quality;
       totals.corrections += s.corrections;
-      if (r.model_type === null) totals.untyped += s.total;
+      if (r.model_type === '') totals.untyped += s.total;
     }
     return { types, totals };
   }

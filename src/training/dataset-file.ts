@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Dataset } from './training-service.js';
 import type { DatasetLine } from './trainer-protocol.js';
 import type { Example } from './trainers/types.js';
-import { writeFileAtomicSync } from '../util/fs.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 function line(ex: Example, split: DatasetLine['split']): string {
   const d: DatasetLine = { id: ex.id, split, input: ex.input };
@@ -13,11 +13,26 @@ function line(ex: Example, split: DatasetLine['split']): string {
   return JSON.stringify(d);
 }
 
-export function writeDataset(path: string, dataset: Dataset): void {
-  const parts: string[] = [];
-  for (const ex of dataset.train) parts.push(line(ex, 'train'));
-  for (const ex of dataset.validation) parts.push(line(ex, 'validation'));
-  writeFileAtomicSync(path, parts.join('\n') + '\n');
+/** Lines per piece written: a few milliseconds of JSON, so a large dataset does not hold the loop. */
+const LINES_PER_PIECE = 2000;
+
+function* pieces(dataset: Dataset): Generator<string> {
+  const all: [readonly Example[], DatasetLine['split']][] = [
+    [dataset.train, 'train'],
+    [dataset.validation, 'validation'],
+  ];
+  for (const [examples, split] of all) {
+    for (let i = 0; i < examples.length; i += LINES_PER_PIECE) {
+      let piece = '';
+      for (const ex of examples.slice(i, i + LINES_PER_PIECE)) piece += line(ex, split) + '\n';
+      yield piece;
+    }
+  }
+}
+
+/** Writes the dataset atomically (temporary file, fsync, rename), piece by piece between turns of the loop. */
+export async function writeDataset(path: string, dataset: Dataset): Promise<void> {
+  await writeFileAtomic(path, pieces(dataset));
 }
 
 export interface ReadSplitOptions {

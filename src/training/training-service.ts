@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
-import { rmSync, rmdirSync } from 'node:fs';
+import { renameSync, rmSync, rmdirSync } from 'node:fs';
 import type { JobEvent, JobRecord, JobStore } from '../store/jobs-store.js';
 import { TERMINAL_JOB_STATUSES } from '../store/jobs-store.js';
 import {
@@ -85,10 +85,59 @@ export class TrainingService extends EventEmitter {
     return super.on(event, listener);
   }
 
-  /** POST /api/training/start. A drop-box file is streamed in first; every check after it runs in one turn of the loop. */
+  /**
+   * POST /api/training/start. The data is gathered and written between turns of the loop (a large buffer
+   * takes seconds); the checks that decide whether the job may exist run before that, to refuse early,
+   * and again in the one turn that moves the dataset into place and creates the job.
+   */
   async start(body: unknown): Promise<StartResponse> {
     const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
+    const early = this.existingOrRefused(req);
+    if (early) return early;
+    const { dataset, maxSeq, rejected } = await this.collectData(req, fromFile);
+    checkTrainable(req, dataset, rejected);
+    const jobId = req.jobId ?? randomUUID();
+    // The dataset first: a job row without its dataset would fail later with a puzzling error. It is staged
+    // under a name of its own, so a concurrent start of the same job id never writes over the dataset.
+    const jobDir = join(this.opts.checkpointsRoot, jobId);
+    const datasetPath = join(jobDir, 'dataset.jsonl');
+    const staged = join(jobDir, `.dataset.${randomUUID()}.staged`);
+    const size = dataset.train.length + dataset.validation.length;
+    try {
+      ensureDir(jobDir);
+      await (this.opts.writeDataset ?? writeDatasetFile)(staged, dataset);
+      const late = this.existingOrRefused({ ...req, jobId });
+      if (late) {
+        this.forgetStaged(staged, jobDir);
+        return late;
+      }
+      renameSync(staged, datasetPath);
+      const { job, created } = this.opts.jobs.create({ jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs });
+      if (!created) return this.startResponse(job, 'job already exists; this is the same job');
+      this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
+        datasetPath,
+        datasetSize: size,
+        bufferMaxSeq: maxSeq,
+      });
+    } catch (err) {
+      this.forgetStaged(staged, jobDir);
+      const code = storageTrouble(err);
+      if (code === null) throw err;
+      this.forgetUnstartedJob(jobId, jobDir);
+      this.opts.logger.error({ err, job_id: jobId }, 'no space to start a training job');
+      throw TrainingStorageUnavailable.with({ cause: err, reason: code, path: jobDir, retry_after_seconds: STORAGE_RETRY_MS / 1000 }, `the job's dataset under ${this.opts.checkpointsRoot}`, code);
+    }
+    this.schedule();
+    const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
+    return rejected.length ? { ...response, rejected } : response;
+  }
+
+  /**
+   * What decides whether a start may create its job, in one turn of the loop: a stale fencing token or a
+   * full queue throws, an existing job id answers that job, undefined lets the start go on.
+   */
+  private existingOrRefused(req: StartRequest): StartResponse | undefined {
     if (req.fencingToken !== undefined) {
       const seen = this.opts.jobs.checkFencingToken(FENCING_LOCK_NAME, req.fencingToken);
       if (seen !== null) throw TrainingStaleFencingToken.with({ seen, details: `token ${req.fencingToken} < ${seen}` });
@@ -103,33 +152,17 @@ export class TrainingService extends EventEmitter {
       const oldest = this.opts.jobs.withStatus('training')[0];
       throw TrainingQueueFull.with({ active_job_id: oldest?.jobId ?? null, retry_after_seconds: 30 }, active);
     }
-    const { dataset, maxSeq, rejected } = this.collectData(req, fromFile);
-    checkTrainable(req, dataset, rejected);
-    const jobId = req.jobId ?? randomUUID();
-    // The dataset first: a job row without its dataset would fail later with a puzzling error.
-    const jobDir = join(this.opts.checkpointsRoot, jobId);
-    const datasetPath = join(jobDir, 'dataset.jsonl');
-    const size = dataset.train.length + dataset.validation.length;
+    return undefined;
+  }
+
+  /** Removes a staged dataset that did not become a job's, and the job folder made for it if now empty. */
+  private forgetStaged(staged: string, jobDir: string): void {
+    rmSync(staged, { force: true });
     try {
-      ensureDir(jobDir);
-      (this.opts.writeDataset ?? writeDatasetFile)(datasetPath, dataset);
-      const { job, created } = this.opts.jobs.create({ jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs });
-      if (!created) return this.startResponse(job, 'job already exists; this is the same job');
-      this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
-        datasetPath,
-        datasetSize: size,
-        bufferMaxSeq: maxSeq,
-      });
-    } catch (err) {
-      const code = storageTrouble(err);
-      if (code === null) throw err;
-      this.forgetUnstartedJob(jobId, jobDir);
-      this.opts.logger.error({ err, job_id: jobId }, 'no space to start a training job');
-      throw TrainingStorageUnavailable.with({ cause: err, reason: code, path: jobDir, retry_after_seconds: STORAGE_RETRY_MS / 1000 }, `the job's dataset under ${this.opts.checkpointsRoot}`, code);
+      rmdirSync(jobDir); // only if empty: never someone else's files
+    } catch {
+      // not empty (an existing job's folder), or never made
     }
-    this.schedule();
-    const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
-    return rejected.length ? { ...response, rejected } : response;
   }
 
   /**
@@ -141,7 +174,7 @@ export class TrainingService extends EventEmitter {
     const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
     const module = getTrainerModule(req.modelType);
-    const { dataset, rejected } = this.collectData(req, fromFile);
+    const { dataset, rejected } = await this.collectData(req, fromFile);
     checkTrainable(req, dataset, rejected);
     const examples = dataset.train.length + dataset.validation.length;
     const e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req));
@@ -230,13 +263,13 @@ export class TrainingService extends EventEmitter {
     return job;
   }
 
-  private collectData(req: StartRequest, fromFile: unknown[] | undefined): { dataset: Dataset; maxSeq: number | null; rejected: { index: number; error: string }[] } {
+  private async collectData(req: StartRequest, fromFile: unknown[] | undefined): Promise<{ dataset: Dataset; maxSeq: number | null; rejected: { index: number; error: string }[] }> {
     const raw = req.experiences ?? fromFile;
     if (raw !== undefined) {
       const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
       return { dataset: { train, validation }, maxSeq: null, rejected };
     }
-    const { train, validation, maxSeq } = this.opts.data.bufferDataset(req.modelType);
+    const { train, validation, maxSeq } = await this.opts.data.bufferDataset(req.modelType);
     return { dataset: { train, validation }, maxSeq, rejected: [] };
   }
 

@@ -11,7 +11,7 @@ export interface Dataset {
 
 /** Where training data comes from; implemented over the experience buffer (src/experiences). */
 export interface TrainingDataPort {
-  bufferDataset(modelType: ModelType): Dataset & { maxSeq: number };
+  bufferDataset(modelType: ModelType): Promise<Dataset & { maxSeq: number }>;
   inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
   markTrained(modelType: ModelType, seq: number): void;
 }
@@ -63,7 +63,7 @@ export interface TrainingServiceOptions {
    * Writes a job's frozen dataset; default dataset-file.ts. A seam for tests: a full disk cannot be made
    * on demand without mounting a small filesystem, which needs privileges a test run does not have.
    */
-  writeDataset?: (path: string, dataset: Dataset) => void;
+  writeDataset?: (path: string, dataset: Dataset) => Promise<void> | void;
 }
 
 export interface StartResponse {

@@ -74,7 +74,8 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): Promise<void> {
+/** As writeFileAtomicSync, off the loop; `data` may come in pieces (an iterable of strings), written in order. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string> | AsyncIterable<string>, mode = PRIVATE_FILE_MODE): Promise<void> {
   const tmp = tempNameFor(path);
   try {
     const fh = await open(tmp, 'w', mode);

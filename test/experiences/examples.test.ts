@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createTrainingData, examplesFromExperiences, splitExamples } from '../../src/experiences/index.js';
+import { createTrainingData, examplesFromExperiences, normalizeExperience, splitExamples, type NormalizedExperience } from '../../src/experiences/index.js';
+import { DATASET_PAGE_ROWS } from '../../src/store/experiences-store.js';
 import { memoryStore, nlu } from './helpers.js';
 
 describe('examplesFromExperiences', () => {
@@ -25,11 +26,26 @@ describe('examplesFromExperiences', () => {
   });
 });
 
+function normalized(raw: unknown): NormalizedExperience {
+  const res = normalizeExperience(raw);
+  if (!res.ok) throw new Error(res.error);
+  return res.experience;
+}
+
 describe('createTrainingData', () => {
-  it('snapshots the buffer by max seq and marks training', () => {
+  it('snapshots the buffer by max seq, page by page, and marks training', async () => {
     const { store } = memoryStore();
     const data = createTrainingData(store);
-    expect(data.bufferDataset('nlu')).toEqual({ train: [], validation: [], maxSeq: 0 });
+    expect(await data.bufferDataset('nlu')).toEqual({ train: [], validation: [], maxSeq: 0 });
+    // More rows than two pages, and rows that arrive while it reads are not in the snapshot.
+    const rows = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => normalized(nlu(`${prefix} ${i}`, `I${i % 3}`)));
+    store.insertBatch(rows(DATASET_PAGE_ROWS * 2 + 7, 'first'), { source: 'test' });
+    const reading = data.bufferDataset('nlu');
+    store.insertBatch(rows(50, 'late'), { source: 'test' });
+    const snapshot = await reading;
+    expect(snapshot.maxSeq).toBe(DATASET_PAGE_ROWS * 2 + 7);
+    expect(snapshot.train.length + snapshot.validation.length).toBe(DATASET_PAGE_ROWS * 2 + 7);
+    expect({ train: snapshot.train, validation: snapshot.validation }).toEqual(store.dataset('nlu', { maxSeq: snapshot.maxSeq }));
     const inline = data.inlineDataset([nlu('a', 'A'), 3], 'nlu');
     expect(inline.train.length + inline.validation.length).toBe(1);
     expect(inline.rejected).toHaveLength(1);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeExperience, type NormalizedExperience } from '../../src/experiences/index.js';
 import { StoreFailed } from '../../src/errors.js';
@@ -80,6 +81,41 @@ describe('ExperienceStore', () => {
     store.markTrained('nlu', 5);
     expect(store.stats().types.nlu.new_since_last_training).toBe(10);
     expect(store.maxSeq('voice')).toBe(0);
+  });
+
+  it('keeps its counts at insert: they equal a full count through batches, duplicates, marks and a new threshold', () => {
+    const kind = fc.constantFrom('example', 'correction', 'negative', 'unusable', 'untyped', 'pair');
+    const item = fc.record({ id: fc.integer({ min: 0, max: 60 }), kind, quality: fc.option(fc.double({ min: 0, max: 1, noNaN: true })) });
+    const step = fc.oneof(
+      fc.record({ batch: fc.array(item, { maxLength: 12 }) }),
+      fc.record({ mark: fc.constantFrom('nlu' as const, 'embedding' as const) }),
+    );
+    const toRaw = ({ id, kind, quality }: { id: number; kind: string; quality: number | null }): unknown => {
+      const q = quality === null ? {} : { quality_score: quality };
+      const base = { id: `x-${id}`, ...q };
+      if (kind === 'example') return { ...base, ...nlu(`t ${id}`, 'A') };
+      if (kind === 'correction') return { ...base, type: 'command', input: { text: `c ${id}` }, expected_output: { intent: 'B' }, success: false };
+      if (kind === 'negative') return { ...base, type: 'command', input: { text: `n ${id}` }, success: false };
+      if (kind === 'unusable') return { ...base, type: 'command', input: {} };
+      if (kind === 'untyped') return { ...base, type: 'mystery' };
+      return { ...base, type: 'pair', input: { text: `p ${id}`, positive: 'q' } };
+    };
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 10 }), fc.double({ min: 0, max: 1, noNaN: true }), (steps, otherThreshold) => {
+        const { db, store } = memoryStore(0.3);
+        for (const s of steps) {
+          if ('batch' in s) store.insertBatch(s.batch.map((i) => norm(toRaw(i))), { source: 'test' });
+          else store.markTrained(s.mark, store.maxSeq(s.mark));
+        }
+        const kept = store.stats();
+        // Forgetting the basis makes a new store recount every row: the kept counts must equal that.
+        db.prepare('DELETE FROM experience_counts_basis').run();
+        expect(new ExperienceStore(db, { minQuality: 0.3 }).stats()).toEqual(kept);
+        // A store opened with another threshold recounts against it, as a read at that threshold does.
+        expect(new ExperienceStore(db, { minQuality: otherThreshold }).stats()).toEqual(store.stats(otherThreshold));
+      }),
+      { seed: 7, numRuns: 150 },
+    );
   });
 
   it('wraps driver errors in StoreFailed with the original as cause', () => {

@@ -182,7 +182,7 @@ describe('evaluateCompletion', () => {
     const dir = tempDir();
     const datasetPath = join(dir, 'dataset.jsonl');
     const ex = (id: string, text: string, label: string): Example => ({ id, input: { text }, label });
-    writeDataset(datasetPath, { train: [ex('t1', 'play a', 'play')], validation: [ex('v1', 'play b', 'play'), ex('v2', 'stop c', 'stop'), ex('v3', 'stop d', 'play')] });
+    await writeDataset(datasetPath, { train: [ex('t1', 'play a', 'play')], validation: [ex('v1', 'play b', 'play'), ex('v2', 'stop c', 'stop'), ex('v3', 'stop d', 'play')] });
     expect((await readDatasetSplit(datasetPath, 'validation')).map((e) => e.id)).toEqual(['v1', 'v2', 'v3']);
 
     const seen: number[] = [];

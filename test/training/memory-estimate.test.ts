@@ -45,7 +45,7 @@ const data: Record<ModelType, (count: number) => { train: Example[]; validation:
 /** Runs one job in a trainer child, as reactor does, and returns the peak RSS it reported. */
 async function measuredPeak(modelType: ModelType, dataset: { train: Example[]; validation: Example[] }, epochs: number, jobId: string): Promise<number> {
   const datasetPath = join(root, `${jobId}.jsonl`);
-  writeDataset(datasetPath, dataset);
+  await writeDataset(datasetPath, dataset);
   const child = new TrainerChild({
     jobId,
     modelType,
