@@ -61,9 +61,9 @@ const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-8;
 /**
- * What a start request may ask of a voice job. Batches: a batch of 4,096 clips adds 12 MB (FSDD, 5
- * epochs: 141 MB peak, the same as at 64); enrolment sets are a few hundred clips, so a larger batch
- * would only be the whole set in one step.
+ * What a start request may ask of a voice job. Batches: a batch of 4,096 clips adds 12 MB to the estimate
+ * (FSDD's 600 clips, 5 epochs: 141 MB peak, 174 MB at the default 32); enrolment sets are a few hundred
+ * clips, so a larger batch could only be the whole set in one step.
  */
 export const VOICE_OPTION_RULES: TrainerOptionRules = Object.freeze({
   epochs: { min: 1, max: MAX_EPOCHS },
