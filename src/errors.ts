@@ -86,6 +86,10 @@ export const ExperienceIntakeInvalidOption = createError('TRN_ERR_EXPERIENCE_INT
 // ── training ──────────────────────────────────────────────────────────────
 export const TrainingInvalidRequest = createError('TRN_ERR_TRAINING_INVALID_REQUEST', '%s', 400);
 export const TrainingUnknownModelType = createError('TRN_ERR_TRAINING_UNKNOWN_MODEL_TYPE', 'unknown model_type %j; expected one of %s', 400);
+/** A start or estimate option outside its model type's bounds (`<type>-options.ts`); carries `field`, `allowed`, `model_type`. */
+export const TrainingInvalidOption = createError('TRN_ERR_TRAINING_INVALID_OPTION', '%s must be %s for model_type %s, got %s', 400);
+/** A `config` key no trainer reads: a misspelt option would otherwise be ignored; carries `field`, `allowed`. */
+export const TrainingUnknownOption = createError('TRN_ERR_TRAINING_UNKNOWN_OPTION', '%s is not a training option; config takes %s', 400);
 export const TrainingInvalidJobId = createError('TRN_ERR_TRAINING_INVALID_JOB_ID', 'job_id must be 1-128 characters of letters, digits, "-", "_" or ".", not starting with "."; got %j', 400);
 export const TrainingJobNotFound = createError('TRN_ERR_TRAINING_JOB_NOT_FOUND', 'Training job not found', 404);
 export const TrainingJobFinished = createError('TRN_ERR_TRAINING_JOB_FINISHED', 'job %s already ended with status %s', 409);

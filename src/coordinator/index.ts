@@ -1,6 +1,6 @@
 /** Public surface of the Advanced Training Coordinator: other folders import from here only. */
 export * from './types.js';
-export { parseTriggerRequest, parsePriority, priorityName, defaultPriority, MAX_TRIGGER_EPOCHS, type TriggerRequest } from './trigger-request.js';
+export { parseTriggerRequest, parsePriority, priorityName, defaultPriority, type TriggerRequest } from './trigger-request.js';
 export { collectExperiences, type CollectedBody } from './collect.js';
 export { ExperienceForwarder, CLAIM_SECONDS, type ExperienceForwarderOptions, type ExperienceForwarderEvents, type ForwardedFile, type ForwarderStatus } from './experience-forwarder.js';
 export { ReactorLink, isOutage, describeError, type ReactorLinkOptions } from './reactor-link.js';

@@ -1,14 +1,14 @@
 /**
  * `POST /api/training/trigger` (CONTRACT §5): `{model_type, priority?, epochs?}` checked once; each
  * problem is a 400 naming the field and what it got. A priority is a name (any case) or its number.
+ * `epochs` is checked by the model type's own rules, the very check reactor's start makes, so a job
+ * reactor would refuse is refused here instead of failing after it waited in the queue.
  */
 import { z } from 'zod';
 import { CoordinatorInvalidPriority, CoordinatorInvalidRequest, CoordinatorUnknownModelType } from '../errors.js';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
+import { describeJobOptionProblem, findJobOptionProblem } from '../training/job-options.js';
 import { DEFAULT_PRIORITY, PRIORITIES, type PriorityName } from './types.js';
-
-/** Upper bound that keeps one trigger from asking for a run of days; reactor has the same limit. */
-export const MAX_TRIGGER_EPOCHS = 10_000;
 
 export interface TriggerRequest {
   modelType: ModelType;
@@ -20,7 +20,7 @@ export interface TriggerRequest {
 const schema = z.object({
   model_type: z.string({ error: 'is required and must be a string' }),
   priority: z.union([z.string(), z.number()]).nullish(),
-  epochs: z.number().int().min(1).max(MAX_TRIGGER_EPOCHS).nullish(),
+  epochs: z.unknown().optional(),
 });
 
 export function parsePriority(v: string | number): number {
@@ -53,9 +53,12 @@ export function parseTriggerRequest(body: unknown): TriggerRequest {
   }
   const b = r.data;
   if (!isModelType(b.model_type)) throw CoordinatorUnknownModelType(b.model_type, MODEL_TYPES.join(', '));
+  const epochs = b.epochs ?? undefined;
+  const problem = findJobOptionProblem(b.model_type, { epochs });
+  if (problem) throw CoordinatorInvalidRequest.with({ field: problem.field, allowed: problem.allowed }, describeJobOptionProblem(b.model_type, problem));
   return {
     modelType: b.model_type,
     priority: b.priority == null ? defaultPriority(b.model_type) : parsePriority(b.priority),
-    epochs: b.epochs ?? null,
+    epochs: (epochs as number | undefined) ?? null,
   };
 }

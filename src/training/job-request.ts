@@ -1,36 +1,34 @@
 /**
- * The body of POST /api/training/start (CONTRACT §3), checked once with zod. Every problem becomes a
- * 400 that names the field and what it got, never a 500.
+ * The body of POST /api/training/start (CONTRACT §3), checked once with zod, its options (`epochs`,
+ * `config`) by the model type's own rules (job-options.ts). Every problem becomes a 400 that names the
+ * field and what it got, never a 500.
  */
 import { z } from 'zod';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
 import type { TrainerOptions } from './trainers/types.js';
 import { TrainingInvalidJobId, TrainingInvalidRequest, TrainingUnknownModelType } from '../errors.js';
+import { checkJobOptions, MAX_EPOCHS } from './job-options.js';
 
 /** Job ids become folder names: letters, digits, '-', '_' and '.', never starting with a dot. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
-/** Upper bounds that keep one request from exhausting the machine. */
-export const MAX_EPOCHS = 10_000;
-export const MAX_BATCH_SIZE = 65_536;
-
-const configSchema = z
-  .object({
-    learning_rate: z.number().positive().max(10).optional(),
-    batch_size: z.number().int().positive().max(MAX_BATCH_SIZE).optional(),
-    model_architecture: z.string().min(1).max(200).optional(),
-    /** Seed of the job's generator; same seed + same data → same weights. Default: derived from job_id. */
-    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
-  })
-  .loose();
+/** What `config` holds once checkJobOptions has passed it. */
+interface JobConfig {
+  learning_rate?: number;
+  batch_size?: number;
+  model_architecture?: string;
+  /** Seed of the job's generator; same seed + same data → same weights. Default: derived from job_id. */
+  seed?: number;
+}
 
 const startSchema = z
   .object({
     job_id: z.string().optional(),
     model_type: z.string(),
     experiences: z.array(z.unknown()).optional(),
-    config: configSchema.optional(),
-    epochs: z.number().int().min(1).max(MAX_EPOCHS).optional(),
+    // Checked by the model type's rules once model_type is known.
+    config: z.unknown().optional(),
+    epochs: z.unknown().optional(),
     checkpoint_enabled: z.boolean().optional(),
     checkpoint_interval: z.number().int().min(1).max(MAX_EPOCHS).optional(),
     dataset_path: z.string().min(1).max(4096).optional(),
@@ -39,6 +37,9 @@ const startSchema = z
     priority: z.union([z.string(), z.number()]).optional(),
   })
   .loose();
+
+/** Epochs of a start that names none (CONTRACT §3). */
+export const DEFAULT_EPOCHS = 10;
 
 export interface StartRequest {
   jobId?: string;
@@ -71,6 +72,8 @@ export function parseStartRequest(body: unknown, defaults: { checkpointInterval:
   }
   const b = parsed.data;
   if (!isModelType(b.model_type)) throw TrainingUnknownModelType(b.model_type, MODEL_TYPES.join(', '));
+  checkJobOptions(b.model_type, b);
+  const config = (b.config ?? {}) as JobConfig;
   if (b.job_id !== undefined && !JOB_ID_PATTERN.test(b.job_id)) throw TrainingInvalidJobId(b.job_id);
   if (b.dataset_path !== undefined && b.experiences !== undefined) {
     throw TrainingInvalidRequest('send either experiences or dataset_path, not both');
@@ -82,11 +85,11 @@ export function parseStartRequest(body: unknown, defaults: { checkpointInterval:
     jobId: b.job_id,
     modelType: b.model_type,
     experiences: b.experiences,
-    learningRate: b.config?.learning_rate,
-    batchSize: b.config?.batch_size,
-    architecture: b.config?.model_architecture,
-    seed: b.config?.seed,
-    epochs: b.epochs ?? 10,
+    learningRate: config.learning_rate,
+    batchSize: config.batch_size,
+    architecture: config.model_architecture,
+    seed: config.seed,
+    epochs: (b.epochs as number | undefined) ?? DEFAULT_EPOCHS,
     checkpointEnabled: b.checkpoint_enabled ?? true,
     checkpointInterval: b.checkpoint_interval ?? defaults.checkpointInterval,
     datasetPath: b.dataset_path,

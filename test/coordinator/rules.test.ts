@@ -75,7 +75,10 @@ describe('parseTriggerRequest', () => {
   it('refuses bad fields with a 400 naming them', () => {
     expect(() => parseTriggerRequest({ model_type: 'smell' })).toThrow('unknown model_type "smell"; expected one of voice, nlu, vision, embedding');
     expect(() => parseTriggerRequest({ model_type: 'nlu', priority: 'URGENT' })).toThrow(/priority must be one of CRITICAL, HIGH, NORMAL, LOW/);
-    expect(() => parseTriggerRequest({ model_type: 'nlu', epochs: 0 })).toThrow(/^epochs: /);
+    expect(() => parseTriggerRequest({ model_type: 'nlu', epochs: 0 })).toThrow(/^epochs must be an integer 1-10000 for model_type nlu, got 0$/);
+    expect(() => parseTriggerRequest({ model_type: 'vision', epochs: 10_001 })).toThrow(
+      expect.objectContaining({ statusCode: 400, code: 'TRN_ERR_COORDINATOR_INVALID_REQUEST', extra: { field: 'epochs', allowed: 'an integer 1-10000' } }),
+    );
     expect(() => parseTriggerRequest({})).toThrow(/^model_type: /);
     expect(() => parseTriggerRequest([])).toThrow(/body must be a JSON object/);
   });

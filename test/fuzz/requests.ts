@@ -11,6 +11,8 @@ const FIELDS = [
   'model_type', 'job_id', 'experiences', 'input', 'text', 'session_id', 'prediction_id', 'success', 'model_version', 'strategy',
   'config', 'epochs', 'dataset_path', 'use_dropbox', 'priority', 'stable', 'canary', 'canary_percentage', 'deployment_id',
   'previous_version', 'fencing_token', 'type', 'expected_output', 'batch_id', 'event_type', 'payload', 'force', '__proto__', 'constructor',
+  // A training start's options, so `config` objects carry them (each type bounds them differently).
+  'batch_size', 'learning_rate', 'model_architecture', 'seed',
 ];
 
 const hostileString = fc.oneof(
@@ -18,6 +20,7 @@ const hostileString = fc.oneof(
   fc.constantFrom(
     '', '../../etc/passwd', '/etc/passwd', '/etc/shadow', '..', '.', '__proto__', 'constructor', 'prototype', 'toString',
     'nlu', 'voice', 'vision', 'embedding', 'v1.0.0', 'v99.0.0', 'immediate', 'gradual_rollout', 'HIGH', 'CRITICAL',
+    'fasttext-hidden', 'linear', 'cnn@16x12', 'cnn@36x36', 'ngram-bag-projection',
     '\u0000', '\ud800', '%00', '%2e%2e%2f', 'a'.repeat(5000), '<script>alert(1)</script>', 'fuzz-base',
   ),
 );
@@ -25,7 +28,7 @@ const hostileString = fc.oneof(
 const hostileNumber = fc.oneof(
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(-1, 0, 1, 2 ** 31, 2 ** 53 + 1, 1e308, -1e308, 0.5, 101),
+  fc.constantFrom(-1, 0, 1, 2 ** 31, 2 ** 53 + 1, 1e308, -1e308, 0.5, 101, 1024, 1025, 4096, 4097, 65_536, 10_001),
 );
 
 const leaf = fc.oneof(hostileString, hostileNumber, fc.boolean(), fc.constant(null));

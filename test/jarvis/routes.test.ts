@@ -53,6 +53,17 @@ describe('Jarvis HTTP API', () => {
     expect(bad.json()).toMatchObject({ code: 'TRN_ERR_COORDINATOR_UNKNOWN_MODEL_TYPE', error: expect.stringMatching(/unknown model_type "smell"/) });
     const prio = await jarvis.app.inject({ method: 'POST', url: '/api/training/trigger', payload: { model_type: 'nlu', priority: 7 } });
     expect(prio.json()).toMatchObject({ code: 'TRN_ERR_COORDINATOR_INVALID_PRIORITY' });
+    // Epochs reactor's start would refuse are refused here, before the job waits in the queue.
+    const queued = (await jarvis.app.inject({ method: 'GET', url: '/api/training/jobs' })).json<{ jobs: unknown[] }>().jobs.length;
+    const epochs = await jarvis.app.inject({ method: 'POST', url: '/api/training/trigger', payload: { model_type: 'voice', epochs: 10_001 } });
+    expect(epochs.statusCode).toBe(400);
+    expect(epochs.json()).toMatchObject({
+      code: 'TRN_ERR_COORDINATOR_INVALID_REQUEST',
+      field: 'epochs',
+      allowed: 'an integer 1-10000',
+      error: 'epochs must be an integer 1-10000 for model_type voice, got 10001',
+    });
+    expect((await jarvis.app.inject({ method: 'GET', url: '/api/training/jobs' })).json<{ jobs: unknown[] }>().jobs).toHaveLength(queued);
     const missing = await jarvis.app.inject({ method: 'GET', url: '/api/training/jobs/nope' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'TRN_ERR_COORDINATOR_JOB_NOT_FOUND' });

@@ -201,7 +201,7 @@ describe('EmbeddingTrainer', () => {
 
   it('rejects a batchSize of 1 with a message naming batchSize', async () => {
     const trainer = createEmbeddingTrainer(SMALL);
-    await expect(trainer.init(trainSet, devSet, { epochs: 1, batchSize: 1 }, new Rng(1))).rejects.toThrow(/batchSize/);
+    await expect(trainer.init(trainSet, devSet, { epochs: 1, batchSize: 1 }, new Rng(1))).rejects.toThrow('batchSize must be an integer 2-4096 (in-batch negatives need two pairs), got 1');
   });
 });
 

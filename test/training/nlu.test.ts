@@ -204,13 +204,14 @@ describe('NluTrainer', () => {
   it('rejects an unknown architecture, naming it and the known ones', async () => {
     const trainer = createNluTrainer();
     await expect(trainer.init(small.train, [], { epochs: 1, architecture: 'transformer' }, new Rng(1))).rejects.toThrow(
-      expect.objectContaining({ code: 'TRN_ERR_TRAINING_INVALID_REQUEST', message: expect.stringMatching(/"transformer".*fasttext, fasttext-hidden/) }),
+      expect.objectContaining({ code: 'TRN_ERR_TRAINING_INVALID_REQUEST', message: 'architecture must be fasttext or fasttext-hidden, got "transformer"' }),
     );
   });
 
-  it('rejects batchSize 0 and a negative learningRate with messages naming the option and value', async () => {
+  it('rejects batchSize 0 and 65536 and a negative learningRate with messages naming the option and value', async () => {
     const trainer = createNluTrainer();
-    await expect(trainer.init(small.train, [], { epochs: 1, batchSize: 0 }, new Rng(1))).rejects.toThrow(/batchSize must be an integer 1-\d+, got 0/);
+    await expect(trainer.init(small.train, [], { epochs: 1, batchSize: 0 }, new Rng(1))).rejects.toThrow(/batchSize must be an integer 1-4096, got 0/);
+    await expect(trainer.init(small.train, [], { epochs: 1, batchSize: 65_536 }, new Rng(1))).rejects.toThrow('batchSize must be an integer 1-4096, got 65536');
     await expect(trainer.init(small.train, [], { epochs: 1, learningRate: -1 }, new Rng(1))).rejects.toThrow(/learningRate must be a number in \(0, 1\], got -1/);
   });
 

@@ -232,9 +232,10 @@ describe('VisionTrainer init', () => {
   it('rejects an unknown architecture naming it, and takes cnn@WxH as the input size', async () => {
     const data = digitExamples(trainRows.slice(0, 20), 'a');
     await expect(createVisionTrainer().init(data, [], { epochs: 1, architecture: 'resnet50' }, new Rng(1))).rejects.toThrow(
-      'architecture "resnet50" is not a vision architecture; expected cnn or cnn@<width>x<height>',
+      'architecture must be cnn or cnn@<width>x<height> with sides multiples of 4 in 8-32, got "resnet50"',
     );
-    await expect(createVisionTrainer().init(data, [], { epochs: 0 }, new Rng(1))).rejects.toThrow('epochs must be a positive integer, got 0');
+    await expect(createVisionTrainer().init(data, [], { epochs: 1, architecture: 'cnn@36x36' }, new Rng(1))).rejects.toThrow(/architecture must be .*, got "cnn@36x36"/);
+    await expect(createVisionTrainer().init(data, [], { epochs: 0 }, new Rng(1))).rejects.toThrow('epochs must be an integer 1-10000, got 0');
     const trainer = createVisionTrainer();
     await trainer.init(data, [], { epochs: 1, architecture: 'cnn@16x12' }, new Rng(1));
     const dir = tempDir();

@@ -219,9 +219,9 @@ describe('VoiceTrainer bad input', () => {
   });
 
   it.each([
-    [{ epochs: 0 }, /epochs must be a positive integer, got 0/],
-    [{ epochs: 1, batchSize: 0 }, /batchSize must be an integer/],
-    [{ epochs: 1, architecture: 'cnn' }, /architecture "cnn" is not a voice architecture/],
+    [{ epochs: 0 }, /epochs must be an integer 1-10000, got 0/],
+    [{ epochs: 1, batchSize: 0 }, /batchSize must be an integer 1-4096, got 0/],
+    [{ epochs: 1, architecture: 'cnn' }, /architecture must be mlp or linear, got "cnn"/],
   ])('rejects options %j before decoding any audio', async (options, message) => {
     await expect(createVoiceTrainer().init(fsdd.train.slice(0, 4), [], options, new Rng(1))).rejects.toThrow(message);
   });

@@ -1,10 +1,10 @@
 /**
- * The nlu trainer's settings: its defaults, filled in in one place, and every option checked with a
- * message naming it and the value received, before any work starts.
+ * The nlu trainer's settings: its defaults, filled in in one place, and the bounds of its options
+ * (NLU_OPTION_RULES), checked at the start request and again here before any work starts.
  */
-import { TrainingInvalidRequest } from '../../errors.js';
 import { DEFAULT_TEXT_FEATURES, type TextFeatureConfig } from '../text-features.js';
 import type { FeatureWeighting } from './nlu-features.js';
+import { assertTrainerOptions, MAX_EPOCHS, MAX_LEARNING_RATE, type TrainerOptionRules } from './option-rules.js';
 import type { TrainerOptions } from './types.js';
 import type { AdamSettings } from './sparse-embedding.js';
 
@@ -51,8 +51,17 @@ export const EVAL_BATCH_SIZE = 1024;
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-8;
-/** Batches above this only waste memory for a model this small. */
-const MAX_BATCH_SIZE = 65_536;
+/**
+ * What a start request may ask of an nlu job. Batches: memory is no limit (SNIPS peaks at 255-263 MB at
+ * 64, 4,096 and 65,536 alike), steps are: at 4,096 SNIPS trains in 4 steps an epoch (3 epochs: 0.972
+ * validation accuracy against 0.985 at the default 64), and a larger batch is a whole data set of this kind.
+ */
+export const NLU_OPTION_RULES: TrainerOptionRules = Object.freeze({
+  epochs: { min: 1, max: MAX_EPOCHS },
+  batchSize: { min: 1, max: 4096 },
+  maxLearningRate: MAX_LEARNING_RATE,
+  architecture: { allowed: NLU_ARCHITECTURES.join(' or '), accepts: (name: string) => (NLU_ARCHITECTURES as readonly string[]).includes(name) },
+});
 
 export interface NluSettings {
   architecture: NluArchitecture;
@@ -67,21 +76,11 @@ export interface NluSettings {
 }
 
 export function resolveNluSettings(options: TrainerOptions): NluSettings {
+  assertTrainerOptions(NLU_OPTION_RULES, options);
   const { epochs } = options;
-  if (!Number.isInteger(epochs) || epochs < 1) throw TrainingInvalidRequest(`epochs must be a positive integer, got ${String(epochs)}`);
   const batchSize = options.batchSize ?? NLU_DEFAULTS.batchSize;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-    throw TrainingInvalidRequest(`batchSize must be an integer 1-${MAX_BATCH_SIZE}, got ${String(batchSize)}`);
-  }
   const learningRate = options.learningRate ?? NLU_DEFAULTS.learningRate;
-  if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0 || learningRate > 1) {
-    throw TrainingInvalidRequest(`learningRate must be a number in (0, 1], got ${String(learningRate)}`);
-  }
-  const name = options.architecture === undefined || options.architecture === '' ? NLU_DEFAULTS.architecture : options.architecture;
-  if (!(NLU_ARCHITECTURES as readonly string[]).includes(name)) {
-    throw TrainingInvalidRequest(`architecture ${JSON.stringify(name)} is not an nlu architecture; expected one of ${NLU_ARCHITECTURES.join(', ')}`);
-  }
-  const architecture = name as NluArchitecture;
+  const architecture = (options.architecture || NLU_DEFAULTS.architecture) as NluArchitecture;
   return {
     architecture,
     epochs,
