@@ -1,13 +1,13 @@
 /**
- * Dense training steps on onnxruntime (issue 15, phase 1) against today's TF.js path and PyTorch, on the
- * voice network (FSDD features, the voice trainer's batch, input noise and Adam) and a 512-256-16 MLP at
- * batch 64 (random inputs and labels: a shape, not a task).
+ * Dense training steps on onnxruntime (issue 15, phase 1) against PyTorch, on the voice network (FSDD
+ * features, the voice trainer's batch, input noise and Adam) and a 512-256-16 MLP at batch 64 (random
+ * inputs and labels: a shape, not a task). The TF.js engine it was first measured against is gone with
+ * TF.js; docs/decisions.md keeps those figures.
  *
  * Every engine runs the voice trainer's loop (lib/dense-engine.ts), each stint in a process of its own:
- * DenseStepTrainer (one ONNX graph: forward, backward, Adam) at 1 and 2 intra-op threads, and DenseHead
- * (TF.js wasm matmuls, JS loss and Adam). Rounds alternate the engines' order and the table quotes each
- * engine's median round; PyTorch (bench/peers/throughput_torch.py, each thread setting in its own process)
- * runs once per round.
+ * DenseStepTrainer (one ONNX graph: forward, backward, Adam) at 1 and 2 intra-op threads, spinning or not.
+ * Rounds alternate the engines' order and the table quotes each engine's median round; PyTorch
+ * (bench/peers/throughput_torch.py, each thread setting in its own process) runs once per round.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -127,20 +127,17 @@ export async function benchOnnxDense(): Promise<BenchResult> {
       batch: String(net.batch),
       ...Object.fromEntries(Object.entries(medians).filter(([k]) => wall(k))),
       'best ORT / best PyTorch': ratio(ortBest, torchBest),
-      'best ORT / TF.js': ratio(ortBest, medians['TF.js (today)']),
       'per CPU-s: ORT 1 thread / PyTorch 1 thread': ratio(medians[cpuKey('ORT 1 thread')], medians[cpuKey('PyTorch 1 thread')]),
-      'per CPU-s: ORT 1 thread / TF.js': ratio(medians[cpuKey('ORT 1 thread')], medians[cpuKey('TF.js (today)')]),
       'ORT 1 thread min–max': `${Math.round(Math.min(...ort1))}–${Math.round(Math.max(...ort1))}`,
     });
   }
   const notes = [
     `samples/s, median of ${ROUNDS} alternating rounds; each engine's round is a process of its own, one untimed warm-up epoch, then whole epochs for ≥ ${STINT_SECONDS} s, in the voice trainer's loop (shuffle, gather, input noise where the trainer has it, decaying Adam step)`,
     'ORT: DenseStepTrainer, one onnxruntime graph per step (forward, hand-written backward, Adam), parameters and moments fed back as the next step\'s inputs; "spin": idle intra-op threads busy-wait',
-    'TF.js (today): DenseHead, the dense core the voice and nlu trainers ran on before onnxruntime (wasm matmuls, loss and Adam in JS)',
     'MLP 512-256-16: 4,096 random rows and labels (throughput only)',
     'per CPU-s: samples per CPU-second of the whole process, one-thread engines only; the comparison a loaded machine disturbs least',
   ];
   notes.push(...cpuNotes);
   notes.push(missing ? `PyTorch not measured: ${missing}` : 'PyTorch: bench/peers/throughput_torch.py on the same arrays, network, batch and noise, once per round, each thread setting in its own process');
-  return { title: 'dense training step: onnxruntime step graph vs TF.js vs PyTorch (issue 15, phase 1)', command: 'npm run bench -- onnx-dense', rows, notes };
+  return { title: 'dense training step: onnxruntime step graph vs PyTorch (issue 15, phase 1)', command: 'npm run bench -- onnx-dense', rows, notes };
 }

@@ -1,6 +1,6 @@
 /**
  * Training throughput, "same network, same batch size": each dense or convolutional network Trinity
- * trains, through its real trainer (runEpoch: batching, JS-side work, onnxruntime or TF.js steps), next to
+ * trains, through its real trainer (runEpoch: batching, JS-side work, onnxruntime steps), next to
  * the same architecture in PyTorch CPU on the same data and batch size for the same number of samples. The
  * embedding encoder's default has no dense layer: its row is the sparse n-gram table and the loss.
  */
@@ -36,7 +36,7 @@ const cpuSeconds = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
-/** One untimed warm-up epoch (wasm and kernel set-up), then `net.epochs` timed ones; no validation split. */
+/** One untimed warm-up epoch (session and kernel set-up), then `net.epochs` timed ones; no validation split. */
 async function trinityRate(net: Network): Promise<Rate> {
   const trainer = getTrainerModule(net.modelType).createTrainer();
   const rng = new Rng(42);

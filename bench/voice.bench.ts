@@ -69,7 +69,7 @@ export async function benchVoice(epochs = EPOCHS): Promise<BenchResult> {
   const met = accuracy >= TARGET.accuracy && job <= TARGET.jobSeconds;
   const rowsOut: BenchResult['rows'] = [
     {
-      system: 'Trinity voice (MFCC stats + MLP, TF.js wasm)',
+      system: 'Trinity voice (MFCC stats + MLP, onnxruntime)',
       'held-out accuracy': accuracy,
       'job seconds': job,
       'samples/s': figures.final.samplesPerSecond,

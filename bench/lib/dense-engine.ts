@@ -1,7 +1,7 @@
 /**
  * One engine's timed stint on a dense network, in a process of its own (bench/onnx-dense.bench.ts starts
  * it): engines in one process disturb each other (measured: onnxruntime's 1-thread step fell from ~60,000
- * to ~48,000 samples/s once the TF.js wasm engine had run in the same process).
+ * to ~48,000 samples/s once another engine, TF.js's wasm backend then, had run in the same process).
  *
  * Every engine runs the voice trainer's loop around its step (shuffle, gather a batch, add input noise,
  * linearly decaying Adam learning rate), so the figures differ only in the step itself.
@@ -13,8 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DenseStepTrainer } from '../../src/models/graph/dense-trainer.js';
 import { Rng } from '../../src/training/rng.js';
-import { initTf } from '../../src/training/tf.js';
-import { DenseHead, initHeadWeights } from '../../src/training/trainers/dense-head.js';
+import { initHeadWeights } from '../../src/training/trainers/dense-head-weights.js';
 import { linearDecay } from '../../src/training/trainers/schedule.js';
 import { adamStepSize, type AdamSettings } from '../../src/training/trainers/sparse-embedding.js';
 import { LR_FLOOR } from '../../src/training/trainers/voice-options.js';
@@ -27,17 +26,13 @@ export interface DenseSpec {
 }
 
 /** One engine's step: `count` rows of `x` and labels `y`, Adam step `t` at learning rate `lr`. */
-type Step = (x: Float32Array, count: number, y: Int32Array, lr: number, t: number) => Promise<void> | void;
+type Step = (x: Float32Array, count: number, y: Int32Array, lr: number, t: number) => Promise<void>;
 
 /** Engine name → how to open it on a network. Names are the bench table's column headers. */
 export const DENSE_ENGINES: Record<string, (s: DenseSpec) => Promise<Step>> = {
   'ORT 1 thread': (s) => ortStep(s, 1, false),
   'ORT 2 threads': (s) => ortStep(s, 2, false),
   'ORT 2 threads, spin': (s) => ortStep(s, 2, true),
-  'TF.js (today)': async (s) => {
-    const head = new DenseHead(await initTf(), s.sizes, initHeadWeights(s.sizes, new Rng(1)));
-    return (x, count, y, lr, t) => void head.trainStep(x, count, y, { ...s.adam, learningRate: lr }, t, false);
-  },
 };
 
 async function ortStep(s: DenseSpec, threads: number, spin: boolean): Promise<Step> {
@@ -103,7 +98,7 @@ async function main(): Promise<void> {
   const y = new Int32Array(yb.buffer, yb.byteOffset, yb.byteLength / 4);
   const r = await rate(spec, x, y, await open(spec), Number(seconds));
   process.stdout.write(JSON.stringify(r) + '\n');
-  // onnxruntime's and TF.js's native threads would keep the process alive a little; the answer is out.
+  // onnxruntime's native threads would keep the process alive a little; the answer is out.
   process.exit(0);
 }
 

@@ -2,7 +2,7 @@
  * A small LRU of loaded predictors keyed by (type, version), so repeated evaluations of a version skip
  * reading and parsing its artifacts. Registered versions never change, so an entry never goes stale.
  * A version in use is leased: evicting it only marks it, and it is disposed when its last user is done,
- * so an evaluation never runs on a freed model (vision predictors hold TF.js tensors).
+ * so an evaluation never runs on a freed model.
  */
 import { HttpNotReady, ModelEvaluationInvalidOption } from '../errors.js';
 import type { ModelType } from '../model-types.js';

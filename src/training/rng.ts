@@ -80,7 +80,7 @@ export class Rng {
     }
   }
 
-  /** A 32-bit seed for libraries that take one (e.g. TF.js initializers). */
+  /** A 32-bit seed for libraries that take one (e.g. a native library's initializers). */
   seed(): number {
     return this.nextUint32();
   }

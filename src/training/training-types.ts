@@ -81,7 +81,7 @@ export interface EstimateResponse {
   model_type: ModelType;
   memory_bytes: number | null;
   memory_gb: number | null;
-  /** What the figure counts, e.g. "nlu estimate: Node + TF.js runtime 112 MB + … = 320 MB". */
+  /** What the figure counts, e.g. "nlu estimate: Node runtime 112 MB + … = 320 MB". */
   basis: string;
   /** Examples the job would train and validate on. */
   examples: number;

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/training/rng.js';
-import { initTf } from '../../src/training/tf.js';
 import { createNluTrainer } from '../../src/training/trainers/nlu.js';
 import { featurizeAll } from '../../src/training/trainers/nlu-features.js';
 import { readNluModel, type NluModel } from '../../src/training/trainers/nlu-files.js';
@@ -89,7 +88,6 @@ describe('NluPredictor', () => {
   ];
 
   beforeAll(async () => {
-    await initTf();
     dir = await mkdtemp(join(tmpdir(), 'trinity-nlu-predictor-'));
   });
   afterAll(async () => {

@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/training/rng.js';
-import { initTf, type Tf } from '../../src/training/tf.js';
 import { createNluTrainer, nluTrainerModule, type NluTuning } from '../../src/training/trainers/nlu.js';
 import type { EpochMetrics, Example, ModelTrainer, Predictor, TrainerOptions } from '../../src/training/trainers/types.js';
 import { loadSnips, snipsSlice } from './snips.js';
@@ -18,12 +17,10 @@ const COMPILED = fileURLToPath(new URL('../../dist/training/trainers/nlu.js', im
 /** A narrow table keeps the exactness tests fast; they test bookkeeping, not accuracy. */
 const SMALL: NluTuning = { embeddingDim: 8 };
 
-let tf: Tf;
 let dir: string;
 const small = snipsSlice(16);
 
 beforeAll(async () => {
-  tf = await initTf();
   dir = await mkdtemp(join(tmpdir(), 'trinity-nlu-test-'));
 });
 
@@ -80,7 +77,7 @@ describe('nluTrainerModule', () => {
     expect(correct / test.length).toBeGreaterThan(0.93);
   });
 
-  it('predicts in plain JS what the TF.js forward scored in training (same validation accuracy)', () => {
+  it('predicts in plain JS what the onnxruntime forward scored in training (same validation accuracy)', () => {
     const correct = data.validation.filter((ex) => predictor.predict(ex.input).intent === ex.label).length;
     expect(correct / data.validation.length).toBeCloseTo(learned[learned.length - 1].val_accuracy, 10);
   });
@@ -172,22 +169,6 @@ describe('NluTrainer', () => {
     await b.init(snipsSlice(9).train, [], { epochs: 1 }, new Rng(3));
     await expect(b.loadState(other)).rejects.toThrow(/another model or data set/);
     b.dispose();
-  });
-
-  it('leaves the tensor count unchanged after runEpoch and frees every tensor on dispose', async () => {
-    const before = tf.memory().numTensors;
-    const rng = new Rng(5);
-    const trainer = createNluTrainer(SMALL);
-    await trainer.init(small.train, small.validation, { epochs: 2 }, rng);
-    const afterInit = tf.memory().numTensors;
-    await trainer.runEpoch(1, rng, () => false);
-    expect(tf.memory().numTensors).toBe(afterInit);
-    await trainer.saveState(dir);
-    await trainer.loadState(dir);
-    await trainer.exportModel(dir);
-    expect(tf.memory().numTensors).toBe(afterInit);
-    trainer.dispose();
-    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('stops after the batch where shouldStop turns true, counting only the samples it trained on', async () => {

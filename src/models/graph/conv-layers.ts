@@ -13,8 +13,8 @@
  *   nothing is scattered;
  * - a 2×2 max-pool needs each example's positions window-major ([n, 4, rest]): the layer before writes its
  *   output positions in that order (ConvTaps' `outOrder`), so the pool is a ReduceMax over axis 1, and its
- *   backward routes the gradient to the window's first maximum (ArgMax, first index), as TF.js's and the
- *   float64 reference's pools do.
+ *   backward routes the gradient to the window's first maximum (ArgMax, first index), as the float64
+ *   reference's pool does (and TF.js's did).
  *
  * Positions of an h×w map are numbered p = y·w + x.
  */

@@ -3,8 +3,9 @@
  * batch, its new parameters and moments kept as the next step's inputs. Owners (trainers, the bench) do
  * the batching, the learning-rate schedule and the metrics; this holds the state and runs the graphs.
  *
- * State layout is DenseHead's (src/training/trainers/dense-head.ts): parameters W0, b0, W1, b1, ..., then
- * their first moments, then their second moments, each per tensor, so checkpoints read the same.
+ * State layout, as the voice and nlu checkpoints keep it: parameters W0, b0, W1, b1, ... (initHeadWeights'
+ * order, src/training/trainers/dense-head-weights.ts), then their first moments, then their second
+ * moments, each per tensor.
  */
 import type * as ort from 'onnxruntime-node';
 import type { AdamConstants } from './adam.js';

@@ -1,6 +1,6 @@
 /**
  * Layers as forward and hand-written backward subgraphs. Weights are [in, out] (row-major, the layout
- * DenseHead and the voice/nlu exports use), activations [batch, features].
+ * OrtDenseHead and the voice/nlu exports use), activations [batch, features].
  *
  * Backward formulas (y = x·W + b; L the loss; dy = ∂L/∂y):
  *   dW = xᵀ·dy, db = Σ_rows dy, dx = dy·Wᵀ

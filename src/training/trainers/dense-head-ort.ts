@@ -1,9 +1,9 @@
 /**
- * DenseHead's job (src/training/trainers/dense-head.ts) on onnxruntime: the dense classifier's whole
- * training step — forward, hand-written backward, Adam — is one ONNX graph (src/models/graph), so a step is
- * one native call instead of a dozen TF.js kernels plus JS loops. Same state layout and the same running
- * loss/correct totals as DenseHead (computed in JS from the step's logits by the same function), so a
- * trainer swaps one for the other without touching its checkpoint format or metrics.
+ * The dense classifier of the voice and nlu trainers on onnxruntime: its whole training step — forward,
+ * hand-written backward, Adam — is one ONNX graph (src/models/graph), so a step is one native call (it
+ * replaced a dozen TF.js kernels plus JS loops, with the same state layout and the same running
+ * loss/correct totals, so checkpoint formats and metrics did not change). The totals are computed in JS
+ * from the step's logits (dense-step.ts).
  *
  * Steps are async (onnxruntime runs a session off the JS thread); the trainer awaits each.
  */

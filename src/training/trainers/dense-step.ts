@@ -1,13 +1,8 @@
 /**
- * The cheap ends of a training step, in plain JS: the softmax cross-entropy (loss, correct count and the
- * gradient of the mean loss w.r.t. the logits) and Adam on a flat parameter vector.
- *
- * Why not TF.js kernels: on the wasm backend every kernel costs ~10–60 µs of dispatch, and element-wise
- * kernels on a few thousand floats run at ~10 ns per element; TF.js's softmax cross-entropy gradient is a
- * dozen kernels and a per-tensor Adam another dozen per parameter. For the small networks Trinity trains
- * that was most of a step (measured: a voice MLP step 3.2 ms, of which the matmuls were under 0.3 ms). The
- * logits are [batch, classes], a few hundred floats read back at once; one JS loop over the parameters does
- * Adam in the time TF.js spends dispatching two kernels. The matmuls and convolutions stay on TF.js.
+ * The cheap ends of a training step, in plain JS: the softmax cross-entropy's loss and correct count, which
+ * the trainers sum from each onnxruntime step's logits, and Adam on a flat parameter vector (FlatAdam), the
+ * reference the ONNX step graphs' Adam is tested against (test/models/graph). Both were the JS half of the
+ * TF.js steps before onnxruntime.
  *
  * All arithmetic is float64, rounded to float32 on store, in a fixed order, so runs repeat bit for bit and
  * a resumed run continues from exactly the float32 moments it saved.
@@ -28,16 +23,13 @@ export function classifierEpochMetrics(trained: BatchTotals, samples: number, va
 }
 
 /**
- * Softmax cross-entropy of `logits` ([n, classes], row-major) against `labels`, with targets
- * (1 − ε)·one-hot + ε/classes. A label of -1 (unknown to the model) adds no loss and counts as wrong.
- * When `dLogits` is given it receives d(mean loss)/d(logits) over the `n` rows (unknown labels: zero rows).
- * The reported loss is against the plain one-hot target, so it reads the same with or without smoothing.
+ * Softmax cross-entropy of `logits` ([n, classes], row-major) against the one-hot `labels`, summed, and the
+ * count of rows whose argmax is the label. A label of -1 (unknown to the model) adds no loss and counts as
+ * wrong.
  */
-export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<number>, n: number, classes: number, smoothing = 0, dLogits?: Float32Array): BatchTotals {
+export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<number>, n: number, classes: number): BatchTotals {
   let lossSum = 0;
   let correct = 0;
-  const spread = smoothing / classes;
-  const scale = 1 / n;
   for (let i = 0; i < n; i++) {
     const o = i * classes;
     const label = labels[i];
@@ -55,16 +47,6 @@ export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<numb
     if (label >= 0) {
       lossSum += logSum - (logits[o + label] - max);
       if (best === label) correct++;
-    }
-    if (!dLogits) continue;
-    if (label < 0) {
-      dLogits.fill(0, o, o + classes);
-      continue;
-    }
-    for (let c = 0; c < classes; c++) {
-      const p = Math.exp(logits[o + c] - max - logSum);
-      const target = (c === label ? 1 - smoothing : 0) + spread;
-      dLogits[o + c] = (p - target) * scale;
     }
   }
   return { lossSum, correct };

@@ -1,9 +1,9 @@
 /**
  * Serves an exported embedding model in plain JS: a text is ~150 hashes, a pooled sum (and with a
- * projection one dim×dim matrix-vector product), far below TF.js's per-op cost, and no wasm has to load
+ * projection one dim×dim matrix-vector product), far below the fixed cost of a call into a native engine
  * (p50 0.2 ms on STS-B sentences). Pooling goes through the same function as training, so the bag is bit
- * for bit the trainer's; normalisation and the projection run in float64, so vectors agree with the TF.js
- * forward to float32 rounding.
+ * for bit the trainer's; normalisation and the projection run in float64, so vectors agree with the
+ * onnxruntime forward to float32 rounding.
  */
 import { TrainingInvalidRequest } from '../../errors.js';
 import { featurizeTexts, poolBags } from './embedding-features.js';

@@ -2,7 +2,7 @@
  * What a training job adds to the machine: the peak resident memory (RSS) of its trainer child process,
  * estimated before the start so JARVIS reserves the job's own need rather than a flat figure (CONTRACT §6).
  * Each trainer lists what it allocates (`<type>-memory.ts`, next to its code); this file holds the parts
- * every trainer child has: the Node + TF.js runtime, the parsed dataset, and the slack of V8's heap.
+ * every trainer child has: the Node runtime, the parsed dataset, and the slack of V8's heap.
  * test/training/memory-estimate.test.ts runs real jobs of every type and holds each estimate between the
  * measured peak and twice it.
  */
@@ -23,8 +23,9 @@ export interface MemoryPart {
 export const MIB = 1024 * 1024;
 
 /**
- * Node 24 with the trainer modules and TF.js's wasm backend loaded and initialised (its 16 MB heap
- * included): 80 MB measured RSS of a trainer child before it reads its data.
+ * Node 24 with the trainer modules loaded, onnxruntime's native library among them: 71 MB measured RSS
+ * before a trainer reads its data. Kept at the 80 MB measured when TF.js's wasm backend was loaded
+ * instead, which the measured peaks of every type were checked against (memory-estimate.test.ts).
  */
 export const TRAINER_RUNTIME_BYTES = 80 * MIB;
 /** V8's young generation fully grown (two 16 MB semi-spaces on a 64-bit machine): every job fills it. */
@@ -102,7 +103,7 @@ function mb(bytes: number): string {
  * 112 MB + table 105,184 × 64 27 MB + … (× 1.25 headroom) = 320 MB".
  */
 export function memoryEstimate(modelType: string, parts: readonly MemoryPart[]): MemoryEstimate {
-  const all = [{ what: 'Node + TF.js runtime', bytes: TRAINER_RUNTIME_BYTES + YOUNG_GENERATION_BYTES }, ...parts.filter((p) => p.bytes > 0)];
+  const all = [{ what: 'Node runtime', bytes: TRAINER_RUNTIME_BYTES + YOUNG_GENERATION_BYTES }, ...parts.filter((p) => p.bytes > 0)];
   const bytes = Math.ceil(all.reduce((sum, p) => sum + p.bytes, 0) * HEADROOM);
   const shown = [...all].sort((a, b) => b.bytes - a.bytes).map((p) => `${p.what} ${mb(p.bytes)} MB`);
   return { bytes, basis: `${modelType} estimate: ${shown.join(' + ')} (× ${HEADROOM} headroom) = ${mb(bytes)} MB` };

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { checkTextFeatureConfig, type TextFeatureConfig } from '../text-features.js';
 import { needArray, packArrays, unpackArrays, type ArrayEntry, type NamedArray } from './array-file.js';
 import { FEATURE_WEIGHTINGS, vocabFrom, type FeatureVocab, type FeatureWeighting } from './nlu-features.js';
-import { headShapes } from './dense-head.js';
+import { headShapes } from './dense-head-weights.js';
 import { NLU_SCOPE_SCORE, type NluScopeCalibration } from './nlu-calibration.js';
 import { EXPORT_CALIBRATION_FILE } from './types.js';
 
@@ -131,7 +131,7 @@ export interface NluTrainingState {
   tableM: Float32Array;
   tableV: Float32Array;
   layerSizes: number[];
-  /** Head params, then their first moments, then second moments (see DenseHead.getState). */
+  /** Head params, then their first moments, then second moments (see OrtDenseHead.getState). */
   head: Float32Array[];
 }
 

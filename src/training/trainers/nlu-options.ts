@@ -18,7 +18,8 @@ export const NLU_DEFAULTS = Object.freeze({
   architecture: 'fasttext' as NluArchitecture,
   /**
    * Examples per step. 64: as accurate as 32 on SNIPS (0.987 vs 0.986 test, 3 seeds) at ~25 % less time per
-   * epoch: half the TF.js steps (each ~1 ms of per-op overhead) and fewer table rows touched per example.
+   * epoch: half the steps (measured on TF.js, each ~1 ms of per-op overhead then) and fewer table rows touched
+   * per example.
    */
   batchSize: 64,
   /**

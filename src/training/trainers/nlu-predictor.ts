@@ -1,7 +1,7 @@
 /**
  * Serves an exported nlu model in plain JS: one example is a few hundred hashes and a few thousand
- * multiply-adds, far below TF.js's per-op cost, and no wasm has to load. The dense layers run in float64
- * on the float32 weights, so probabilities agree with the TF.js forward to float32 rounding. A hidden-layer
+ * multiply-adds, far below the fixed cost of a call into a native engine. The dense layers run in float64
+ * on the float32 weights, so probabilities agree with the onnxruntime forward to float32 rounding. A hidden-layer
  * model pools through the function training uses; a linear one sums precomputed rows (projectTable).
  */
 import { TrainingInvalidRequest } from '../../errors.js';

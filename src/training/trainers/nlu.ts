@@ -18,7 +18,7 @@ import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest, TrainingNoData } from '../../errors.js';
 import type { Rng } from '../rng.js';
 import { checkTextFeatureConfig } from '../text-features.js';
-import { initHeadWeights } from './dense-head.js';
+import { initHeadWeights } from './dense-head-weights.js';
 import { OrtDenseHead } from './dense-head-ort.js';
 import { buildTrainingFeatures, extractTexts, featurizeAll, type FeatureMatrix, type FeatureVocab } from './nlu-features.js';
 import { calibrateExport } from './nlu-calibration.js';

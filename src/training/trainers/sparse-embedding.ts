@@ -1,6 +1,7 @@
 /**
  * A trainable embedding table kept in plain JS typed arrays, updated only on the rows a batch used (as
- * fastText and PyTorch's SparseAdam do): the wasm backend cannot take gather's gradient, and a dense update
+ * fastText and PyTorch's SparseAdam do): TF.js's wasm backend, which trained here first, could not take
+ * gather's gradient, and a dense update
  * of the whole table every step costs a minute per epoch, against well under a second this way.
  *
  * The optimizer is lazy Adam: moments of rows a batch did not touch are left alone, and bias correction

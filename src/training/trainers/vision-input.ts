@@ -26,7 +26,7 @@ export interface VisionGeometry {
   pixelScale: number;
 }
 
-/** Model sides stay within these (pixels): below 8 the two conv layers see almost nothing; above 32 a wasm CPU epoch gets slow. */
+/** Model sides stay within these (pixels): below 8 the two conv layers see almost nothing; above 32 a CPU epoch gets slow. */
 export const MIN_MODEL_SIDE = 8;
 export const MAX_MODEL_SIDE = 32;
 /** Sides are multiples of 4 so both 2×2 poolings divide evenly. */

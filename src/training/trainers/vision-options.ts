@@ -12,7 +12,7 @@ import type { TrainerOptions } from './types.js';
 export const VISION_DEFAULTS = Object.freeze({
   /** `cnn`: conv3×3 → ReLU → maxpool → conv3×3 → ReLU (→ maxpool when ≥ 8×8) → dense softmax. */
   architecture: 'cnn',
-  /** Examples per step. 64: the per-kernel cost of the wasm backend makes smaller batches slower per example. */
+  /** Examples per step. 64: each step's fixed cost (one onnxruntime run, patches cut in JS) makes smaller batches slower per example. */
   batchSize: 64,
   /** Adam's step size at the start; it decays linearly to LR_FLOOR of it over the planned epochs. */
   learningRate: 0.01,

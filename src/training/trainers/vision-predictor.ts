@@ -1,12 +1,10 @@
 /**
  * Serves an exported vision model: reads the input exactly as training did (vision-input.ts) and runs the
- * network's forward pass on TF.js (VisionCnn; synchronous, as a Predictor is). Training runs the same
- * network on onnxruntime; test/training/vision-cnn.test.ts holds the two to the same logits within 1e-5,
- * and any process serving an export predicts the same bits.
+ * network's forward pass in plain JS (VisionForward; synchronous, as a Predictor is). Training runs the
+ * same network on onnxruntime; test/training/vision-cnn.test.ts holds the two to the same logits within
+ * 1e-5, and any process serving an export predicts the same bits.
  */
-import { TrainingInvalidRequest } from '../../errors.js';
-import { initTf } from '../tf.js';
-import { VisionCnn } from './vision-cnn.js';
+import { VisionForward } from './vision-forward.js';
 import { layoutOf, readVisionModel, type VisionModel } from './vision-files.js';
 import { inputSize, readVisionInput, toModelInput } from './vision-input.js';
 import type { Predictor } from './types.js';
@@ -23,11 +21,10 @@ export interface VisionPrediction extends Record<string, unknown> {
 export class VisionPredictor implements Predictor {
   readonly modelType = 'vision' as const;
   private readonly input: Float32Array;
-  private disposed = false;
 
   constructor(
     private readonly model: VisionModel,
-    private readonly cnn: VisionCnn,
+    private readonly cnn: VisionForward,
   ) {
     this.input = new Float32Array(inputSize(model.geometry));
   }
@@ -38,7 +35,6 @@ export class VisionPredictor implements Predictor {
 
   /** Class probabilities for one input (the experience `input` shape), in label order. */
   probabilities(input: Record<string, unknown>): Float32Array {
-    if (this.disposed) throw TrainingInvalidRequest('this vision predictor was disposed');
     toModelInput(readVisionInput(input), this.model.geometry, this.input, 0);
     return this.cnn.probabilities(this.input, 1);
   }
@@ -51,14 +47,11 @@ export class VisionPredictor implements Predictor {
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.cnn.dispose();
+    // Plain arrays only: nothing to free beyond what the garbage collector takes.
   }
 }
 
 export async function loadVisionPredictor(dir: string): Promise<VisionPredictor> {
   const model = await readVisionModel(dir);
-  const tf = await initTf();
-  return new VisionPredictor(model, new VisionCnn(tf, layoutOf(model), model.params));
+  return new VisionPredictor(model, new VisionForward(layoutOf(model), model.params));
 }

@@ -7,8 +7,8 @@
  * checkpoint holds everything a resumed run needs), and sums loss and correct counts from the returned
  * logits against the plain labels, as validation does.
  *
- * The checkpoint layout is the TF.js path's: the flat parameters, then Adam's first and second moments,
- * each as long as the parameters.
+ * The checkpoint layout is the one the TF.js path wrote before: the flat parameters, then Adam's first
+ * and second moments, each as long as the parameters.
  */
 import type * as ort from 'onnxruntime-node';
 import type { AdamConstants } from '../../models/graph/adam.js';

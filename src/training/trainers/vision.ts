@@ -4,7 +4,7 @@
  * size and colour from the training data (vision-input.ts), and keeps the normalised images in one
  * Float32Array. Each step is one ONNX graph — forward, hand-written backward, Adam — with the first
  * layer's patches cut in JS (vision-train.ts, src/models/graph/cnn-graphs.ts). The served model runs the
- * same network on TF.js (vision-predictor.ts) from the exported parameters.
+ * same network in plain JS (vision-predictor.ts, vision-forward.ts) from the exported parameters.
  *
  * Every random choice (initial weights, shuffling) comes from the Rng the job hands in, and the checkpoint
  * holds parameters, Adam moments and the step, so a resumed job ends with the same weights as one never

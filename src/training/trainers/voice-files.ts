@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/fs.js';
 import { packArrays, unpackArrays, type ArrayEntry, type NamedArray, type StoredArray } from './array-file.js';
-import { headShapes } from './dense-head.js';
+import { headShapes } from './dense-head-weights.js';
 import type { VoiceCalibration } from './voice-calibration.js';
 import type { SkipSummary } from './voice-data.js';
 import { featurizerLength, type VoiceFeaturizer } from './voice-input.js';
@@ -156,7 +156,7 @@ export interface VoiceTrainingState {
   /** Identifies the model and data the state belongs to; checked on load. */
   fingerprint: string;
   layerSizes: number[];
-  /** Head params, then their first moments, then second moments (see DenseHead.getState). */
+  /** Head params, then their first moments, then second moments (see OrtDenseHead.getState). */
   head: Float32Array[];
 }
 

@@ -1,7 +1,7 @@
 /**
  * Serves an exported voice model in plain JS: featurising a clip costs milliseconds, the dense layers a
- * few thousand multiply-adds, far below what loading wasm and TF.js's per-op cost would add. The layers
- * run in float64 on the float32 weights, so probabilities agree with the TF.js forward to float32 rounding;
+ * few thousand multiply-adds, far below the fixed cost of a call into a native engine. The layers run in
+ * float64 on the float32 weights, so probabilities agree with the onnxruntime forward to float32 rounding;
  * the threshold was calibrated through this very function, so `authenticated` means what the export says.
  */
 import { readVoiceModel, type VoiceModel } from './voice-files.js';

@@ -24,7 +24,7 @@
 import { fingerprintOf, linearDecay } from './schedule.js';
 import { TrainingInvalidRequest } from '../../errors.js';
 import type { Rng } from '../rng.js';
-import { initHeadWeights } from './dense-head.js';
+import { initHeadWeights } from './dense-head-weights.js';
 import { OrtDenseHead } from './dense-head-ort.js';
 import { calibrate, type VoiceCalibration } from './voice-calibration.js';
 import { prepareVoiceData, type FeatureSet, type VoiceData } from './voice-data.js';

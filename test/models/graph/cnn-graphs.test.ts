@@ -1,7 +1,6 @@
 /**
  * The convolution, pool and flatten layers (conv-layers.ts) against central finite differences of float64
- * JS, and the whole CNN gradient graph against the float64 reference network the TF.js path is checked
- * against (test/fixtures/cnn-reference.ts).
+ * JS, and the whole CNN gradient graph against the float64 reference network (test/fixtures/cnn-reference.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';

@@ -9,7 +9,7 @@ import { adamUpdate } from '../../../src/models/graph/adam.js';
 import { buildDenseGradientGraph, buildDenseInferenceGraph, INPUT_GRADIENT, paramNames, paramShapes } from '../../../src/models/graph/dense-graphs.js';
 import { DenseStepTrainer } from '../../../src/models/graph/dense-trainer.js';
 import { Rng } from '../../../src/training/rng.js';
-import { initHeadWeights } from '../../../src/training/trainers/dense-head.js';
+import { initHeadWeights } from '../../../src/training/trainers/dense-head-weights.js';
 import { FlatAdam, softmaxCrossEntropy } from '../../../src/training/trainers/dense-step.js';
 import { adamStepSize, type AdamSettings } from '../../../src/training/trainers/sparse-embedding.js';
 import { dense64, maxRelError, mlpLoss64, numericGradient, randomArray, runGraph } from './reference.js';
