@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExperienceIntake } from '../src/experiences/index.js';
 import { openDatabase } from '../src/store/database.js';
-import { ExperienceStore } from '../src/store/experiences-store.js';
+import { ExperienceStore } from '../src/experiences/experiences-store.js';
 import { readCsvRows } from './lib/data.js';
 import type { BenchResult } from './lib/report.js';
 

@@ -5,7 +5,7 @@
  */
 import { ExperienceInvalid } from '../errors.js';
 import { containerFromJson, isShapeError, normalizeExperience, type ItemError } from '../experiences/index.js';
-import type { OutboxItem } from '../store/outbox-store.js';
+import type { OutboxItem } from './outbox-store.js';
 import { Pacer } from '../util/pacer.js';
 
 export interface CollectedBody {

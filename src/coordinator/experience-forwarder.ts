@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { CoordinatorForwardFailed, CoordinatorInvalidOption } from '../errors.js';
-import type { OutboxBatch, OutboxItem, OutboxStore } from '../store/outbox-store.js';
+import type { OutboxBatch, OutboxItem, OutboxStore } from './outbox-store.js';
 import { ensureDirAsync, writeFileAtomic } from '../util/fs.js';
 
 /** A claim outlives any sane write; after it a crashed writer's batch is free again. */

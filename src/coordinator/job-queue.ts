@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { CoordinatorJobNotFound } from '../errors.js';
 import type { ModelType } from '../model-types.js';
-import type { CoordinatorStore } from '../store/coordinator-store.js';
+import type { CoordinatorStore } from './coordinator-store.js';
 import { toJobWire } from './job-wire.js';
 import type { LeaseLock } from './lease-lock.js';
 import { priorityName } from './trigger-request.js';

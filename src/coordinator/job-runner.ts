@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { CoordinatorInvalidOption } from '../errors.js';
 import type { ModelType } from '../model-types.js';
-import type { CoordinatorStore } from '../store/coordinator-store.js';
-import type { ForwardedStats } from '../store/outbox-store.js';
+import type { CoordinatorStore } from './coordinator-store.js';
+import type { ForwardedStats } from './outbox-store.js';
 import type { DeployPolicy } from './after-training.js';
 import { JobRun } from './job-run.js';
 import type { LeaseLock } from './lease-lock.js';

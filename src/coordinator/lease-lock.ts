@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CoordinatorInvalidOption } from '../errors.js';
-import type { ClaimResult, CoordinatorStore, RecoveredJob } from '../store/coordinator-store.js';
+import type { ClaimResult, CoordinatorStore, RecoveredJob } from './coordinator-store.js';
 import { MAX_TIMER_MS } from './follow.js';
 import { thisProcess, type ProcessIdentity } from '../util/process-identity.js';
 import type { Lease } from './types.js';

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClaimResult, RecoveredJob } from '../store/coordinator-store.js';
+import type { ClaimResult, RecoveredJob } from './coordinator-store.js';
 import type { JobQueue } from './job-queue.js';
 import type { JobRunner } from './job-runner.js';
 import type { LeaseLock } from './lease-lock.js';

@@ -80,7 +80,7 @@ export interface JobDetails {
   give_ups?: number;
 }
 
-/** A coordinator job as stored (src/store/coordinator-store.ts). Times are unix seconds. */
+/** A coordinator job as stored (src/coordinator/coordinator-store.ts). Times are unix seconds. */
 export interface CoordinatorJob {
   seq: number;
   jobId: string;

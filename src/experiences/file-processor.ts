@@ -9,7 +9,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { ExperienceStore } from '../store/experiences-store.js';
+import type { ExperienceStore } from './experiences-store.js';
 import { containerFromText, invalidUtf8Lines, isShapeError, type Container } from './containers.js';
 import { summarizeItemErrors } from './examples.js';
 import { sha256Hex } from './identity.js';

@@ -3,7 +3,7 @@
  * the same normalisation, straight into the buffer. Bad items are reported, good ones still go in.
  */
 import { ExperienceInvalid } from '../errors.js';
-import type { ExperienceStore } from '../store/experiences-store.js';
+import type { ExperienceStore } from './experiences-store.js';
 import { Pacer } from '../util/pacer.js';
 import { containerFromJson, isShapeError } from './containers.js';
 import { DEFAULT_BATCH_SIZE } from './intake-options.js';

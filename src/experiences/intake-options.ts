@@ -3,7 +3,7 @@
  */
 import { ExperienceIntakeInvalidOption } from '../errors.js';
 import type { Config } from '../config/config.js';
-import type { ExperienceStore } from '../store/experiences-store.js';
+import type { ExperienceStore } from './experiences-store.js';
 import type { IntakeLogger } from './types.js';
 
 /** Rows per transaction: DESIGN measured ~50k rows/s at 1,000, and a batch stays well under a frame of latency for HTTP. */

@@ -3,7 +3,7 @@
  * inline experiences turned into examples, and the mark a finished training leaves.
  */
 import type { ModelType } from '../model-types.js';
-import type { ExperienceStore } from '../store/experiences-store.js';
+import type { ExperienceStore } from './experiences-store.js';
 import type { Example } from '../training/trainers/types.js';
 import { examplesFromExperiences, splitExamples } from './examples.js';
 import type { ItemError } from './types.js';

@@ -1,6 +1,6 @@
 /**
  * Domain types of experience intake: what one normalised experience is, what a file intake reports,
- * and the options of the intake. Row types of the database live in src/store/experiences-store.ts.
+ * and the options of the intake. Row types of the database live in experiences-store.ts.
  */
 import type { ModelType } from '../model-types.js';
 import type { Example } from '../training/trainers/types.js';

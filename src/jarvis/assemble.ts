@@ -18,8 +18,8 @@ import {
   waitUntilIngested,
 } from '../coordinator/index.js';
 import type { Db } from '../store/database.js';
-import { CoordinatorStore } from '../store/coordinator-store.js';
-import { OutboxStore } from '../store/outbox-store.js';
+import { CoordinatorStore } from '../coordinator/coordinator-store.js';
+import { OutboxStore } from '../coordinator/outbox-store.js';
 
 /** A state file older than this many STATE_FILE_INTERVALs (and at least 15 s) is stale. */
 export const STALE_STATE_INTERVALS = 3;

@@ -9,7 +9,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ModelJobConflict, ModelNotFound, ModelRegisterFailed, ModelRegistryInvalidArgument, TrinityError } from '../errors.js';
 import { MODEL_TYPES, type ModelType } from '../model-types.js';
-import { ModelsStore } from '../store/models-store.js';
+import { ModelsStore } from './models-store.js';
 import { ensureDirAsync, PRIVATE_DIR_MODE, writeFileAtomic } from '../util/fs.js';
 import { copyArtifacts, syncDir } from './artifacts.js';
 import { MANIFEST_NAME, digestOf } from './digest.js';

@@ -14,7 +14,7 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ModelType } from '../model-types.js';
-import type { ModelsStore } from '../store/models-store.js';
+import type { ModelsStore } from './models-store.js';
 import { MANIFEST_NAME } from './digest.js';
 import { parseManifest } from './manifest.js';
 import type { ModelRegistryLogger, ReconcileReport } from './types.js';

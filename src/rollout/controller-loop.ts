@@ -4,7 +4,7 @@
  * Ticks never overlap; prime being down or one failing tick never stops the loop.
  */
 import type { PrimeStatsWire } from '../client/index.js';
-import type { DeploymentsStore } from '../store/deployments-store.js';
+import type { DeploymentsStore } from './deployments-store.js';
 import type { PushLogger, SplitPusher } from './split-pusher.js';
 import { statsFromWire, type Change, type RolloutEngine } from './rollout-engine.js';
 

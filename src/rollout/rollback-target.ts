@@ -6,7 +6,7 @@
  */
 import type { ModelType } from '../model-types.js';
 import { compareVersionsDesc, type ModelRegistry } from '../registry/index.js';
-import type { DeploymentsStore } from '../store/deployments-store.js';
+import type { DeploymentsStore } from './deployments-store.js';
 
 export function previousStable(store: DeploymentsStore, registry: ModelRegistry, type: ModelType, stable: string | null): string | null {
   if (stable === null) return null;

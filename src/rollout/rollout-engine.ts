@@ -6,8 +6,8 @@
  */
 import type { PrimeStatsWire, SplitRequest } from '../client/index.js';
 import type { ModelType } from '../model-types.js';
-import type { DeploymentEvent, DeploymentRecord, DeploymentsStore } from '../store/deployments-store.js';
-import type { ModelsStore } from '../store/models-store.js';
+import type { DeploymentEvent, DeploymentRecord, DeploymentsStore } from './deployments-store.js';
+import type { ModelsStore } from '../registry/models-store.js';
 import { pointersFor, reconcile } from './controller.js';
 import type { SplitPusher } from './split-pusher.js';
 import { attribute, diffStats, markOf, type PrimeStats } from './stats-accumulator.js';

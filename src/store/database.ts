@@ -1,7 +1,7 @@
 /**
- * The SQLite database: opening, pragmas, numbered migrations and transactions. Only src/store imports
- * the driver; other folders use the typed statement modules next to this file, so a Postgres
- * implementation can take their place later.
+ * The SQLite database: opening, pragmas, numbered migrations and transactions. Each folder keeps the
+ * statements of its own tables next to its code (experiences/experiences-store.ts, training/jobs-store.ts,
+ * …) and reaches the driver only through the Db handle opened here; src/store imports nothing from them.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /** A job's frozen dataset: JSONL of DatasetLine, written once so a resumed job trains on the same data. */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Dataset } from './training-service.js';
+import type { Dataset } from './training-types.js';
 import type { DatasetLine } from './trainer-protocol.js';
 import type { Example } from './trainers/types.js';
 import { writeFileAtomic } from '../util/fs.js';

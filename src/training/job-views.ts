@@ -1,6 +1,6 @@
 /** Pure helpers that shape jobs for the wire: status views, rounded figures, derived seeds. */
 import { createHash } from 'node:crypto';
-import type { JobRecord } from '../store/jobs-store.js';
+import type { JobRecord } from './jobs-store.js';
 import type { StartRequest } from './job-request.js';
 import type { EpochReport } from './trainer-protocol.js';
 

@@ -11,8 +11,8 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { renameSync, rmSync, rmdirSync } from 'node:fs';
-import type { JobEvent, JobRecord, JobStore } from '../store/jobs-store.js';
-import { TERMINAL_JOB_STATUSES } from '../store/jobs-store.js';
+import type { JobEvent, JobRecord, JobStore } from './jobs-store.js';
+import { TERMINAL_JOB_STATUSES } from './jobs-store.js';
 import {
   TrainingJobFinished,
   TrainingJobNotFound,

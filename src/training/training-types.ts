@@ -1,6 +1,6 @@
 /** The training service's options, ports and answers (see training-service.ts). */
 import type { Logger } from 'pino';
-import type { JobEvent, JobStore } from '../store/jobs-store.js';
+import type { JobEvent, JobStore } from './jobs-store.js';
 import type { ModelType } from '../model-types.js';
 import type { Example } from './trainers/types.js';
 

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExperienceStats } from '../../src/client/types.js';
 import { AutoTrigger, JobQueue, LeaseLock, type AutoTriggerOptions } from '../../src/coordinator/index.js';
-import { CoordinatorStore } from '../../src/store/coordinator-store.js';
+import { CoordinatorStore } from '../../src/coordinator/coordinator-store.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 
 const INTERVAL_MS = 300_000;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { thisProcess } from '../../src/util/process-identity.js';
-import { CoordinatorStore } from '../../src/store/coordinator-store.js';
+import { CoordinatorStore } from '../../src/coordinator/coordinator-store.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import type { ModelType } from '../../src/model-types.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ExperienceForwarder, collectExperiences, type ForwardedFile } from '../../src/coordinator/index.js';
 import { containerFromText } from '../../src/experiences/index.js';
 import { openDatabase } from '../../src/store/database.js';
-import { OutboxStore } from '../../src/store/outbox-store.js';
+import { OutboxStore } from '../../src/coordinator/outbox-store.js';
 import { tempHome, waitFor } from '../helpers/processes.js';
 
 const nlu = (i: number) => ({ type: 'command', input: { text: `turn on light ${i}` }, expected_output: { intent: 'lights_on' }, success: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTrainingData, examplesFromExperiences, normalizeExperience, splitExamples, type NormalizedExperience } from '../../src/experiences/index.js';
-import { DATASET_PAGE_ROWS } from '../../src/store/experiences-store.js';
+import { DATASET_PAGE_ROWS } from '../../src/experiences/experiences-store.js';
 import { memoryStore, nlu } from './helpers.js';
 
 describe('examplesFromExperiences', () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectExperiences } from '../../src/coordinator/collect.js';
 import { installErrorHandling } from '../../src/http/error-handler.js';
 import { experienceRoutes } from '../../src/http/routes/experiences.js';
-import type { ExperienceStore } from '../../src/store/experiences-store.js';
+import type { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { memoryStore, nlu } from './helpers.js';
 
 let app: FastifyInstance;

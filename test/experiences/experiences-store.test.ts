@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeExperience, type NormalizedExperience } from '../../src/experiences/index.js';
 import { StoreFailed } from '../../src/errors.js';
-import { ExperienceStore } from '../../src/store/experiences-store.js';
+import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { memoryStore, nlu } from './helpers.js';
 
 function norm(raw: unknown): NormalizedExperience {

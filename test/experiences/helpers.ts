@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { ExperienceStore } from '../../src/store/experiences-store.js';
+import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 
 export function tempDir(prefix = 'trinity-exp-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

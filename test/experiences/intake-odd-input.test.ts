@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExperienceIntake, type RejectionRecord } from '../../src/experiences/index.js';
 import { earliest } from '../../src/experiences/intake.js';
 import { MAX_LISTED_ITEMS, MAX_REASON_CHARS } from '../../src/experiences/rejected-folder.js';
-import type { ExperienceStore } from '../../src/store/experiences-store.js';
+import type { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { memoryStore, nlu, tempDir } from './helpers.js';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExperienceIntake, normalizeExperience, sha256Hex, type IngestedEvent, type RejectedEvent, type RejectionRecord } from '../../src/experiences/index.js';
-import type { ExperienceStore } from '../../src/store/experiences-store.js';
+import type { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { memoryStore, nlu, tempDir, waitFor } from './helpers.js';
 
 let dir: string;

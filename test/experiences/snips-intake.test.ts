@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCandidateName, type RejectionRecord } from '../../src/experiences/index.js';
 import { openDatabase } from '../../src/store/database.js';
-import { ExperienceStore } from '../../src/store/experiences-store.js';
+import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { buildSnipsDrop, type SnipsDrop } from './snips-drop.js';
 import { tempDir, waitFor } from './helpers.js';
 import { BIN } from '../helpers/processes.js';

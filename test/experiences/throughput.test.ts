@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExperienceIntake } from '../../src/experiences/index.js';
 import { openDatabase } from '../../src/store/database.js';
-import { ExperienceStore } from '../../src/store/experiences-store.js';
+import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { tempDir } from './helpers.js';
 
 const ROWS = 40_000;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LeaseLock } from '../../src/coordinator/index.js';
-import { CoordinatorStore } from '../../src/store/coordinator-store.js';
+import { CoordinatorStore } from '../../src/coordinator/coordinator-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { getJson, postJson, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { FAST_JARVIS_ENV, FakeReactor } from './fakes.js';

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installErrorHandling } from '../../src/http/error-handler.js';
 import { modelsRoutes } from '../../src/http/routes/models.js';
-import { ModelsStore } from '../../src/store/models-store.js';
+import { ModelsStore } from '../../src/registry/models-store.js';
 import { createFixture, type Fixture } from './helpers.js';
 
 let f: Fixture;

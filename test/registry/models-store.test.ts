@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelManifest, ModelVersionRecord } from '../../src/registry/index.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { ModelsStore, versionFromRow, versionToRow } from '../../src/store/models-store.js';
+import { ModelsStore, versionFromRow, versionToRow } from '../../src/registry/models-store.js';
 
 function record(version: string, jobId: string, createdAtMs = 1_736_942_400_123): ModelVersionRecord {
   const manifest: ModelManifest = {

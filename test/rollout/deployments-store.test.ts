@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initialStatus, reconcile } from '../../src/rollout/index.js';
 import { openDatabase, schemaVersion, type Db } from '../../src/store/database.js';
-import { DeploymentsStore } from '../../src/store/deployments-store.js';
+import { DeploymentsStore } from '../../src/rollout/deployments-store.js';
 import { T0, obs, outcomes, spec } from './helpers.js';
 
 let db: Db;

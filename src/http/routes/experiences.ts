@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ExperienceInvalid } from '../../errors.js';
 import { ingestBody } from '../../experiences/index.js';
-import type { ExperienceStore } from '../../store/experiences-store.js';
+import type { ExperienceStore } from '../../experiences/experiences-store.js';
 import { useStreamingJson } from '../streaming-json.js';
 
 export interface ExperienceRoutesOptions {

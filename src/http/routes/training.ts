@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TrainingService } from '../../training/training-service.js';
 import { streamEventLog } from '../event-stream.js';
 import { TrainingJobNotFound, TrainingInvalidRequest } from '../../errors.js';
-import { TERMINAL_JOB_STATUSES, type JobStatus } from '../../store/jobs-store.js';
+import { TERMINAL_JOB_STATUSES, type JobStatus } from '../../training/jobs-store.js';
 
 export interface TrainingRoutesOptions {
   training: TrainingService;

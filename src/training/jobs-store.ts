@@ -2,7 +2,7 @@
  * Training jobs, their event logs and fencing tokens. The only place that knows their SQL.
  * The stored shape (JobRow) is kept apart from the domain shape (JobRecord); convert with fromRow.
  */
-import type { Db } from './database.js';
+import type { Db } from '../store/database.js';
 
 export type JobStatus = 'queued' | 'training' | 'completed' | 'failed' | 'cancelled';
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];

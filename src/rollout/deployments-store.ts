@@ -5,8 +5,9 @@
  */
 import { StoreFailed, TrinityError } from '../errors.js';
 import type { ModelType } from '../model-types.js';
-import type { CountsByVersion, Phase, RolloutSpec, RolloutStatus, StatsMark, VersionCounts } from '../rollout/index.js';
-import type { Db } from './database.js';
+import type { CountsByVersion, Phase, RolloutSpec, RolloutStatus, VersionCounts } from './types.js';
+import type { StatsMark } from './stats-accumulator.js';
+import type { Db } from '../store/database.js';
 
 export interface DeploymentRecord {
   spec: RolloutSpec;

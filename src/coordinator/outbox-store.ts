@@ -5,7 +5,7 @@
  * experience's identity is its id or content hash). Only this file knows the outbox SQL.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './database.js';
+import type { Db } from '../store/database.js';
 
 export interface OutboxItem {
   modelType: string;

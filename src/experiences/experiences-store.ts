@@ -13,10 +13,10 @@ import type {
   InsertCounts,
   NormalizedExperience,
   Split,
-} from '../experiences/index.js';
+} from './types.js';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
 import type { Example } from '../training/trainers/types.js';
-import type { Db } from './database.js';
+import type { Db } from '../store/database.js';
 
 /** MIN_EXPERIENCE_QUALITY's default (CONTRACT §7). */
 export const DEFAULT_MIN_QUALITY = 0.3;

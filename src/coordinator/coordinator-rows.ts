@@ -2,7 +2,7 @@
  * The stored shapes of the coordinator's tables (migration 3), kept apart from the domain types of
  * src/coordinator, with their conversions.
  */
-import type { CoordinatorJob, CoordinatorJobStatus, JobDetails, JobSource, Lease } from '../coordinator/index.js';
+import type { CoordinatorJob, CoordinatorJobStatus, JobDetails, JobSource, Lease } from './types.js';
 import type { ModelType } from '../model-types.js';
 
 export interface JobRow {

@@ -6,11 +6,11 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { StoreFailed } from '../errors.js';
-import type { CoordinatorJob, JobDetails, JobSource, Lease } from '../coordinator/index.js';
+import type { CoordinatorJob, JobDetails, JobSource, Lease } from './types.js';
 import type { ModelType } from '../model-types.js';
 import { isGone, type ProcessIdentity } from '../util/process-identity.js';
 import { jobFromRow, leaseFromRow, type JobRow, type LeaseRow } from './coordinator-rows.js';
-import type { Db } from './database.js';
+import type { Db } from '../store/database.js';
 
 export interface NewJob {
   jobId: string;

@@ -4,8 +4,8 @@
  */
 import { StoreFailed, TrinityError } from '../errors.js';
 import { isModelType, type ModelType } from '../model-types.js';
-import type { ModelManifest, ModelPointers, ModelVersionRecord } from '../registry/index.js';
-import type { Db } from './database.js';
+import type { ModelManifest, ModelPointers, ModelVersionRecord } from './types.js';
+import type { Db } from '../store/database.js';
 
 /** A `model_versions` row as stored. Times are unix seconds, like every other table. */
 export interface ModelVersionRow {
