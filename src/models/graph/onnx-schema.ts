@@ -21,8 +21,10 @@ const ONNX_SUBSET = {
             doc_string: str(6),
             graph: { type: 'GraphProto', id: 7 },
             opset_import: many('OperatorSetIdProto', 8),
+            metadata_props: many('StringStringEntryProto', 14),
           },
         },
+        StringStringEntryProto: { fields: { key: str(1), value: str(2) } },
         OperatorSetIdProto: { fields: { domain: str(1), version: { type: 'int64', id: 2 } } },
         GraphProto: {
           fields: {
@@ -47,7 +49,7 @@ const ONNX_SUBSET = {
             type: { type: 'int32', id: 20 },
           },
         },
-        ValueInfoProto: { fields: { name: str(1), type: { type: 'TypeProto', id: 2 } } },
+        ValueInfoProto: { fields: { name: str(1), type: { type: 'TypeProto', id: 2 }, doc_string: str(3) } },
         TypeProto: {
           fields: { tensor_type: { type: 'Tensor', id: 1 } },
           nested: { Tensor: { fields: { elem_type: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } } },
@@ -65,7 +67,7 @@ const ONNX_SUBSET = {
 };
 
 /** onnx.TensorProto.DataType values used here. */
-export const ElemType = { float: 1, int64: 7, bool: 9 } as const;
+export const ElemType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
 export type ElemTypeName = keyof typeof ElemType;
 
 /** onnx.AttributeProto.AttributeType values used here. */
