@@ -1,3 +1,4 @@
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import * as ops from '../../../src/models/graph/ops.js';
@@ -11,6 +12,21 @@ describe('GraphBuilder', () => {
     g.output('y', ['n', 2]);
     const out = await runGraph(g.encode(), { x: [Float32Array.of(1, 2, 3, 4), [2, 2]] });
     expect([...out.y]).toEqual([4, 5, 6, 7]);
+  });
+
+  it('stores int32 initializers, input and output doc strings and metadata for an exported model', async () => {
+    const g = new GraphBuilder('t');
+    const i = g.input('i', [3], 'int64', 'indices into the table');
+    g.node('Gather', [g.initializer('table', Int32Array.of(7, -8, 9), [3]), i], { axis: { int: 0 } }, 'y');
+    g.output('y', [3], 'int32', 'the gathered values');
+    g.meta('labels', '["a","b"]');
+    expect(() => g.meta('labels', '[]')).toThrow(/already has metadata labels/);
+    const bytes = g.encode();
+    const session = await ort.InferenceSession.create(bytes);
+    const out = await session.run({ i: new ort.Tensor('int64', BigInt64Array.of(2n, 0n, 1n), [3]) });
+    expect([...(out.y.data as Int32Array)]).toEqual([9, 7, -8]);
+    const text = Buffer.from(bytes).toString('latin1');
+    for (const s of ['indices into the table', 'the gathered values', 'labels', '["a","b"]']) expect(text).toContain(s);
   });
 
   it('refuses a repeated name, an unknown input, an unknown output and a graph with no outputs', () => {
