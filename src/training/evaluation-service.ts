@@ -8,6 +8,7 @@ import { examplesFromExperiences, summarizeItemErrors } from '../experiences/ind
 import type { ModelType } from '../model-types.js';
 import { assertModelType, type ModelRegistry } from '../registry/index.js';
 import { CALIBRATION_FILE, PROBE_FILE, evaluateCompletion, probeInputOf, readExportJson, type CompletionInput } from './completion-evaluation.js';
+import { ONNX_DESCRIPTION_FILE } from './trainers/onnx-export.js';
 import { readDropboxFile } from './dropbox.js';
 import { evaluatePredictor, evaluateVersion, type EvaluationResult, type ItemRejection } from './evaluate.js';
 import { PredictorCache } from './predictor-cache.js';
@@ -72,7 +73,7 @@ export class EvaluationService {
   }
 
   /**
-   * The manifest fields a finishing job adds (`evaluation`, `calibration`, `probe_input`): the export and the
+   * The manifest fields a finishing job adds (`evaluation`, `calibration`, `probe_input`, `onnx`): the export and the
    * current stable version on the job's validation split. Never throws; problems are recorded and logged.
    */
   async assessExport(input: CompletionInput): Promise<Record<string, unknown>> {
@@ -91,6 +92,9 @@ export class EvaluationService {
     if (calibration !== undefined) extra.calibration = calibration;
     const probe = probeInputOf(await readExportJson(exportDir, PROBE_FILE, problem));
     if (probe !== undefined) extra.probe_input = probe;
+    // The portable model's description (docs/onnx-export.md); exports from before it have none.
+    const onnx = await readExportJson(exportDir, ONNX_DESCRIPTION_FILE, problem);
+    if (onnx !== undefined) extra.onnx = onnx;
     return extra;
   }
 

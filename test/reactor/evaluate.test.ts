@@ -36,6 +36,8 @@ interface Manifest {
   metrics: { val_accuracy: number };
   evaluation: { validation_n: number; candidate: RecordedVersion; stable: RecordedVersion | null };
   calibration?: { threshold: number; false_accept_rate: number; false_reject_rate: number };
+  onnx?: { file: string; inputs: { name: string }[]; outputs: { name: string }[]; labels: string[]; decision: { threshold: number } };
+  files: { path: string; bytes: number }[];
 }
 
 /** Every `step`-th STS-B pair as a scored embedding experience. */
@@ -216,6 +218,11 @@ describe('POST /api/models/{type}/{version}/evaluate', () => {
     const manifest = await manifestOf('voice', version);
     expect(manifest.calibration).toMatchObject({ threshold: expect.any(Number), false_accept_rate: expect.any(Number), false_reject_rate: expect.any(Number) });
     expect(manifest.evaluation.candidate).toMatchObject({ n: manifest.evaluation.validation_n });
+    // The portable model: listed and digested like every artifact, described in the manifest.
+    expect(manifest.files.find((f) => f.path === 'model.onnx')?.bytes).toBeGreaterThan(0);
+    expect(manifest.onnx).toMatchObject({ file: 'model.onnx', inputs: [{ name: 'features' }], outputs: [{ name: 'logits' }, { name: 'probabilities' }] });
+    expect(manifest.onnx?.decision.threshold).toBe(manifest.calibration?.threshold);
+    expect(manifest.onnx?.labels).toEqual([...new Set(rows.map((r) => r.speaker))].sort());
 
     const held = fsddRows().filter((r) => r.index === 14).slice(0, 6);
     const good = held.map((r) => ({ type: 'voice_auth', input: { audio: fsddBase64(r.file) }, expected_output: { user: r.speaker } }));

@@ -14,12 +14,20 @@ export type Attr = { int: number } | { float: number } | { ints: readonly number
 interface ValueInfo {
   name: string;
   type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
+  doc_string?: string;
 }
 
-function valueInfo(name: string, shape: readonly Dim[], type: ElemTypeName): ValueInfo {
+function valueInfo(name: string, shape: readonly Dim[], type: ElemTypeName, doc?: string): ValueInfo {
   const dim = shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d }));
-  return { name, type: { tensor_type: { elem_type: ElemType[type], shape: { dim } } } };
+  const info: ValueInfo = { name, type: { tensor_type: { elem_type: ElemType[type], shape: { dim } } } };
+  if (doc !== undefined) info.doc_string = doc;
+  return info;
 }
+
+/** A tensor's values as an initializer stores them. */
+export type InitializerData = Float32Array | Int32Array | BigInt64Array;
+
+const elemTypeOf = (a: InitializerData): number => (a instanceof Float32Array ? ElemType.float : a instanceof Int32Array ? ElemType.int32 : ElemType.int64);
 
 function encodeAttr(name: string, a: Attr): Record<string, unknown> {
   if ('int' in a) return { name, type: AttrType.INT, i: a.int };
@@ -28,13 +36,18 @@ function encodeAttr(name: string, a: Attr): Record<string, unknown> {
   return { name, type: AttrType.FLOATS, floats: [...a.floats] };
 }
 
-const bytesOf = (a: Float32Array | BigInt64Array): Uint8Array => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+/**
+ * The bytes of `a`, not copied: an exported model's weights can be tens of megabytes, and a copy here
+ * would sit beside the encoded model. Callers hand over arrays they no longer change until encode().
+ */
+const bytesOf = (a: InitializerData): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export class GraphBuilder {
   private readonly nodes: Record<string, unknown>[] = [];
   private readonly inits: Record<string, unknown>[] = [];
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
+  private readonly metadata: { key: string; value: string }[] = [];
   private readonly names = new Set<string>();
   /** Constants already added, by type and value, so each is stored once. */
   private readonly constants = new Map<string, string>();
@@ -57,24 +70,29 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declares a graph input. */
-  input(name: string, shape: readonly Dim[], type: ElemTypeName = 'float'): string {
-    this.inputs.push(valueInfo(this.claim(name), shape, type));
+  /** Declares a graph input; `doc` is stored as its doc_string (what an exported model's user must feed). */
+  input(name: string, shape: readonly Dim[], type: ElemTypeName = 'float', doc?: string): string {
+    this.inputs.push(valueInfo(this.claim(name), shape, type, doc));
     return name;
   }
 
   /** Declares an existing value as a graph output with the given shape. */
-  output(name: string, shape: readonly Dim[], type: ElemTypeName = 'float'): void {
+  output(name: string, shape: readonly Dim[], type: ElemTypeName = 'float', doc?: string): void {
     if (!this.names.has(name)) throw new RangeError(`graph ${this.name} has no value named ${name} to output`);
-    this.outputs.push(valueInfo(name, shape, type));
+    this.outputs.push(valueInfo(name, shape, type, doc));
+  }
+
+  /** A key/value pair of the model's metadata_props (labels and the like, for whoever loads the file alone). */
+  meta(key: string, value: string): void {
+    if (this.metadata.some((m) => m.key === key)) throw new RangeError(`graph ${this.name} already has metadata ${key}`);
+    this.metadata.push({ key, value });
   }
 
   /** A constant tensor stored in the model (weights of an exported model, or constants of the step). */
-  initializer(name: string, data: Float32Array | BigInt64Array, dims: readonly number[]): string {
+  initializer(name: string, data: InitializerData, dims: readonly number[]): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) throw new RangeError(`initializer ${name} has ${data.length} values for shape [${dims.join(', ')}]`);
-    const data_type = data instanceof Float32Array ? ElemType.float : ElemType.int64;
-    this.inits.push({ name: this.claim(name), dims: [...dims], data_type, raw_data: bytesOf(data) });
+    this.inits.push({ name: this.claim(name), dims: [...dims], data_type: elemTypeOf(data), raw_data: bytesOf(data) });
     return name;
   }
 
@@ -119,6 +137,7 @@ export class GraphBuilder {
       ir_version: IR_VERSION,
       producer_name: 'trinity',
       opset_import: [{ domain: '', version: OPSET }],
+      metadata_props: this.metadata,
       graph: { name: this.name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
     });
   }

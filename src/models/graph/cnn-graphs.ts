@@ -80,8 +80,11 @@ function declare(g: GraphBuilder, s: CnnShape, withTargets: boolean): Inputs {
   return { patches, targets, params };
 }
 
-/** The forward pass; returns what the backward pass reads. */
-function forward(g: GraphBuilder, s: CnnShape, inp: Inputs) {
+/**
+ * The forward pass; returns what the backward pass reads, the logits (named `logits`) among them. Exported
+ * for graphs that make the patches themselves (patchesFromPixels) and store the parameters.
+ */
+export function cnnForward(g: GraphBuilder, s: CnnShape, inp: Pick<Inputs, 'patches' | 'params'>) {
   const [c1, c2] = s.filters;
   const [h2, w2] = [s.height / 2, s.width / 2];
   const second = hasSecondPool(s);
@@ -109,7 +112,7 @@ function forward(g: GraphBuilder, s: CnnShape, inp: Inputs) {
 /** Adds forward and backward; returns the loss and the flat gradient (cnnParamSizes order). */
 function lossAndGradient(g: GraphBuilder, s: CnnShape, inp: Inputs): { loss: string; grad: string } {
   const [c1, c2] = s.filters;
-  const f = forward(g, s, inp);
+  const f = cnnForward(g, s, inp);
   const { loss, dLogits } = softmaxCrossEntropy(g, f.logits, inp.targets, { loss: 'loss' });
   const dense = denseBackward(g, f.flat, f.W3, dLogits, true);
   const dPre2 = reluBackward(g, f.flat, dense.dx as string);
@@ -157,7 +160,7 @@ export function buildCnnGradientGraph(s: CnnShape): Uint8Array {
 export function buildCnnInferenceGraph(s: CnnShape): Uint8Array {
   check(s);
   const g = new GraphBuilder('cnn_forward');
-  forward(g, s, declare(g, s, false));
+  cnnForward(g, s, declare(g, s, false));
   g.output('logits', [N, s.classes]);
   return g.encode();
 }
@@ -191,6 +194,24 @@ function patchSources(s: CnnShape): Int32Array {
     table[row * k + k - 1] = PATCH_ONE;
   });
   return table;
+}
+
+/**
+ * The first layer's patches (the rows firstLayerPatches cuts in JS) cut inside the graph from `pixels`
+ * ([n, h·w·c], each example HWC): one Gather along the pixels with a zero appended, then the column of
+ * ones added. For graphs that take images, not patches (the portable export).
+ */
+export function patchesFromPixels(g: GraphBuilder, s: CnnShape, pixels: string): string {
+  check(s);
+  const table = patchSources(s);
+  const size = s.height * s.width * s.channels;
+  // PATCH_ZERO and PATCH_ONE both read the appended zero; the ones come from the added constant.
+  const index = Int32Array.from(table, (src) => (src >= 0 ? src : size));
+  const ones = Float32Array.from(table, (src) => (src === PATCH_ONE ? 1 : 0));
+  const padded = g.node('Pad', [pixels, g.ints([0, 0, 0, 1])]);
+  const gathered = g.node('Gather', [padded, g.initializer('patch_sources', index, [index.length])], { axis: { int: 1 } });
+  const withOnes = g.node('Add', [gathered, g.initializer('patch_ones', ones, [index.length])]);
+  return g.node('Reshape', [withOnes, g.ints([-1, firstPatchWidth(s)])]);
 }
 
 const sourcesByShape = new Map<string, Int32Array>();

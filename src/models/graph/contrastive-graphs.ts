@@ -48,14 +48,15 @@ export const PROJECTION_PARAMS = ['W', 'b'] as const;
 const PAIRS: Dim = 'pairs';
 const TEXTS: Dim = 'texts';
 
-interface Encoded {
+export interface Encoded {
   z: string;
   u: string;
   /** √(|z|² + 10⁻¹²) per row, [2n, 1]. */
   norm: string;
 }
 
-function encode(g: GraphBuilder, x: string, params: readonly string[]): Encoded {
+/** z = x·W + b (or x without a projection), then unit rows u; exported for the portable embedding export. */
+export function encodeUnitRows(g: GraphBuilder, x: string, params: readonly string[]): Encoded {
   const z = params.length === 0 ? x : gemm(g, x, params[0], { c: params[1] });
   // The epsilon keeps an all-zero bag (no known n-gram) at zero instead of NaN.
   const norm = sqrt(g, add(g, reduceSum(g, mul(g, z, z), [1], true), g.scalar(1e-12)));
@@ -141,7 +142,7 @@ export function buildContrastiveGraph(kind: ContrastiveGraphKind, dim: number, p
   const shapes = [[dim, dim], [dim]];
   const x = g.input('x', [TEXTS, dim]);
   const params = projection ? PROJECTION_PARAMS.map((n, i) => g.input(n, shapes[i])) : [];
-  const e = encode(g, x, params);
+  const e = encodeUnitRows(g, x, params);
   const f = lossForward(g, e.u, loss);
   g.output(f.loss, []);
   g.output(f.logits, [PAIRS, PAIRS]);

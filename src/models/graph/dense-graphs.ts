@@ -51,8 +51,11 @@ function checkSizes(sizes: readonly number[]): void {
   if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s > 0)) throw new RangeError(`layer sizes must be ≥ 2 positive integers, got [${sizes.join(', ')}]`);
 }
 
-/** Adds the forward pass; returns every layer's output, x first and the logits (named `logits`) last. */
-function forward(g: GraphBuilder, sizes: readonly number[], params: readonly string[], x: string): string[] {
+/**
+ * Adds the forward pass; returns every layer's output, x first and the logits (named `logits`) last.
+ * Exported for graphs that put a layer of their own before the classifier (the portable exports).
+ */
+export function denseClassifierForward(g: GraphBuilder, sizes: readonly number[], params: readonly string[], x: string): string[] {
   const acts = [x];
   for (let l = 0; l + 1 < sizes.length; l++) {
     const hidden = l + 2 < sizes.length;
@@ -98,7 +101,7 @@ export function buildDenseStepGraph(sizes: readonly number[], adam: AdamConstant
   const stepSize = g.input('step_size', []);
   const ms = params.map((n, i) => g.input(`m_${n}`, shapes[i]));
   const vs = params.map((n, i) => g.input(`v_${n}`, shapes[i]));
-  const acts = forward(g, sizes, params, x);
+  const acts = denseClassifierForward(g, sizes, params, x);
   const { loss, dLogits } = softmaxCrossEntropy(g, acts[acts.length - 1], targets, { loss: 'loss' });
   const grads = backward(g, sizes, params, acts, dLogits, () => undefined, opts.inputGradient === true);
   const classes = sizes[sizes.length - 1];
@@ -115,7 +118,7 @@ export function buildDenseGradientGraph(sizes: readonly number[], opts: DenseGra
   checkSizes(sizes);
   const g = new GraphBuilder('dense_gradient');
   const { x, targets, params } = declareInputs(g, sizes);
-  const acts = forward(g, sizes, params, x);
+  const acts = denseClassifierForward(g, sizes, params, x);
   const { loss, dLogits } = softmaxCrossEntropy(g, acts[acts.length - 1], targets, { loss: 'loss' });
   backward(g, sizes, params, acts, dLogits, (p) => `grad_${p}`, opts.inputGradient === true);
   g.output(loss, []);
@@ -137,7 +140,7 @@ export function buildDenseInferenceGraph(sizes: readonly number[], weights?: rea
   const g = new GraphBuilder('dense_classifier');
   const x = g.input('x', [BATCH, sizes[0]]);
   const params = paramNames(sizes).map((n, i) => (weights ? g.initializer(n, weights[i], shapes[i]) : g.input(n, shapes[i])));
-  const acts = forward(g, sizes, params, x);
+  const acts = denseClassifierForward(g, sizes, params, x);
   softmax(g, acts[acts.length - 1], -1, 'probabilities');
   const classes = sizes[sizes.length - 1];
   g.output('logits', [BATCH, classes]);

@@ -39,19 +39,22 @@ function mix32(x: number): number {
   return x >>> 0;
 }
 
+/** Added (times chunk + 1) to a bucket's key to draw each 32-entry chunk of its random row (the golden ratio's bits). */
+export const RANDOM_ROW_CHUNK_STEP = 0x9e3779b9;
+
 /** Writes bucket's fixed random row (each entry ±1/√dim) into `out` at `offset`. */
 export function randomRow(seed: number, bucket: number, dim: number, out: Float32Array, offset: number): void {
   const scale = Math.fround(1 / Math.sqrt(dim));
   const key = mix32((bucket ^ mix32(seed)) >>> 0);
   for (let chunk = 0; chunk * 32 < dim; chunk++) {
-    const bits = mix32((key + Math.imul(chunk + 1, 0x9e3779b9)) >>> 0);
+    const bits = mix32((key + Math.imul(chunk + 1, RANDOM_ROW_CHUNK_STEP)) >>> 0);
     const end = Math.min(dim, chunk * 32 + 32);
     for (let d = chunk * 32; d < end; d++) out[offset + d] = (bits >>> (d & 31)) & 1 ? scale : -scale;
   }
 }
 
 /** sklearn's smooth IDF: ln((1 + n) / (1 + df)) + 1; an unseen n-gram (df 0) gets the largest. */
-function smoothIdf(docCount: number, df: number): number {
+export function smoothIdf(docCount: number, df: number): number {
   return Math.log((1 + docCount) / (1 + df)) + 1;
 }
 

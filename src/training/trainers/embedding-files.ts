@@ -9,6 +9,8 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { checkTextFeatureConfig, type TextFeatureConfig } from '../text-features.js';
 import { needArray, packArrays, unpackArrays, type ArrayEntry } from './array-file.js';
 import { featureSpaceFrom, type EmbeddingFeatureSpace } from './embedding-features.js';
+import { buildEmbeddingOnnx } from './embedding-onnx.js';
+import { writeOnnxExport } from './onnx-export.js';
 
 export const EMBEDDING_MODEL_FORMAT = 'trinity-embedding-ngram-bag';
 /** Bump when the files change shape or meaning; readers refuse versions they do not know. */
@@ -80,6 +82,8 @@ export async function writeEmbeddingModel(dir: string, model: EmbeddingModel): P
     arrays: entries,
   };
   await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  const onnx = buildEmbeddingOnnx(model);
+  await writeOnnxExport(dir, onnx.bytes, onnx.description);
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 

@@ -70,6 +70,9 @@ export function estimateEmbeddingMemory(train: readonly Example[], validation: r
     // The table, its initial copy (garbage once set), Adam's moments, a batch slot per row, and the
     // checkpoint (table + moments) and export (table) copies packed before they are written.
     { what: `table ${rows.toLocaleString('en-US')} × ${dim} with Adam state`, bytes: 2 * tableBytes + moments + 4 * rows + (tableBytes + moments) + tableBytes },
+    // model.onnx (embedding-onnx.ts): its bucket → row table (4 bytes per bucket) and the encoded model,
+    // which holds the table and that bucket table again.
+    { what: 'model.onnx: bucket table and encoded model', bytes: tableBytes + 2 * 4 * space },
     { what: 'cached fixed parts', bytes: fixed(trainTexts.length) + fixed(valTexts.length) },
     // Validation vectors (current and untrained), the recall group's similarities, the evaluation and
     // batch buffers with their masks, each batch in JS and as tensors, and the projection's state.

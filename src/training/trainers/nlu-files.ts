@@ -12,6 +12,8 @@ import { FEATURE_WEIGHTINGS, vocabFrom, type FeatureVocab, type FeatureWeighting
 import { headShapes } from './dense-head-weights.js';
 import { NLU_SCOPE_SCORE, type NluScopeCalibration } from './nlu-calibration.js';
 import { EXPORT_CALIBRATION_FILE } from './types.js';
+import { buildNluOnnx } from './nlu-onnx.js';
+import { writeOnnxExport } from './onnx-export.js';
 
 export const NLU_MODEL_FORMAT = 'trinity-nlu-fasttext';
 /** Bump when the files change shape or meaning; readers refuse versions they do not know. */
@@ -84,6 +86,8 @@ export async function writeNluModel(dir: string, model: NluModel): Promise<void>
     arrays: entries,
   };
   await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  const onnx = buildNluOnnx(model);
+  await writeOnnxExport(dir, onnx.bytes, onnx.description);
   if (model.calibration) await writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'nlu', ...model.calibration }, null, 2) + '\n');
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }

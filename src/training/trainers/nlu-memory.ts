@@ -56,6 +56,9 @@ export function estimateNluMemory(train: readonly Example[], validation: readonl
     // saveState and exportModel each pack the table into one buffer before writing; the last checkpoint's
     // buffer may still await collection while the export's is filled.
     { what: 'checkpoint + export copies of the table', bytes: 2 * tableBytes },
+    // model.onnx (nlu-onnx.ts): its bucket → row table (4 bytes per bucket) and the encoded model, which
+    // holds the table and that bucket table again, while weights.bin's packed copy is still referenced.
+    { what: 'model.onnx: bucket table and encoded model', bytes: tableBytes + 2 * 4 * 2 ** hashBits },
     // A batch's pooled vectors and activations, in JS and again as tensors; the head's weights, gradient and moments.
     { what: 'batch activations and head', bytes: 2 * widest * layers.reduce((a, b) => a + b, 0) * 4 + 4 * 4 * headWeights },
   ];

@@ -9,6 +9,8 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { packArrays, unpackArrays, type ArrayEntry, type StoredArray } from './array-file.js';
 import { cnnParamShapes, cnnParamSizes, type CnnLayout } from './vision-cnn.js';
 import type { VisionGeometry } from './vision-input.js';
+import { writeOnnxExport } from './onnx-export.js';
+import { buildVisionOnnx } from './vision-onnx.js';
 
 export const VISION_MODEL_FORMAT = 'trinity-vision-cnn';
 /** Bump when the files change shape or meaning; readers refuse versions they do not know. */
@@ -90,6 +92,8 @@ export async function writeVisionModel(dir: string, model: VisionModel): Promise
     arrays: entries,
   };
   await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  const onnx = buildVisionOnnx(model);
+  await writeOnnxExport(dir, onnx.bytes, onnx.description);
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 

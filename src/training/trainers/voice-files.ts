@@ -12,6 +12,8 @@ import type { VoiceCalibration } from './voice-calibration.js';
 import type { SkipSummary } from './voice-data.js';
 import { featurizerLength, type VoiceFeaturizer } from './voice-input.js';
 import { EXPORT_CALIBRATION_FILE, EXPORT_PROBE_FILE } from './types.js';
+import { writeOnnxExport } from './onnx-export.js';
+import { buildVoiceOnnx } from './voice-onnx.js';
 
 export const VOICE_MODEL_FORMAT = 'trinity-voice-mlp';
 /** Bump when the files change shape or meaning; readers refuse versions they do not know. */
@@ -98,6 +100,8 @@ export async function writeVoiceModel(dir: string, model: VoiceModel, data: Voic
     arrays: entries,
   };
   await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  const onnx = buildVoiceOnnx(model);
+  await writeOnnxExport(dir, onnx.bytes, onnx.description);
   await writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'voice', ...model.calibration, data }, null, 2) + '\n');
   // Embedding input has a length fixed at training that prime's default probe (a silent clip) cannot know:
   // the feature mean is an input of the right length. Audio input takes the default.

@@ -1,5 +1,7 @@
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
+import { decodeModelProto } from '../../../src/models/graph/onnx-schema.js';
 import * as ops from '../../../src/models/graph/ops.js';
 import { runGraph } from './reference.js';
 
@@ -11,6 +13,24 @@ describe('GraphBuilder', () => {
     g.output('y', ['n', 2]);
     const out = await runGraph(g.encode(), { x: [Float32Array.of(1, 2, 3, 4), [2, 2]] });
     expect([...out.y]).toEqual([4, 5, 6, 7]);
+  });
+
+  it('stores int32 initializers, input and output doc strings and metadata for an exported model', async () => {
+    const g = new GraphBuilder('t');
+    const i = g.input('i', [3], 'int64', 'indices into the table');
+    g.node('Gather', [g.initializer('table', Int32Array.of(7, -8, 9), [3]), i], { axis: { int: 0 } }, 'y');
+    g.output('y', [3], 'int32', 'the gathered values');
+    g.meta('labels', '["a","b"]');
+    expect(() => g.meta('labels', '[]')).toThrow(/already has metadata labels/);
+    const bytes = g.encode();
+    const session = await ort.InferenceSession.create(bytes);
+    const out = await session.run({ i: new ort.Tensor('int64', BigInt64Array.of(2n, 0n, 1n), [3]) });
+    expect([...(out.y.data as Int32Array)]).toEqual([9, 7, -8]);
+    const model = decodeModelProto(bytes) as { metadata_props: unknown[]; graph: { input: { doc_string: string }[]; output: { doc_string: string }[]; initializer: { name: string; dims: number[]; data_type: number; raw_data: number[] }[] } };
+    expect(model.metadata_props).toEqual([{ key: 'labels', value: '["a","b"]' }]);
+    expect(model.graph.input[0].doc_string).toBe('indices into the table');
+    expect(model.graph.output[0].doc_string).toBe('the gathered values');
+    expect(model.graph.initializer).toEqual([{ name: 'table', dims: [3], data_type: 6, raw_data: [...new Uint8Array(Int32Array.of(7, -8, 9).buffer)] }]);
   });
 
   it('refuses a repeated name, an unknown input, an unknown output and a graph with no outputs', () => {
