@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spearman } from '../src/training/metrics.js';
-import { EMBEDDING_DEFAULTS, similarity } from '../src/training/trainers/embedding.js';
-import type { Predictor } from '../src/training/trainers/types.js';
+import { spearman } from '../src/models/kernels/metrics.js';
+import { EMBEDDING_DEFAULTS, similarity } from '../src/models/embedding/trainer.js';
+import type { Predictor } from '../src/models/types.js';
 import { dataPath, readCsvRows } from './lib/data.js';
 import { jobData } from './lib/job-data.js';
 import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';

@@ -12,13 +12,13 @@
  * the known intents' test rows it wrongly rejects.
  */
 import { examplesFromExperiences, splitExamples } from '../src/experiences/index.js';
-import { Rng } from '../src/training/rng.js';
-import type { NluPrediction, NluPredictor } from '../src/training/trainers/nlu-predictor.js';
+import { Rng } from '../src/models/kernels/rng.js';
+import type { NluPrediction, NluPredictor } from '../src/models/nlu/predictor.js';
 import { readCsvRows, dataPath } from './lib/data.js';
 import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
 import { timeTo, trainAndScore } from './lib/train.js';
-import type { Predictor } from '../src/training/trainers/types.js';
+import type { Predictor } from '../src/models/types.js';
 
 /** The seed of the shuffle that picks HWU64's unknown intents, and how many. */
 const UNKNOWN_SEED = 15;

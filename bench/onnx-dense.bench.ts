@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/models/kernels/rng.js';
 import { DENSE_ENGINES, type DenseSpec, type EngineRate } from './lib/dense-engine.js';
 import { ensurePythonModule } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';

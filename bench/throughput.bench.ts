@@ -6,8 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '../src/training/rng.js';
-import { getTrainerModule } from '../src/training/trainers/index.js';
+import { Rng } from '../src/models/kernels/rng.js';
+import { getTrainerModule } from '../src/models/index.js';
 import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
 import { fmt, metCell } from './lib/targets.js';

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VISION_DEFAULTS } from '../src/training/trainers/vision.js';
+import { VISION_DEFAULTS } from '../src/models/vision/trainer.js';
 import { dataPath } from './lib/data.js';
 import { jobData } from './lib/job-data.js';
 import { readOptdigits } from './lib/optdigits.js';

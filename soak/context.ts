@@ -1,6 +1,6 @@
 /** What every soak phase shares: the cluster, the tallying client, the experience ledger and the seeded generator. */
 import { join } from 'node:path';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/models/kernels/rng.js';
 import { Actions } from './actions.js';
 import { SoakClient, Tally } from './client.js';
 import type { Cluster } from './cluster.js';

@@ -5,7 +5,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '../src/training/rng.js';
+import { Rng } from '../src/models/kernels/rng.js';
 import type { SoakClient } from './client.js';
 import { sleep } from './cluster.js';
 

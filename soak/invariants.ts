@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../src/store/database.js';
-import { unpackArrays, type ArrayEntry } from '../src/training/trainers/array-file.js';
+import { unpackArrays, type ArrayEntry } from '../src/models/kernels/array-file.js';
 import { verifyFolder } from '../src/registry/verify.js';
 import { parseManifest } from '../src/registry/manifest.js';
 import type { Ledger } from './experiences.js';

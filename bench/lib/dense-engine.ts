@@ -12,11 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DenseStepTrainer } from '../../src/models/graph/dense-trainer.js';
-import { Rng } from '../../src/training/rng.js';
-import { initHeadWeights } from '../../src/training/trainers/dense-head-weights.js';
-import { linearDecay } from '../../src/training/trainers/schedule.js';
-import { adamStepSize, type AdamSettings } from '../../src/training/trainers/sparse-embedding.js';
-import { LR_FLOOR } from '../../src/training/trainers/voice-options.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { initHeadWeights } from '../../src/models/kernels/dense-head-weights.js';
+import { linearDecay } from '../../src/models/kernels/schedule.js';
+import { adamStepSize, type AdamSettings } from '../../src/models/kernels/sparse-embedding.js';
+import { LR_FLOOR } from '../../src/models/voice/options.js';
 
 export interface DenseSpec {
   sizes: number[];

@@ -5,7 +5,7 @@
  */
 import { examplesFromExperiences, splitExamples } from '../../src/experiences/index.js';
 import type { ModelType } from '../../src/model-types.js';
-import type { Example } from '../../src/training/trainers/types.js';
+import type { Example } from '../../src/models/types.js';
 
 /** The reactor's default minimum quality; the bench's experiences carry no quality score, so it never bites. */
 const MIN_QUALITY = 0.3;

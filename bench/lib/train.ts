@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../../src/training/rng.js';
-import { getTrainerModule } from '../../src/training/trainers/index.js';
-import type { EpochMetrics, Example, Predictor, TrainerOptions } from '../../src/training/trainers/types.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { getTrainerModule } from '../../src/models/index.js';
+import type { EpochMetrics, Example, Predictor, TrainerOptions } from '../../src/models/types.js';
 import type { ModelType } from '../../src/model-types.js';
 
 export interface EpochFigure {

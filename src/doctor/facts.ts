@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ReactorClient } from '../client/index.js';
 import type { Config, Env } from '../config/config.js';
 import { MODEL_TYPES } from '../model-types.js';
-import { estimateNluMemory } from '../training/trainers/nlu-memory.js';
+import { estimateNluMemory } from '../models/nlu/memory.js';
 import { parseCsv } from '../util/csv.js';
 import { createPlan, localUrl, pidListeningOn, probeHealth } from '../supervisor/index.js';
 import type { ServiceName, ServiceSpec } from '../supervisor/index.js';

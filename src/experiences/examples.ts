@@ -3,7 +3,7 @@
  * same normalise/extract path as the buffer, without touching the database.
  */
 import type { ModelType } from '../model-types.js';
-import type { Example } from '../training/trainers/types.js';
+import type { Example } from '../models/types.js';
 import { isUsable, normalizeExperience, unusableReason } from './normalize.js';
 import type { ItemError, NormalizedExperience, Split, SplitExample } from './types.js';
 

@@ -15,7 +15,7 @@ import type {
   Split,
 } from './types.js';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
-import type { Example } from '../training/trainers/types.js';
+import type { Example } from '../models/types.js';
 import type { Db } from '../store/database.js';
 
 /** MIN_EXPERIENCE_QUALITY's default (CONTRACT §7). */

@@ -4,7 +4,7 @@
  * else is kept, and when it cannot be trained on the reason names the field.
  */
 import { EXPERIENCE_TYPE_TO_MODEL, MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
-import type { Example } from '../training/trainers/types.js';
+import type { Example } from '../models/types.js';
 import { EXTRACTORS, describe, isJsonObject, type FoundLabel, type LabelLookup } from './extractors/index.js';
 import { canonicalJson, sha256Hex, splitFor } from './identity.js';
 import type { ExperienceKind, JsonObject, NormalizedExperience } from './types.js';

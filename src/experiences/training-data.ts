@@ -4,7 +4,7 @@
  */
 import type { ModelType } from '../model-types.js';
 import type { ExperienceStore } from './experiences-store.js';
-import type { Example } from '../training/trainers/types.js';
+import type { Example } from '../models/types.js';
 import { examplesFromExperiences, splitExamples } from './examples.js';
 import type { ItemError } from './types.js';
 import { Pacer } from '../util/pacer.js';

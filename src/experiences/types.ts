@@ -3,7 +3,7 @@
  * and the options of the intake. Row types of the database live in experiences-store.ts.
  */
 import type { ModelType } from '../model-types.js';
-import type { Example } from '../training/trainers/types.js';
+import type { Example } from '../models/types.js';
 
 /** Any JSON object as received (an experience before normalisation). */
 export type JsonObject = Record<string, unknown>;

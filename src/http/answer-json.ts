@@ -8,8 +8,8 @@
  * with the HTTP stack. Other types go through JSON.stringify.
  * test/http/answer-json.test.ts checks every writer against JSON.stringify on real predictions.
  */
-import type { NluPrediction } from '../training/trainers/nlu-predictor.js';
-import type { VoicePrediction } from '../training/trainers/voice-predictor.js';
+import type { NluPrediction } from '../models/nlu/predictor.js';
+import type { VoicePrediction } from '../models/voice/predictor.js';
 
 /** Quoted strings kept; the cache starts over when full, so odd labels cannot grow it without bound. */
 const QUOTED_CACHE_SIZE = 4096;

@@ -4,7 +4,7 @@
  * that started on it has finished.
  */
 import type { ModelType } from '../model-types.js';
-import type { Predictor } from '../training/trainers/index.js';
+import type { Predictor } from '../models/index.js';
 import type { VersionCounters } from './counters.js';
 
 export class LoadedVersion {

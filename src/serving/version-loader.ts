@@ -10,7 +10,7 @@ import { join, resolve, sep } from 'node:path';
 import { ServingLoadFailed, TrinityError } from '../errors.js';
 import type { ModelType } from '../model-types.js';
 import { MANIFEST_NAME, digestOf, isVersion, type ManifestFile } from '../registry/index.js';
-import { getTrainerModule, type Predictor } from '../training/trainers/index.js';
+import { getTrainerModule, type Predictor } from '../models/index.js';
 import { probeFor } from './probes.js';
 import type { ServingLogger } from './types.js';
 

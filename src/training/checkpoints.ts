@@ -8,8 +8,8 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RngState } from './rng.js';
-import type { EpochMetrics } from './trainers/types.js';
+import type { RngState } from '../models/kernels/rng.js';
+import type { EpochMetrics } from '../models/types.js';
 import { scanArtifacts } from '../registry/artifacts.js';
 import type { ManifestFile } from '../registry/types.js';
 import { ensureDir, fsyncDir, PRIVATE_FILE_MODE, syncTree } from '../util/fs.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ModelType } from '../model-types.js';
 import { readDatasetSplit } from './dataset-file.js';
 import type { EvaluationFigures, EvaluationResult } from './evaluate.js';
-import type { Example } from './trainers/types.js';
+import type { Example } from '../models/types.js';
 
 /**
  * Validation examples evaluated at most, first in file order, the same ones for both versions. Completion
@@ -19,7 +19,7 @@ import type { Example } from './trainers/types.js';
 export const MAX_COMPLETION_EVALUATION_EXAMPLES = 2_000;
 
 /** Trainer files copied into the manifest when the export has them. */
-export { EXPORT_CALIBRATION_FILE as CALIBRATION_FILE, EXPORT_PROBE_FILE as PROBE_FILE } from './trainers/types.js';
+export { EXPORT_CALIBRATION_FILE as CALIBRATION_FILE, EXPORT_PROBE_FILE as PROBE_FILE } from '../models/types.js';
 
 /** The figures of one version in the manifest: the rejected items as a count, with the first reason. */
 export type RecordedFigures = EvaluationFigures & { rejected: number; first_rejection?: string };

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Dataset } from './training-types.js';
 import type { DatasetLine } from './trainer-protocol.js';
-import type { Example } from './trainers/types.js';
+import type { Example } from '../models/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 function line(ex: Example, split: DatasetLine['split']): string {

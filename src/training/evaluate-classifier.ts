@@ -1,8 +1,8 @@
 /** Evaluation of a classifier (nlu, voice, vision): one prediction per example against its label. */
 import type { ModelType } from '../model-types.js';
-import { classificationFigures, type ClassificationFigures } from './metrics.js';
+import { classificationFigures, type ClassificationFigures } from '../models/kernels/metrics.js';
 import { rejectionReason, type ItemRejection, type Pacer } from './evaluate-items.js';
-import type { Example, Predictor } from './trainers/types.js';
+import type { Example, Predictor } from '../models/types.js';
 
 export type ClassifierType = Exclude<ModelType, 'embedding'>;
 

@@ -6,9 +6,9 @@
  * positives' second texts.
  */
 import { rejectionReason, type ItemRejection, type Pacer } from './evaluate-items.js';
-import { EMBEDDING_DEFAULTS } from './trainers/embedding-options.js';
-import { MAX_SCORE, pairFigures, type PairSet } from './trainers/embedding-pairs.js';
-import type { Example, Predictor } from './trainers/types.js';
+import { EMBEDDING_DEFAULTS } from '../models/embedding/options.js';
+import { MAX_SCORE, pairFigures, type PairSet } from '../models/embedding/pairs.js';
+import type { Example, Predictor } from '../models/types.js';
 
 export interface EmbeddingFigures {
   /** Pairs that counted. */

@@ -10,9 +10,9 @@ import { evaluateClassifier } from './evaluate-classifier.js';
 import { evaluateEmbedding, type EmbeddingFigures } from './evaluate-embedding.js';
 import { EVALUATION_YIELD_MS, type ItemRejection } from './evaluate-items.js';
 import { Pacer } from '../util/pacer.js';
-import type { ClassificationFigures } from './metrics.js';
-import { getTrainerModule } from './trainers/index.js';
-import type { Example, Predictor } from './trainers/types.js';
+import type { ClassificationFigures } from '../models/kernels/metrics.js';
+import { getTrainerModule } from '../models/index.js';
+import type { Example, Predictor } from '../models/types.js';
 
 export type EvaluationFigures = ClassificationFigures | EmbeddingFigures;
 
@@ -53,4 +53,4 @@ export async function evaluateVersion(type: ModelType, dir: string, examples: re
 
 export { rejectionReason, EVALUATION_YIELD_MS, type ItemRejection } from './evaluate-items.js';
 export type { EmbeddingFigures } from './evaluate-embedding.js';
-export type { ClassificationFigures, ClassFigures } from './metrics.js';
+export type { ClassificationFigures, ClassFigures } from '../models/kernels/metrics.js';

@@ -8,11 +8,11 @@ import { examplesFromExperiences, summarizeItemErrors } from '../experiences/ind
 import type { ModelType } from '../model-types.js';
 import { assertModelType, type ModelRegistry } from '../registry/index.js';
 import { CALIBRATION_FILE, PROBE_FILE, evaluateCompletion, probeInputOf, readExportJson, type CompletionInput } from './completion-evaluation.js';
-import { ONNX_DESCRIPTION_FILE } from './trainers/onnx-export.js';
+import { ONNX_DESCRIPTION_FILE } from '../models/kernels/onnx-export.js';
 import { readDropboxFile } from './dropbox.js';
 import { evaluatePredictor, evaluateVersion, type EvaluationResult, type ItemRejection } from './evaluate.js';
 import { PredictorCache } from './predictor-cache.js';
-import type { Example } from './trainers/types.js';
+import type { Example } from '../models/types.js';
 
 export interface EvaluationServiceLogger {
   warn(obj: Record<string, unknown>, msg: string): void;

@@ -1,19 +1,19 @@
 /**
  * The options of a start body (`epochs` and `config`, CONTRACT §3), checked against the model type's own
- * rules (`trainers/<type>-options.ts`) before a job is created or its data frozen. Reactor's start and
+ * rules (`models/<type>/options.ts`) before a job is created or its data frozen. Reactor's start and
  * estimate check them here, and so does JARVIS's trigger (for `epochs`, the one option it forwards), so a
  * bad option is refused where it is sent rather than failing later in a trainer.
  */
 import { z } from 'zod';
 import { TrainingInvalidOption, TrainingUnknownOption } from '../errors.js';
 import type { ModelType } from '../model-types.js';
-import { EMBEDDING_OPTION_RULES } from './trainers/embedding-options.js';
-import { NLU_OPTION_RULES } from './trainers/nlu-options.js';
-import { findOptionProblem, showValue, type OptionName, type TrainerOptionRules } from './trainers/option-rules.js';
-import { VISION_OPTION_RULES } from './trainers/vision-options.js';
-import { VOICE_OPTION_RULES } from './trainers/voice-options.js';
+import { EMBEDDING_OPTION_RULES } from '../models/embedding/options.js';
+import { NLU_OPTION_RULES } from '../models/nlu/options.js';
+import { findOptionProblem, showValue, type OptionName, type TrainerOptionRules } from '../models/kernels/option-rules.js';
+import { VISION_OPTION_RULES } from '../models/vision/options.js';
+import { VOICE_OPTION_RULES } from '../models/voice/options.js';
 
-export { MAX_EPOCHS } from './trainers/option-rules.js';
+export { MAX_EPOCHS } from '../models/kernels/option-rules.js';
 
 /** Each model type's option rules. */
 export const OPTION_RULES: Readonly<Record<ModelType, TrainerOptionRules>> = Object.freeze({

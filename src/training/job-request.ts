@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
-import type { TrainerOptions } from './trainers/types.js';
+import type { TrainerOptions } from '../models/types.js';
 import { TrainingInvalidJobId, TrainingInvalidRequest, TrainingUnknownModelType } from '../errors.js';
 import { checkJobOptions, MAX_EPOCHS } from './job-options.js';
 

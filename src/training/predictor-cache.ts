@@ -7,7 +7,7 @@
 import { HttpNotReady, ModelEvaluationInvalidOption } from '../errors.js';
 import type { ModelType } from '../model-types.js';
 import { loadPredictor } from './evaluate.js';
-import type { Predictor } from './trainers/types.js';
+import type { Predictor } from '../models/types.js';
 
 /**
  * Loaded versions kept by default. Enough for the stable, canary and a candidate of one type or so;

@@ -8,9 +8,9 @@ import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { CheckpointDir, type Checkpoint } from './checkpoints.js';
 import { JobLock, LOCK_WAIT_MS } from './job-lock.js';
-import { Rng } from './rng.js';
-import { getTrainerModule } from './trainers/index.js';
-import type { Example, ModelTrainer } from './trainers/types.js';
+import { Rng } from '../models/kernels/rng.js';
+import { getTrainerModule } from '../models/index.js';
+import type { Example, ModelTrainer } from '../models/types.js';
 import type { ChildMessage, DatasetLine, EpochReport, ParentMessage, StopReason, TrainerJobSpec } from './trainer-protocol.js';
 import { ensureDir, storageTrouble } from '../util/fs.js';
 

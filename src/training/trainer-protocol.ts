@@ -4,7 +4,7 @@
  * dataset file, writes checkpoints and artifacts, and reports through these messages.
  */
 import type { ModelType } from '../model-types.js';
-import type { EpochMetrics, TrainerOptions } from './trainers/types.js';
+import type { EpochMetrics, TrainerOptions } from '../models/types.js';
 
 export interface TrainerJobSpec {
   jobId: string;

@@ -21,7 +21,7 @@ import {
   TrainingStaleFencingToken,
   TrainingStorageUnavailable,
 } from '../errors.js';
-import { getTrainerModule } from './trainers/index.js';
+import { getTrainerModule } from '../models/index.js';
 import { parseStartRequest, checkJobId, trainerOptions, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
 import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { JobEvent, JobStore } from './jobs-store.js';
 import type { ModelType } from '../model-types.js';
-import type { Example } from './trainers/types.js';
+import type { Example } from '../models/types.js';
 
 export interface Dataset {
   train: Example[];

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerJson } from '../../src/http/answer-json.js';
-import { loadNluPredictor } from '../../src/training/trainers/nlu-predictor.js';
+import { loadNluPredictor } from '../../src/models/nlu/predictor.js';
 import { loadSnips } from '../training/snips.js';
 import { createNluVersions, type NluVersions } from '../serving/helpers.js';
 

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/training/rng.js';
-import { ONNX_DESCRIPTION_FILE, ONNX_MODEL_FILE } from '../../src/training/trainers/onnx-export.js';
-import { createVoiceTrainer } from '../../src/training/trainers/voice.js';
-import { loadVoicePredictor } from '../../src/training/trainers/voice-predictor.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { ONNX_DESCRIPTION_FILE, ONNX_MODEL_FILE } from '../../src/models/kernels/onnx-export.js';
+import { createVoiceTrainer } from '../../src/models/voice/trainer.js';
+import { loadVoicePredictor } from '../../src/models/voice/predictor.js';
 import { fsddExamples, fsddRows } from '../fixtures/voice-fsdd.js';
 import { createFixture, type Fixture } from './helpers.js';
 

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNluTrainer } from '../../src/training/trainers/nlu.js';
-import { Rng } from '../../src/training/rng.js';
-import type { Example } from '../../src/training/trainers/index.js';
+import { createNluTrainer } from '../../src/models/nlu/trainer.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import type { Example } from '../../src/models/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
 import { readSnips } from '../helpers/snips.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TrinityError } from '../../src/errors.js';
 import { digestOf } from '../../src/registry/index.js';
 import { ModelServer } from '../../src/serving/index.js';
-import { NluPredictor } from '../../src/training/trainers/nlu-predictor.js';
+import { NluPredictor } from '../../src/models/nlu/predictor.js';
 import { createNluVersions, type NluVersions } from './helpers.js';
 
 let nlu: NluVersions;

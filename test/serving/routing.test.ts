@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CounterBook } from '../../src/serving/counters.js';
 import { LoadedVersion } from '../../src/serving/loaded-version.js';
 import { chooseVersion, createTable } from '../../src/serving/routing-table.js';
-import type { Predictor } from '../../src/training/trainers/index.js';
+import type { Predictor } from '../../src/models/index.js';
 
 const book = new CounterBook();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packArrays, unpackArrays } from '../../src/training/trainers/array-file.js';
+import { packArrays, unpackArrays } from '../../src/models/kernels/array-file.js';
 
 describe('packArrays', () => {
   it('round-trips float32, int32 and uint32 arrays bit for bit, NaN and -0 included', () => {

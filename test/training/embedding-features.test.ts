@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { hashFeatures } from '../../src/training/text-features.js';
-import { buildFeatureSpace, featurizeTexts, initialTable, poolBags, randomRow } from '../../src/training/trainers/embedding-features.js';
-import { EMBEDDING_TEXT_FEATURES } from '../../src/training/trainers/embedding-options.js';
-import { extractPairs, fillMasks, createPairBatch } from '../../src/training/trainers/embedding-pairs.js';
-import { MASKED } from '../../src/training/trainers/embedding-head.js';
+import { hashFeatures } from '../../src/models/text/text-features.js';
+import { buildFeatureSpace, featurizeTexts, initialTable, poolBags, randomRow } from '../../src/models/embedding/features.js';
+import { EMBEDDING_TEXT_FEATURES } from '../../src/models/embedding/options.js';
+import { extractPairs, fillMasks, createPairBatch } from '../../src/models/embedding/pairs.js';
+import { MASKED } from '../../src/models/embedding/head.js';
 
 const TEXTS = [
   'A man is playing a guitar.',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, pearson, recallAtOne, spearman } from '../../src/training/metrics.js';
+import { averageRanks, pearson, recallAtOne, spearman } from '../../src/models/kernels/metrics.js';
 
 describe('averageRanks', () => {
   it('gives tied values the mean of the ranks they span', () => {

@@ -8,17 +8,17 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrinityError } from '../../src/errors.js';
 import { evaluatePredictor } from '../../src/training/evaluate.js';
-import { Rng } from '../../src/training/rng.js';
-import { createEmbeddingTrainer, embeddingTrainerModule, similarity, type EmbeddingEpochMetrics } from '../../src/training/trainers/embedding.js';
-import { EMBEDDING_ARCHITECTURES, type EmbeddingTuning } from '../../src/training/trainers/embedding-options.js';
-import type { EmbeddingPredictor } from '../../src/training/trainers/embedding-predictor.js';
-import type { Example, TrainerOptions } from '../../src/training/trainers/types.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { createEmbeddingTrainer, embeddingTrainerModule, similarity, type EmbeddingEpochMetrics } from '../../src/models/embedding/trainer.js';
+import { EMBEDDING_ARCHITECTURES, type EmbeddingTuning } from '../../src/models/embedding/options.js';
+import type { EmbeddingPredictor } from '../../src/models/embedding/predictor.js';
+import type { Example, TrainerOptions } from '../../src/models/types.js';
 import { parseCsvObjects } from '../../src/util/csv.js';
 import { DATA_DIR } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL('../fixtures/embedding-predict.mjs', import.meta.url));
-const COMPILED = fileURLToPath(new URL('../../dist/training/trainers/embedding.js', import.meta.url));
+const COMPILED = fileURLToPath(new URL('../../dist/models/embedding/trainer.js', import.meta.url));
 /** Narrow vectors keep the tests quick; the exactness tests check bookkeeping, not quality. */
 const SMALL: EmbeddingTuning = { dim: 32 };
 

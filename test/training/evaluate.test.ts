@@ -7,9 +7,9 @@ import type { ModelType } from '../../src/model-types.js';
 import { evaluateCompletion, probeInputOf, readExportJson } from '../../src/training/completion-evaluation.js';
 import { readDatasetSplit, writeDataset } from '../../src/training/dataset-file.js';
 import { evaluatePredictor } from '../../src/training/evaluate.js';
-import { classificationFigures } from '../../src/training/metrics.js';
+import { classificationFigures } from '../../src/models/kernels/metrics.js';
 import { PredictorCache } from '../../src/training/predictor-cache.js';
-import type { Example, Predictor } from '../../src/training/trainers/types.js';
+import type { Example, Predictor } from '../../src/models/types.js';
 
 const dirs: string[] = [];
 function tempDir(): string {

@@ -12,7 +12,7 @@ import { readCsvRows } from '../../bench/lib/data.js';
 import type { ModelType } from '../../src/model-types.js';
 import { writeDataset } from '../../src/training/dataset-file.js';
 import { TrainerChild } from '../../src/training/trainer-child.js';
-import { getTrainerModule, type Example } from '../../src/training/trainers/index.js';
+import { getTrainerModule, type Example } from '../../src/models/index.js';
 import { digitExamples, readOptdigits } from '../fixtures/vision-optdigits.js';
 import { fsddExamples, fsddRows } from '../fixtures/voice-fsdd.js';
 import { readSnips } from '../helpers/snips.js';

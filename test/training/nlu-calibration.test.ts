@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/training/rng.js';
-import { calibrateScope, minInScopeTrials, TARGET_IN_SCOPE_REJECTION, topProbability } from '../../src/training/trainers/nlu-calibration.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { calibrateScope, minInScopeTrials, TARGET_IN_SCOPE_REJECTION, topProbability } from '../../src/models/nlu/calibration.js';
 
 /** Logits whose softmax is `p` (log-probabilities). */
 const logitsOf = (p: number[]) => p.map(Math.log);

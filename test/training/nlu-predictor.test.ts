@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/training/rng.js';
-import { createNluTrainer } from '../../src/training/trainers/nlu.js';
-import { featurizeAll } from '../../src/training/trainers/nlu-features.js';
-import { readNluModel, type NluModel } from '../../src/training/trainers/nlu-files.js';
-import type { FeatureWeighting } from '../../src/training/trainers/nlu-features.js';
-import { NLU_TOP_K, loadNluPredictor, topK, type NluPrediction } from '../../src/training/trainers/nlu-predictor.js';
-import { poolRows } from '../../src/training/trainers/sparse-embedding.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { createNluTrainer } from '../../src/models/nlu/trainer.js';
+import { featurizeAll } from '../../src/models/nlu/features.js';
+import { readNluModel, type NluModel } from '../../src/models/nlu/files.js';
+import type { FeatureWeighting } from '../../src/models/nlu/features.js';
+import { NLU_TOP_K, loadNluPredictor, topK, type NluPrediction } from '../../src/models/nlu/predictor.js';
+import { poolRows } from '../../src/models/kernels/sparse-embedding.js';
 import { loadSnips, snipsSlice } from './snips.js';
 
 /** The ranking of the predictor before topK: every index sorted by probability, then index. */

@@ -12,10 +12,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/training/rng.js';
-import { NLU_DEFAULTS, nluTrainerModule } from '../../src/training/trainers/nlu.js';
-import type { NluScopeCalibration } from '../../src/training/trainers/nlu-calibration.js';
-import type { NluPredictor } from '../../src/training/trainers/nlu-predictor.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { NLU_DEFAULTS, nluTrainerModule } from '../../src/models/nlu/trainer.js';
+import type { NluScopeCalibration } from '../../src/models/nlu/calibration.js';
+import type { NluPredictor } from '../../src/models/nlu/predictor.js';
 import { isValidation, loadSnips } from './snips.js';
 
 const OUT_OF_DOMAIN = [

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/training/rng.js';
-import { createNluTrainer, nluTrainerModule, type NluTuning } from '../../src/training/trainers/nlu.js';
-import type { EpochMetrics, Example, ModelTrainer, Predictor, TrainerOptions } from '../../src/training/trainers/types.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { createNluTrainer, nluTrainerModule, type NluTuning } from '../../src/models/nlu/trainer.js';
+import type { EpochMetrics, Example, ModelTrainer, Predictor, TrainerOptions } from '../../src/models/types.js';
 import { loadSnips, snipsSlice } from './snips.js';
 
 const run = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL('../fixtures/nlu-predict.mjs', import.meta.url));
-const COMPILED = fileURLToPath(new URL('../../dist/training/trainers/nlu.js', import.meta.url));
+const COMPILED = fileURLToPath(new URL('../../dist/models/nlu/trainer.js', import.meta.url));
 /** A narrow table keeps the exactness tests fast; they test bookkeeping, not accuracy. */
 const SMALL: NluTuning = { embeddingDim: 8 };
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvObjects } from '../../src/util/csv.js';
-import type { Example } from '../../src/training/trainers/types.js';
+import type { Example } from '../../src/models/types.js';
 import { DATA_DIR } from '../helpers/processes.js';
 
 /** Rows of `train.csv` or `test.csv` as examples with stable ids. */

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TextFeatureHasher } from '../../src/training/text-feature-hasher.js';
-import { DEFAULT_TEXT_FEATURES, hashFeatures, type TextFeatureConfig } from '../../src/training/text-features.js';
-import { TextFeaturizer, buildTrainingFeatures, featurizeAll, vocabFrom, type FeatureVocab, type FeatureWeighting } from '../../src/training/trainers/nlu-features.js';
+import { TextFeatureHasher } from '../../src/models/text/text-feature-hasher.js';
+import { DEFAULT_TEXT_FEATURES, hashFeatures, type TextFeatureConfig } from '../../src/models/text/text-features.js';
+import { TextFeaturizer, buildTrainingFeatures, featurizeAll, vocabFrom, type FeatureVocab, type FeatureWeighting } from '../../src/models/nlu/features.js';
 import { loadSnips } from './snips.js';
 
 const snipsTexts = [...loadSnips('train.csv'), ...loadSnips('test.csv')].map((e) => e.input.text as string);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTextFeatureConfig, DEFAULT_TEXT_FEATURES, hashFeatures, tokenize } from '../../src/training/text-features.js';
+import { checkTextFeatureConfig, DEFAULT_TEXT_FEATURES, hashFeatures, tokenize } from '../../src/models/text/text-features.js';
 
 const words = (text: string) => tokenize(text).map((cps) => String.fromCodePoint(...cps));
 

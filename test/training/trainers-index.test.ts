@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelType } from '../../src/model-types.js';
-import { builtModelTypes, getTrainerModule } from '../../src/training/trainers/index.js';
-import { nluTrainerModule } from '../../src/training/trainers/nlu.js';
+import { builtModelTypes, getTrainerModule } from '../../src/models/index.js';
+import { nluTrainerModule } from '../../src/models/nlu/trainer.js';
 
 describe('getTrainerModule', () => {
   it('returns the nlu trainer module for nlu', () => {

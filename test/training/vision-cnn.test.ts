@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildCnnInferenceGraph, firstLayerPatches, firstPatchRows, firstPatchWidth } from '../../src/models/graph/cnn-graphs.js';
-import { Rng } from '../../src/training/rng.js';
-import { initCnnParams, type CnnLayout } from '../../src/training/trainers/vision-cnn.js';
-import { VisionForward } from '../../src/training/trainers/vision-forward.js';
-import { inputSize, readVisionInput, toModelInput, type VisionGeometry } from '../../src/training/trainers/vision-input.js';
-import { VISION_DEFAULTS } from '../../src/training/trainers/vision-options.js';
-import { CnnOptimizer } from '../../src/training/trainers/vision-train.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { initCnnParams, type CnnLayout } from '../../src/models/vision/cnn.js';
+import { VisionForward } from '../../src/models/vision/forward.js';
+import { inputSize, readVisionInput, toModelInput, type VisionGeometry } from '../../src/models/vision/input.js';
+import { VISION_DEFAULTS } from '../../src/models/vision/options.js';
+import { CnnOptimizer } from '../../src/models/vision/train.js';
 import { CNN_TEST_LAYOUTS } from '../fixtures/cnn-reference.js';
 import { readOptdigits, type DigitRow } from '../fixtures/vision-optdigits.js';
 import { maxRelError, runGraph } from '../models/graph/reference.js';

@@ -2,8 +2,8 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { TrinityError } from '../../src/errors.js';
-import { decodeImage, resizeImage } from '../../src/training/image/index.js';
-import { chooseGeometry, modelSize, toModelInput, type RawImage } from '../../src/training/trainers/vision-input.js';
+import { decodeImage, resizeImage } from '../../src/models/image/index.js';
+import { chooseGeometry, modelSize, toModelInput, type RawImage } from '../../src/models/vision/input.js';
 
 /** A base64 PNG from RGBA bytes. */
 function png(width: number, height: number, rgba: number[]): string {

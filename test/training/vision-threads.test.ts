@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../src/training/rng.js';
-import type { EpochMetrics } from '../../src/training/trainers/types.js';
-import { createVisionTrainer } from '../../src/training/trainers/vision.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import type { EpochMetrics } from '../../src/models/types.js';
+import { createVisionTrainer } from '../../src/models/vision/trainer.js';
 import { digitExamples, readOptdigits } from '../fixtures/vision-optdigits.js';
 
 const dirs: string[] = [];

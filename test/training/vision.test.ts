@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrinityError } from '../../src/errors.js';
-import { Rng } from '../../src/training/rng.js';
-import { getTrainerModule } from '../../src/training/trainers/index.js';
-import type { EpochMetrics, Example, ModelTrainer } from '../../src/training/trainers/types.js';
-import { createVisionTrainer } from '../../src/training/trainers/vision.js';
-import { loadVisionPredictor, type VisionPredictor } from '../../src/training/trainers/vision-predictor.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { getTrainerModule } from '../../src/models/index.js';
+import type { EpochMetrics, Example, ModelTrainer } from '../../src/models/types.js';
+import { createVisionTrainer } from '../../src/models/vision/trainer.js';
+import { loadVisionPredictor, type VisionPredictor } from '../../src/models/vision/predictor.js';
 import { digitExamples, digitPng, readOptdigits, type DigitRow } from '../fixtures/vision-optdigits.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -9,9 +9,9 @@ import {
   hzToMel,
   melToHz,
   type AudioFeatureConfig,
-} from '../../src/training/audio/index.js';
+} from '../../src/models/audio/index.js';
 import { TrinityError } from '../../src/errors.js';
-import { AUDIO_FEATURE_DEFAULTS } from '../../src/training/trainers/voice-options.js';
+import { AUDIO_FEATURE_DEFAULTS } from '../../src/models/voice/options.js';
 import { fsddBase64 } from '../fixtures/voice-fsdd.js';
 
 const CONFIG: AudioFeatureConfig = { ...AUDIO_FEATURE_DEFAULTS, maxHz: 3800 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, FALLBACK_THRESHOLD, trialScores } from '../../src/training/trainers/voice-calibration.js';
+import { calibrate, FALLBACK_THRESHOLD, trialScores } from '../../src/models/voice/calibration.js';
 
 /** Logits whose softmax is `p` (log-probabilities). */
 const logitsOf = (p: number[]) => p.map(Math.log);

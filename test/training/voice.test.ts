@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrinityError } from '../../src/errors.js';
-import { encodeWav } from '../../src/training/audio/index.js';
-import { Rng } from '../../src/training/rng.js';
-import { getTrainerModule } from '../../src/training/trainers/index.js';
-import type { Example } from '../../src/training/trainers/types.js';
-import { createVoiceTrainer, type VoiceCalibration, type VoiceTrainer } from '../../src/training/trainers/voice.js';
-import { loadVoicePredictor, type VoicePredictor } from '../../src/training/trainers/voice-predictor.js';
+import { encodeWav } from '../../src/models/audio/index.js';
+import { Rng } from '../../src/models/kernels/rng.js';
+import { getTrainerModule } from '../../src/models/index.js';
+import type { Example } from '../../src/models/types.js';
+import { createVoiceTrainer, type VoiceCalibration, type VoiceTrainer } from '../../src/models/voice/trainer.js';
+import { loadVoicePredictor, type VoicePredictor } from '../../src/models/voice/predictor.js';
 import { answerJson } from '../../src/http/answer-json.js';
 import { fsddExamples, fsddRows } from '../fixtures/voice-fsdd.js';
 
@@ -114,7 +114,7 @@ describe('VoiceTrainer', () => {
   });
 
   it('predicts the same in a fresh process loading the compiled export (npm run build first)', () => {
-    expect(existsSync(join(ROOT, 'dist/training/trainers/voice.js')), 'dist is missing the voice trainer: run `npm run build`').toBe(true);
+    expect(existsSync(join(ROOT, 'dist/models/voice/trainer.js')), 'dist is missing the voice trainer: run `npm run build`').toBe(true);
     const inputs = [...fsdd.val.slice(0, 12).map((ex) => ex.input), { audio_embedding: [1, 2, 3] }];
     const file = join(tempDir(), 'inputs.json');
     writeFileSync(file, JSON.stringify(inputs));

@@ -1,5 +1,5 @@
 /**
- * Adam's update as a subgraph, the same rule as FlatAdam (src/training/trainers/dense-step.ts):
+ * Adam's update as a subgraph, the same rule as FlatAdam (src/models/kernels/dense-step.ts):
  *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  w ← w − s·m / (√v + ε)
  * with the bias corrections folded into the step size s = lr·√(1−β2^t)/(1−β1^t), which the caller feeds
  * each step as a scalar input (adamStepSize in sparse-embedding.ts): t, the learning-rate schedule and the

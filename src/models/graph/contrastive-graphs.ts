@@ -1,5 +1,5 @@
 /**
- * Graphs for the embedding encoder (src/training/trainers/embedding-head.ts says what the loss is for):
+ * Graphs for the embedding encoder (src/models/embedding/head.ts says what the loss is for):
  * pooled bags `x` [2n, dim] (the n first texts, then the n second texts) → optional linear map
  * z = x·W + b → unit vectors u = z / √(|z|² + 10⁻¹²), and the training loss of a batch of n pairs
  *

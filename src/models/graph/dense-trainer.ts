@@ -4,7 +4,7 @@
  * the batching, the learning-rate schedule and the metrics; this holds the state and runs the graphs.
  *
  * State layout, as the voice and nlu checkpoints keep it: parameters W0, b0, W1, b1, ... (initHeadWeights'
- * order, src/training/trainers/dense-head-weights.ts), then their first moments, then their second
+ * order, src/models/kernels/dense-head-weights.ts), then their first moments, then their second
  * moments, each per tensor.
  */
 import type * as ort from 'onnxruntime-node';

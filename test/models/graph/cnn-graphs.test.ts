@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { buildCnnGradientGraph, cnnParamSizes, firstLayerPatches, firstPatchRows, firstPatchWidth } from '../../../src/models/graph/cnn-graphs.js';
 import { addConvTaps, convBackward, convForward, convTaps, poolBackward, poolForward, windowMajorOrder } from '../../../src/models/graph/conv-layers.js';
-import { Rng } from '../../../src/training/rng.js';
-import { initCnnParams } from '../../../src/training/trainers/vision-cnn.js';
+import { Rng } from '../../../src/models/kernels/rng.js';
+import { initCnnParams } from '../../../src/models/vision/cnn.js';
 import { CNN_TEST_LAYOUTS, conv, referenceGradient } from '../../fixtures/cnn-reference.js';
 import { maxRelError, numericGradient, randomArray, runGraph } from './reference.js';
 

@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildContrastiveGraph, MASKED, type ContrastiveLoss } from '../../../src/models/graph/contrastive-graphs.js';
-import { Rng } from '../../../src/training/rng.js';
-import { FlatAdam } from '../../../src/training/trainers/dense-step.js';
-import { adamStepSize, type AdamSettings } from '../../../src/training/trainers/sparse-embedding.js';
+import { Rng } from '../../../src/models/kernels/rng.js';
+import { FlatAdam } from '../../../src/models/kernels/dense-step.js';
+import { adamStepSize, type AdamSettings } from '../../../src/models/kernels/sparse-embedding.js';
 import { maxRelError, numericGradient, randomArray, runGraph } from './reference.js';
 
 const ADAM: AdamSettings = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };

@@ -8,10 +8,10 @@ import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { adamUpdate } from '../../../src/models/graph/adam.js';
 import { buildDenseGradientGraph, buildDenseInferenceGraph, INPUT_GRADIENT, paramNames, paramShapes } from '../../../src/models/graph/dense-graphs.js';
 import { DenseStepTrainer } from '../../../src/models/graph/dense-trainer.js';
-import { Rng } from '../../../src/training/rng.js';
-import { initHeadWeights } from '../../../src/training/trainers/dense-head-weights.js';
-import { FlatAdam, softmaxCrossEntropy } from '../../../src/training/trainers/dense-step.js';
-import { adamStepSize, type AdamSettings } from '../../../src/training/trainers/sparse-embedding.js';
+import { Rng } from '../../../src/models/kernels/rng.js';
+import { initHeadWeights } from '../../../src/models/kernels/dense-head-weights.js';
+import { FlatAdam, softmaxCrossEntropy } from '../../../src/models/kernels/dense-step.js';
+import { adamStepSize, type AdamSettings } from '../../../src/models/kernels/sparse-embedding.js';
 import { dense64, maxRelError, mlpLoss64, numericGradient, randomArray, runGraph } from './reference.js';
 
 const ADAM: AdamSettings = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };

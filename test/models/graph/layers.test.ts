@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { denseBackward, denseForward, reluBackward, softmaxCrossEntropy } from '../../../src/models/graph/layers.js';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/models/kernels/rng.js';
 import { crossEntropy64, dense64, maxRelError, numericGradient, randomArray, runGraph } from './reference.js';
 
 /** Float32 against float64: a few float32 ulps of the values involved, plus the finite difference's own error. */

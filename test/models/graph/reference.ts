@@ -3,7 +3,7 @@
  * classifier's loss written out in plain JS. Every graph gradient is checked against these.
  */
 import * as ort from 'onnxruntime-node';
-import { Rng } from '../../../src/training/rng.js';
+import { Rng } from '../../../src/models/kernels/rng.js';
 
 export function randomArray(rng: Rng, n: number, scale = 1, awayFromZero = 0): Float32Array {
   return Float32Array.from({ length: n }, () => {

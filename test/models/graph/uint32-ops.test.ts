@@ -6,9 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { lowbias32, mulU32, xorShiftRightU32, xorU32 } from '../../../src/models/graph/uint32-ops.js';
-import { Rng } from '../../../src/training/rng.js';
-import { randomRow } from '../../../src/training/trainers/embedding-features.js';
-import { randomRows } from '../../../src/training/trainers/embedding-onnx.js';
+import { Rng } from '../../../src/models/kernels/rng.js';
+import { randomRow } from '../../../src/models/embedding/features.js';
+import { randomRows } from '../../../src/models/embedding/onnx.js';
 
 async function run(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });

@@ -5,7 +5,7 @@
  * seed gives the same rounds on every run.
  */
 import { readFileSync } from 'node:fs';
-import { Rng } from '../../../training/rng.js';
+import { Rng } from '../../../models/kernels/rng.js';
 import { parseCsv } from '../../../util/csv.js';
 import { CliUsageError } from '../errors.js';
 
