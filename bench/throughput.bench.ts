@@ -14,7 +14,17 @@ import { fmt, metCell } from './lib/targets.js';
 import { withTempDir } from './lib/temp.js';
 import { embeddingNetwork, nluNetwork, visionNetwork, voiceNetwork, type Network } from './lib/throughput-nets.js';
 
-const TARGET_RATIO = 1.0;
+/** Issue 15's targets against the fastest PyTorch setting: the dense networks 1.5×, the sparse n-gram tables 1.2×. */
+const TARGET_RATIO: Record<string, number> = { voice: 1.5, vision: 1.5, nlu: 1.2, embedding: 1.2 };
+/** Rounds per network, Trinity and PyTorch alternating (which goes first alternates too); medians are quoted. */
+const ROUNDS = 3;
+
+const median = (xs: readonly number[]): number => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 interface Rate {
   samples: number;
@@ -73,38 +83,57 @@ export async function benchThroughput(): Promise<BenchResult> {
   // Networks are built one at a time to bound memory.
   const builders = [() => nluNetwork(2), () => embeddingNetwork(2), () => voiceNetwork(36), () => visionNetwork(3)];
   const rows: BenchResult['rows'] = [];
-  const ratios: { type: string; ratio: number }[] = [];
+  const ratios: { type: string; ratio: number; target: number }[] = [];
   const shares: string[] = [];
   let version = '';
+  let settings: string[] = [];
   for (const build of builders) {
     const net = build();
-    const t = await trinityRate(net);
-    shares.push(`${net.modelType} ${Math.round((100 * t.cpu_seconds) / t.seconds)} %`);
-    const torch = missing ? undefined : await torchRates(net);
-    version = torch?.torch ?? version;
-    const p = torch?.networks[net.name] ?? {};
-    const settings = torch?.settings ?? [];
-    const rates = Object.fromEntries(settings.map((s) => [`PyTorch ${s}`, p[s]?.samples_per_second ?? NaN]));
-    const ratio = t.samples_per_second / Math.max(...Object.values(rates));
+    const ours: Rate[] = [];
+    const theirs: TorchOut[] = [];
+    // The machine is shared and noisy: alternate the two sides round by round, and quote medians.
+    for (let round = 0; round < ROUNDS; round++) {
+      const trinityFirst = round % 2 === 0;
+      if (trinityFirst) ours.push(await trinityRate(net));
+      if (!missing) theirs.push(await torchRates(net));
+      if (!trinityFirst) ours.push(await trinityRate(net));
+    }
+    version = theirs[0]?.torch ?? version;
+    settings = theirs[0]?.settings ?? settings;
+    const oursRate = median(ours.map((t) => t.samples_per_second));
+    const oursPerCpu = median(ours.map((t) => t.samples / t.cpu_seconds));
+    shares.push(`${net.modelType} ${Math.round(100 * median(ours.map((t) => t.cpu_seconds / t.seconds)))} %`);
+    const rateOf = (out: TorchOut, setting: string): number => out.networks[net.name]?.[setting]?.samples_per_second ?? NaN;
+    const rates = Object.fromEntries(settings.map((st) => [`PyTorch ${st}`, median(theirs.map((o) => rateOf(o, st)))]));
+    // Per round: Trinity against the fastest PyTorch setting of the round next to it.
+    const roundRatios = ours.map((t, i) => (theirs[i] ? t.samples_per_second / Math.max(...settings.map((st) => rateOf(theirs[i], st))) : NaN));
+    const ratio = median(roundRatios);
     // Both single-threaded, per CPU-second: the comparison a loaded machine disturbs least.
-    const one = p['1 thread'];
-    const cpuRatio = one ? t.samples / t.cpu_seconds / (one.samples / one.cpu_seconds) : NaN;
-    ratios.push({ type: net.modelType, ratio });
+    const onePerCpu = median(theirs.map((o) => {
+      const one = o.networks[net.name]?.['1 thread'];
+      return one ? one.samples / one.cpu_seconds : NaN;
+    }));
+    const cpuRatio = oursPerCpu / onePerCpu;
+    const target = TARGET_RATIO[net.modelType] ?? 1;
+    ratios.push({ type: net.modelType, ratio, target });
     rows.push({
       system: net.name,
       batch: String(net.batchSize),
-      'samples (timed)': t.samples,
-      'Trinity samples/s': t.samples_per_second,
+      'samples (timed, per round)': ours[0]?.samples ?? 0,
+      'Trinity samples/s': oursRate,
       ...rates,
-      'Trinity / fastest PyTorch': Number.isFinite(ratio) ? `${fmt(ratio, 2)}×` : '—',
+      'Trinity / fastest PyTorch, per round': roundRatios.every(Number.isFinite) ? roundRatios.map((r) => `${fmt(r, 2)}×`).join(' ') : '—',
+      'median ratio': Number.isFinite(ratio) ? `${fmt(ratio, 2)}×` : '—',
       'per CPU-s vs 1 thread': Number.isFinite(cpuRatio) ? `${fmt(cpuRatio, 2)}×` : '—',
-      met: Number.isFinite(ratio) ? metCell(ratio >= TARGET_RATIO) : '—',
+      target: `${target.toFixed(1)}×`,
+      met: Number.isFinite(ratio) ? metCell(ratio >= target) : '—',
     });
   }
 
   const notes = [
     "Trinity: the trainer's runEpoch; every type runs its step as one onnxruntime graph on 1 intra-op thread (nlu, embedding and voice the dense step, vision the whole CNN: src/models/graph), nlu's and embedding's n-gram tables in JS; one warm-up epoch untimed",
-    `Trinity's CPU share of wall time while timed (below 100 % = the machine was contended): ${shares.join(', ')}`,
+    `${ROUNDS} rounds per network, Trinity and PyTorch alternating (the first side alternates too); samples/s and ratios are medians over the rounds`,
+    `Trinity's CPU share of wall time while timed, median (below 100 % = the machine was contended): ${shares.join(', ')}`,
     'real data for all four (SNIPS train bags, STS-B train pairs, FSDD pooled MFCC statistics, optdigits pixels); Adam everywhere (nlu and embedding tables: Trinity a lazy row-wise step, PyTorch SparseAdam)',
   ];
   if (missing) notes.push(`peer not measured: ${missing}`);
@@ -114,7 +143,7 @@ export async function benchThroughput(): Promise<BenchResult> {
     );
   }
   return {
-    title: `training throughput: same network, same batch size, same data (target ≥ ${TARGET_RATIO.toFixed(1)}× PyTorch CPU)`,
+    title: 'training throughput: same network, same batch size, same data (targets: voice, vision ≥ 1.5×, nlu, embedding ≥ 1.2× the fastest PyTorch CPU setting)',
     command: 'npm run bench -- throughput',
     rows,
     notes,
@@ -123,8 +152,8 @@ export async function benchThroughput(): Promise<BenchResult> {
         type: 'all',
         data: 'same network, same batch size',
         quality: '—',
-        speed: ratios.map((r) => `${r.type} ${Number.isFinite(r.ratio) ? fmt(r.ratio, 2) : '—'}×`).join(', ') + ` PyTorch (≥ ${TARGET_RATIO.toFixed(1)}×)`,
-        met: ratios.every((r) => r.ratio >= TARGET_RATIO),
+        speed: ratios.map((r) => `${r.type} ${Number.isFinite(r.ratio) ? fmt(r.ratio, 2) : '—'}× (≥ ${r.target.toFixed(1)}×)`).join(', ') + ' PyTorch, medians',
+        met: ratios.every((r) => r.ratio >= r.target),
       },
     ],
   };
