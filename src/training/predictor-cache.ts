@@ -15,9 +15,17 @@ import type { Predictor } from '../models/types.js';
  */
 export const DEFAULT_PREDICTOR_CACHE_SIZE = 4;
 
+/**
+ * A version no evaluation has used for this long is let go: reactor evaluates at a job's end and on
+ * request, and between those its memory (tens of MB a text model) should go back to the user.
+ */
+export const DEFAULT_PREDICTOR_IDLE_MS = 120_000;
+
 export interface PredictorCacheOptions {
   /** Versions kept loaded; default DEFAULT_PREDICTOR_CACHE_SIZE. A positive integer. */
   capacity?: number;
+  /** Idle versions are disposed after this many ms without use; default DEFAULT_PREDICTOR_IDLE_MS. */
+  idleMs?: number;
   /** How a version is loaded; default the trainer module's `loadPredictor`, failures as ModelLoadFailed. */
   load?: (type: ModelType, version: string, dir: string) => Promise<Predictor>;
 }
@@ -28,18 +36,24 @@ interface Entry {
   predictor: Predictor | null;
   leases: number;
   evicted: boolean;
+  /** When its last lessee finished (performance.now()). */
+  lastUsed: number;
 }
 
 export class PredictorCache {
   readonly #entries = new Map<string, Entry>();
   readonly #capacity: number;
+  readonly #idleMs: number;
+  #sweep: NodeJS.Timeout | null = null;
   readonly #load: (type: ModelType, version: string, dir: string) => Promise<Predictor>;
   #closed = false;
 
   constructor(options: PredictorCacheOptions = {}) {
-    const { capacity = DEFAULT_PREDICTOR_CACHE_SIZE, load = (type, version, dir) => loadPredictor(type, dir, version) } = options;
+    const { capacity = DEFAULT_PREDICTOR_CACHE_SIZE, idleMs = DEFAULT_PREDICTOR_IDLE_MS, load = (type, version, dir) => loadPredictor(type, dir, version) } = options;
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw ModelEvaluationInvalidOption('capacity', 'a positive integer', capacity);
+    if (!(idleMs > 0)) throw ModelEvaluationInvalidOption('idleMs', 'a positive number of milliseconds', idleMs);
     this.#capacity = capacity;
+    this.#idleMs = idleMs;
     this.#load = load;
   }
 
@@ -61,7 +75,7 @@ export class PredictorCache {
     const key = keyOf(type, version);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      const created: Entry = { loading: this.#load(type, version, dir), predictor: null, leases: 0, evicted: false };
+      const created: Entry = { loading: this.#load(type, version, dir), predictor: null, leases: 0, evicted: false, lastUsed: performance.now() };
       // A failed load is awaited below by every lessee; the handler only keeps it from being reported as unhandled.
       created.loading.then(
         (p) => (created.predictor = p),
@@ -86,13 +100,31 @@ export class PredictorCache {
       return await fn(predictor);
     } finally {
       entry.leases--;
+      entry.lastUsed = performance.now();
       if (entry.evicted && entry.leases === 0) release(entry);
+      else this.#scheduleSweep();
     }
+  }
+
+  /** Sweeps for idle versions while any is loaded; the timer never keeps the process alive. */
+  #scheduleSweep(): void {
+    if (this.#sweep !== null || this.#closed) return;
+    this.#sweep = setTimeout(() => {
+      this.#sweep = null;
+      const now = performance.now();
+      for (const [key, entry] of this.#entries) {
+        if (entry.leases === 0 && now - entry.lastUsed >= this.#idleMs) this.#evict(key, entry);
+      }
+      if (this.#entries.size > 0) this.#scheduleSweep();
+    }, this.#idleMs / 2);
+    this.#sweep.unref();
   }
 
   /** Disposes every idle predictor; ones in use go when their user finishes. Safe to call twice. */
   close(): void {
     this.#closed = true;
+    if (this.#sweep !== null) clearTimeout(this.#sweep);
+    this.#sweep = null;
     for (const [key, entry] of this.#entries) this.#evict(key, entry);
   }
 

@@ -6,12 +6,13 @@
  */
 import { createReadStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setPriority } from 'node:os';
 import { CheckpointDir, type Checkpoint } from './checkpoints.js';
 import { JobLock, LOCK_WAIT_MS } from './job-lock.js';
 import { Rng } from '../models/kernels/rng.js';
 import { getTrainerModule } from '../models/index.js';
 import type { Example, ModelTrainer } from '../models/types.js';
-import type { ChildMessage, DatasetLine, EpochReport, ParentMessage, StopReason, TrainerJobSpec } from './trainer-protocol.js';
+import { TRAINER_NICENESS, type ChildMessage, type DatasetLine, type EpochReport, type ParentMessage, type StopReason, type TrainerJobSpec } from './trainer-protocol.js';
 import { ensureDir, storageTrouble } from '../util/fs.js';
 
 let stopReason: StopReason | null = null;
@@ -34,6 +35,12 @@ async function readDataset(path: string): Promise<{ train: Example[]; validation
     (d.split === 'validation' ? validation : train).push(ex);
   }
   return { train, validation };
+}
+
+try {
+  setPriority(TRAINER_NICENESS);
+} catch {
+  // Not allowed here (some containers): train at the normal priority.
 }
 
 /** The reactor that forked us; a different parent means it died and we were re-parented. */

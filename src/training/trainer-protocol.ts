@@ -66,3 +66,10 @@ export type ChildMessage =
   | { type: 'notice'; message: string }
   /** `code` is set for storage trouble (ENOSPC, EROFS…): the job can go on once the disk is fixed. */
   | { type: 'failed'; error: string; stack?: string; code?: string };
+
+/**
+ * The trainer's niceness. Training is background work: at this niceness the services' requests (and the
+ * user's own programs) get a core first when they need one, and the trainer has whatever is left. The
+ * result is the same bits.
+ */
+export const TRAINER_NICENESS = 10;

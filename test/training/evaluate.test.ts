@@ -121,6 +121,30 @@ describe('evaluatePredictor', () => {
 });
 
 describe('PredictorCache', () => {
+  it('lets a version go once no evaluation has used it for idleMs, and loads it again when asked', async () => {
+    const made: ReturnType<typeof firstWordPredictor>[] = [];
+    const cache = new PredictorCache({
+      idleMs: 60,
+      load: async () => {
+        const p = firstWordPredictor();
+        made.push(p);
+        return p;
+      },
+    });
+    await cache.use('nlu', 'v1.0.0', '/models/nlu/v1.0.0', async (p) => {
+      // In use for longer than idleMs: a lessee is never swept.
+      await new Promise((r) => setTimeout(r, 150));
+      return p.predict({ text: 'x' });
+    });
+    expect(made[0].disposed).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cache.has('nlu', 'v1.0.0')).toBe(false);
+    expect(made[0].disposed).toBe(1);
+    await cache.use('nlu', 'v1.0.0', '/models/nlu/v1.0.0', async (p) => p.predict({ text: 'x' }));
+    expect(made).toHaveLength(2);
+    cache.close();
+  });
+
   it('loads a version once, evicts the least recently used beyond capacity and disposes it', async () => {
     const loaded: string[] = [];
     const made = new Map<string, ReturnType<typeof firstWordPredictor>>();

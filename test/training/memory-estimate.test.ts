@@ -5,11 +5,12 @@
  * exceed twice it (or it would keep jobs waiting for memory they never use).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCsvRows } from '../../bench/lib/data.js';
 import type { ModelType } from '../../src/model-types.js';
+import { TRAINER_NICENESS } from '../../src/training/trainer-protocol.js';
 import { writeDataset } from '../../src/training/dataset-file.js';
 import { TrainerChild } from '../../src/training/trainer-child.js';
 import { getTrainerModule, type Example } from '../../src/models/index.js';
@@ -60,12 +61,16 @@ async function measuredPeak(modelType: ModelType, dataset: { train: Example[]; v
   });
   let peak = 0;
   let error = '';
+  let niceness: number | undefined;
   child.on('message', (m) => {
+    niceness ??= getPriority(child.pid!);
     if (m.type === 'exported') peak = m.peakRssBytes;
     if (m.type === 'failed') error = m.error;
   });
   await child.waitForExit();
   if (peak === 0) throw new Error(`the ${modelType} job did not finish: ${error}`);
+  // Training yields the CPU to the services and the user's programs.
+  expect(niceness).toBe(TRAINER_NICENESS);
   return peak;
 }
 
