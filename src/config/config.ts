@@ -189,6 +189,8 @@ const envSchema = z.object({
   MAX_QUEUED_TRAINING_JOBS: num(16, { min: 1, int: true }),
   /** Milliseconds between deployment controller ticks (read prime's counters, decide, push the split). */
   DEPLOYMENT_TICK_MS: num(1000, { min: 10, int: true }),
+  /** Seconds a node's lease on a leader role (rollout controller, intake reconcile, auto-trigger) lasts unless renewed. */
+  LEADER_LEASE_TTL: num(15, { min: 0.05 }),
   /** Experiences per file jarvis forwards to trinity/events/; a model type with this many pending is written at once. */
   EXPERIENCE_BATCH_SIZE: num(100, { min: 1, int: true }),
   /** Seconds an experience may wait in jarvis's outbox before it is forwarded; also the retry delay after a failed write. */
@@ -305,6 +307,9 @@ export function parseConfig(env: Env = process.env) {
     },
     deployment: {
       tickMs: e.DEPLOYMENT_TICK_MS,
+    },
+    leadership: {
+      leaseTtlSeconds: e.LEADER_LEASE_TTL,
     },
     stateFileIntervalSeconds: e.STATE_FILE_INTERVAL,
     maxRequestBodyBytes: Math.round(e.MAX_REQUEST_BODY_MB * 1024 * 1024),

@@ -86,6 +86,23 @@ export class AutoTrigger extends EventEmitter<AutoTriggerEvents> {
     this.timer.unref();
   }
 
+  /**
+   * Stops the interval and pending nudges (another jarvis leads the auto-trigger now); start() resumes.
+   * A check already running ends on its own: the one-queued-job-per-type rule keeps it from doubling a job.
+   */
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
+    this.timer = this.soon = null;
+    this.burstStartedAt = null;
+    this.files = [];
+  }
+
+  /** Whether checks run on this node (started and not paused or closed). */
+  get active(): boolean {
+    return this.timer !== null;
+  }
+
   lastCheck(): AutoCheck | null {
     return this.last;
   }
@@ -121,7 +138,7 @@ export class AutoTrigger extends EventEmitter<AutoTriggerEvents> {
     // A check that began before these files were ingested may not count them: let it end, then ask again.
     // One started after the wait is fresh enough and is shared, so two jobs cannot come of it.
     await this.running?.catch(() => undefined);
-    if (!this.closed) await this.check();
+    if (!this.closed && this.timer) await this.check();
   }
 
   /** One check now; a check already running is shared rather than doubled. */

@@ -11,6 +11,7 @@ export { ResourceProbe, PRIME_TIMEOUT_MS, type ResourceProbeOptions } from './re
 export { ResourceGate, type ResourceGateOptions, type Reservation } from './resource-gate.js';
 export { decidePlacement, estimateDataSize, DEFAULT_EXPERIENCE_BYTES, type PlacementPolicy, type DataSize } from './placement.js';
 export { LeaseLock, TRAINING_SLOT, RENEWALS_PER_TTL, type LeaseLockOptions, type LeaseLockEvents, type KeepAlive } from './lease-lock.js';
+export { Leadership, nodeName, ROLE_ROLLOUT_CONTROLLER, ROLE_INTAKE_RECONCILE, ROLE_AUTO_TRIGGER, type LeadershipOptions, type LeadershipEvents } from './leadership.js';
 export { JobQueue, newJobId, type JobQueueOptions, type JobQueueEvents, type EnqueueRequest } from './job-queue.js';
 export { toJobWire } from './job-wire.js';
 export { deployBody, requestDeployment, ROLLBACK_ON_ERROR_RATE, type DeployPolicy } from './after-training.js';

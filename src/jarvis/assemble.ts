@@ -10,7 +10,9 @@ import {
   JobQueue,
   JobRunner,
   LeaseLock,
+  Leadership,
   MAX_TIMER_MS,
+  ROLE_AUTO_TRIGGER,
   ReactorLink,
   ResourceGate,
   ResourceProbe,
@@ -35,6 +37,8 @@ export interface CoordinatorParts {
   worker: TrainingWorker;
   forwarder: ExperienceForwarder;
   auto: AutoTrigger;
+  /** The `auto-trigger` role: only the jarvis holding it runs the auto-trigger. */
+  autoLeader: Leadership;
 }
 
 const ms = (seconds: number) => seconds * 1000;
@@ -120,5 +124,6 @@ export function assembleCoordinator(config: Config, db: Db, instanceId: string, 
   });
   // Each forwarded file asks for a check soon; the interval stays as the safety net.
   forwarder.on('forwarded', (f) => auto.nudge(join(config.paths.events, f.file)));
-  return { store, outbox, local, cloud, lock, queue, runner, worker, forwarder, auto };
+  const autoLeader = new Leadership({ store, role: ROLE_AUTO_TRIGGER, ttlMs: ms(config.leadership.leaseTtlSeconds), holder: instanceId });
+  return { store, outbox, local, cloud, lock, queue, runner, worker, forwarder, auto, autoLeader };
 }

@@ -97,7 +97,19 @@ export class Jarvis {
     this.parts = parts;
     parts.forwarder.start();
     parts.worker.start();
-    if (config.training.autoTrainingEnabled) parts.auto.start();
+    if (config.training.autoTrainingEnabled) {
+      // Several jarvis processes on one database: only the `auto-trigger` leader checks and queues.
+      const log = logger.child({ component: 'leadership' });
+      parts.autoLeader.on('elected', (lease) => {
+        log.info({ role: parts.autoLeader.role, token: lease.token }, 'leading the auto-trigger');
+        parts.auto.start();
+      });
+      parts.autoLeader.on('deposed', (reason) => {
+        parts.auto.pause();
+        log.warn({ role: parts.autoLeader.role, reason }, 'no longer leading the auto-trigger');
+      });
+      parts.autoLeader.start();
+    }
     const onChange = () => void this.state.writeStateFile();
     parts.runner.on('finished', onChange);
     parts.runner.on('started', onChange);
@@ -113,6 +125,7 @@ export class Jarvis {
     this.closing ??= (async () => {
       this.ready = false;
       const p = this.parts;
+      p?.autoLeader.close();
       await p?.auto.close();
       await p?.worker.close();
       p?.lock.close();

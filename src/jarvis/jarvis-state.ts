@@ -70,7 +70,8 @@ export class JarvisState {
       breaker: Object.fromEntries([p.local, p.cloud].filter((l) => l !== undefined).map((l) => [l.name, l.breakerState()])),
       reactor: { url: p.local.baseUrl, cloud_url: p.cloud?.baseUrl ?? null, last_failure: p.local.lastFailure(), problem: p.worker.reactorProblem() },
       outbox: { pending: fwd.pending, files_written: fwd.filesWritten, last_file_at: fwd.lastFileAt, last_error: fwd.lastError },
-      auto_training: { enabled: this.facts.autoTrainingEnabled, last_check: auto },
+      auto_training: { enabled: this.facts.autoTrainingEnabled, active: p.auto.active, last_check: auto },
+      leader_of: p.autoLeader.isLeader ? [p.autoLeader.role] : [],
       ...(problems.length ? { problems } : {}),
     };
   }

@@ -28,6 +28,8 @@ import { evaluateRoutes } from '../http/routes/evaluate.js';
 import { deploymentsRoutes } from '../http/routes/deployments.js';
 import { dashboardOptionsFromConfig, dashboardRoutes } from '../http/routes/dashboard.js';
 import { createDeploymentService, type DeploymentService } from '../rollout/index.js';
+import { CoordinatorStore } from '../coordinator/coordinator-store.js';
+import { Leadership, nodeName, ROLE_INTAKE_RECONCILE, ROLE_ROLLOUT_CONTROLLER } from '../coordinator/index.js';
 import { ReactorState } from './reactor-state.js';
 import { ensureDir } from '../util/fs.js';
 import { TRINITY_VERSION } from '../version.js';
@@ -37,8 +39,16 @@ export interface ReactorOptions {
   logger: Logger;
 }
 
+/** The roles a reactor campaigns for when several share one database (LEADER_LEASE_TTL). */
+interface ReactorLeaders {
+  rollout: Leadership;
+  intake: Leadership;
+}
+
 export class Reactor {
   readonly app: FastifyInstance;
+  /** This process's name as a holder of leader leases. */
+  readonly instanceId = nodeName('reactor');
   private readonly state: ReactorState;
   private db: Db | null = null;
   private intake: ExperienceIntake | null = null;
@@ -47,6 +57,9 @@ export class Reactor {
   private experiences: ExperienceStore | null = null;
   private deployments: DeploymentService | null = null;
   private evaluation: EvaluationService | null = null;
+  private leaders: ReactorLeaders | null = null;
+  /** Starts and stops of the intake as the intake-reconcile role comes and goes, one after another. */
+  private intakeTask: Promise<void> = Promise.resolve();
   private ready = false;
   private port = 0;
   private closing: Promise<void> | null = null;
@@ -77,6 +90,8 @@ export class Reactor {
         },
         modelsDeployed: () => this.modelsDeployed(),
         port: () => this.port,
+        leaderOf: () => (this.leaders ? Object.values(this.leaders).filter((l) => l.isLeader).map((l) => l.role) : []),
+        roles: [ROLE_ROLLOUT_CONTROLLER, ROLE_INTAKE_RECONCILE],
       },
       TRINITY_VERSION,
       config.paths.crossRepo,
@@ -119,17 +134,62 @@ export class Reactor {
     this.port = typeof addr === 'object' && addr ? addr.port : config.reactor.port;
     this.state.startHeartbeat(config.stateFileIntervalSeconds * 1000);
 
-    this.intake = new ExperienceIntake(intakeOptionsFromConfig(config, this.experienceStore(), logger.child({ component: 'intake' })));
-    this.intake.on('error', (err: unknown) => logger.error({ err }, 'experience intake error'));
     await this.modelRegistry().reconcile();
-    await this.intake.start();
+    const leaders = this.leadership();
+    // When it leads at start, the first drain of the events folder ends before health says ready.
+    leaders.intake.start();
+    await this.intakeTask;
     this.trainingService().on('event', () => void this.state.writeStateFile());
     this.trainingService().recover();
-    this.deploymentService().start();
+    leaders.rollout.start();
     this.ready = true;
     void this.state.writeStateFile();
     logger.info({ port: this.port, home: config.home }, 'reactor-core ready');
     return this.port;
+  }
+
+  /**
+   * Leader leases (coordinator_leases) for what must run on one node only when several reactors share the
+   * database: the rollout controller loop and the events-folder intake. The API works on every node.
+   */
+  private leadership(): ReactorLeaders {
+    if (this.leaders) return this.leaders;
+    const { config, logger } = this.opts;
+    const store = new CoordinatorStore(this.database());
+    const ttlMs = config.leadership.leaseTtlSeconds * 1000;
+    const log = logger.child({ component: 'leadership' });
+    const make = (role: string) => {
+      const l = new Leadership({ store, role, ttlMs, holder: this.instanceId });
+      l.on('elected', (lease) => log.info({ role, token: lease.token, holder: this.instanceId }, `leading ${role}`));
+      l.on('deposed', (reason) => log.warn({ role, reason }, `no longer leading ${role}`));
+      return l;
+    };
+    const leaders = { rollout: make(ROLE_ROLLOUT_CONTROLLER), intake: make(ROLE_INTAKE_RECONCILE) };
+    leaders.rollout.on('elected', () => this.deploymentService().lead());
+    leaders.rollout.on('deposed', () => void this.deploymentService().follow());
+    leaders.intake.on('elected', () => this.queueIntake(() => this.startIntake()));
+    leaders.intake.on('deposed', () => this.queueIntake(() => this.stopIntake()));
+    this.leaders = leaders;
+    return leaders;
+  }
+
+  private queueIntake(step: () => Promise<void>): void {
+    this.intakeTask = this.intakeTask.then(step).catch((err: unknown) => this.opts.logger.error({ err }, 'experience intake failed to start or stop'));
+  }
+
+  private async startIntake(): Promise<void> {
+    const { config, logger } = this.opts;
+    if (this.closing || this.intake) return;
+    this.intake = new ExperienceIntake(intakeOptionsFromConfig(config, this.experienceStore(), logger.child({ component: 'intake' })));
+    this.intake.on('error', (err: unknown) => logger.error({ err }, 'experience intake error'));
+    await this.intake.start();
+  }
+
+  /** Stops watching and scanning the events folder, after the file in progress. */
+  private async stopIntake(): Promise<void> {
+    const intake = this.intake;
+    this.intake = null;
+    await intake?.close();
   }
 
   private database(): Db {
@@ -189,6 +249,7 @@ export class Reactor {
       db: this.database(),
       registry: this.modelRegistry(),
       logger: this.opts.logger.child({ component: 'deployments' }),
+      leading: () => this.leadership().rollout.holds(),
     });
     return this.deployments;
   }
@@ -197,6 +258,10 @@ export class Reactor {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
+      // Giving the leases up lets another reactor on the database take the roles over at once.
+      this.leaders?.rollout.close();
+      this.leaders?.intake.close();
+      await this.intakeTask;
       await this.intake?.close();
       await this.training?.close();
       this.evaluation?.close();

@@ -16,6 +16,10 @@ export interface ReactorFacts {
   bufferByType: () => Record<string, { total: number; usable: number }>;
   modelsDeployed: () => Record<string, string>;
   port: () => number;
+  /** The leader roles this node holds now. */
+  leaderOf: () => string[];
+  /** Every role it campaigns for (the metric's label values). */
+  roles: readonly string[];
 }
 
 export const SERVICE_NAME = 'reactor-core';
@@ -46,6 +50,16 @@ export class ReactorState {
           this.set({ model_type: type, usable: 'true' }, s.usable);
           this.set({ model_type: type, usable: 'false' }, s.total - s.usable);
         }
+      },
+    });
+    new Gauge({
+      name: 'trinity_leader',
+      help: 'Whether this node holds the leader lease of a role (1) or not (0)',
+      labelNames: ['role'],
+      registers: [this.metrics],
+      collect() {
+        const held = new Set(f.leaderOf());
+        for (const role of f.roles) this.set({ role }, held.has(role) ? 1 : 0);
       },
     });
     new Gauge({
@@ -85,6 +99,7 @@ export class ReactorState {
       active_training_jobs: this.facts.activeJobs(),
       experience_buffer_size: this.facts.ready() ? this.facts.bufferSize() : 0,
       models_deployed: this.facts.ready() ? this.facts.modelsDeployed() : {},
+      leader_of: this.facts.leaderOf(),
       ...(problems.length ? { problems } : {}),
     };
   }

@@ -1,9 +1,12 @@
 /**
  * The deployment controller's clock: every tick reads prime's counters, then (in one transaction) adds
  * them to the active deployments and reconciles each, then hands the changes on and pushes the splits.
- * Ticks never overlap; prime being down or one failing tick never stops the loop.
+ * Ticks never overlap; prime being down or one failing tick never stops the loop. When several reactors
+ * share the database only the rollout-controller leader runs the loop (`start`/`pause`), and each tick's
+ * transaction first checks `acting()`, so a node that lost its lease writes nothing.
  */
 import type { PrimeStatsWire } from '../client/index.js';
+import type { ModelType } from '../model-types.js';
 import type { DeploymentsStore } from './deployments-store.js';
 import type { PushLogger, SplitPusher } from './split-pusher.js';
 import { statsFromWire, type Change, type RolloutEngine } from './rollout-engine.js';
@@ -21,6 +24,8 @@ export interface ControllerLoopOptions {
   now: () => number;
   /** Told after each committed tick that changed something. */
   onChanges(changes: Change[]): void;
+  /** Asked inside each tick's transaction: false skips the tick (this node no longer leads). Default: always. */
+  acting?: () => boolean;
   logger?: LoopLogger;
 }
 
@@ -31,14 +36,28 @@ export class ControllerLoop {
   #ticking: Promise<void> | null = null;
   #primeUp: boolean | null = null;
   #closing: Promise<void> | null = null;
+  #running = false;
 
   constructor(o: ControllerLoopOptions) {
     this.#o = o;
   }
 
-  /** First tick right away, then every tickMs after the previous one ended. */
+  /** First tick right away, then every tickMs after the previous one ended. Again after pause(): resumes. */
   start(): void {
+    if (this.#running || this.#closing) return;
+    this.#running = true;
     this.#schedule(0);
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Stops ticking (another node leads now) and waits for the tick in flight; start() resumes. */
+  pause(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    return this.#ticking ?? Promise.resolve();
   }
 
   /** One pass; a call while one runs joins it. */
@@ -69,14 +88,21 @@ export class ControllerLoop {
     }
     try {
       const now = this.#o.now();
+      let acting = true;
       const changes = store.transaction(() => {
+        acting = this.#o.acting?.() ?? true;
+        if (!acting) return [];
         if (stats) engine.accumulate(statsFromWire(stats), now);
         return store
           .active()
           .map((rec) => engine.reconcileOne(rec, [], now))
           .filter((c): c is Change => c !== null);
       });
+      if (!acting) return;
       this.#o.onChanges(changes);
+      // Another node may have changed a split since it was queued here (an API call it served, or a
+      // term as leader): what is pushed is always what the database says now.
+      engine.announce(pusher.wantedTypes() as ModelType[]);
       await pusher.flush();
     } catch (err) {
       // One bad tick (a locked database, a bug) must not end the loop: the next tick tries again.
@@ -85,7 +111,9 @@ export class ControllerLoop {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#closing) return;
+    if (this.#closing || !this.#running) return;
+    // One timer at most, even when a resume and the end of a paused tick both schedule.
+    clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       void this.tick().finally(() => this.#schedule(this.#o.tickMs));
     }, delayMs);

@@ -10,6 +10,8 @@ export interface DeploymentDeps {
   db: Db;
   registry: ModelRegistry;
   logger?: DeploymentLogger;
+  /** The rollout-controller lease check (see DeploymentServiceOptions.leading). */
+  leading?: () => boolean;
 }
 
 export function createDeploymentService(config: Config, deps: DeploymentDeps): DeploymentService {

@@ -39,7 +39,6 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
   readonly #defaults: RolloutDefaults;
   readonly #now: () => number;
   readonly #logger: DeploymentLogger | undefined;
-  #started = false;
   #closing: Promise<void> | null = null;
 
   constructor(o: DeploymentServiceOptions) {
@@ -62,16 +61,34 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
       tickMs,
       now: this.#now,
       onChanges: (changes) => this.#published(changes),
+      acting: o.leading,
       logger: o.logger,
     });
   }
 
-  /** Announces every active deployment's split to prime and starts the controller loop. */
-  start(): void {
-    if (this.#started || this.#closing) return;
-    this.#started = true;
+  /**
+   * Starts acting as the rollout controller: announces every active deployment's split to prime and runs
+   * the loop, which picks each rollout up at the step the database holds (also after another node led).
+   */
+  lead(): void {
+    if (this.#loop.running || this.#closing) return;
     this.#engine.announce(this.#store.active().map((r) => r.spec.modelType));
     this.#loop.start();
+  }
+
+  /** Stops the controller loop (another node leads). The API still serves and writes to the database. */
+  follow(): Promise<void> {
+    return this.#loop.pause();
+  }
+
+  /** The controller of a single node: lead() at once. */
+  start(): void {
+    this.lead();
+  }
+
+  /** Whether this node's controller loop runs. */
+  get leading(): boolean {
+    return this.#loop.running;
   }
 
   deploy(body: unknown): DeployResponse {

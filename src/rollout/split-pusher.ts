@@ -57,6 +57,11 @@ export class SplitPusher {
     return Promise.all(pending).then(() => undefined);
   }
 
+  /** The model types this pusher has been told about. */
+  wantedTypes(): string[] {
+    return [...this.#wanted.keys()];
+  }
+
   canaryLoad(deploymentId: string, version: string): { load: CanaryLoad; error?: string } {
     return this.#loads.get(`${deploymentId} ${version}`) ?? { load: 'unknown' };
   }

@@ -179,6 +179,11 @@ export interface DeploymentServiceOptions {
   /** Clock in ms since the epoch. Default Date.now. */
   now?: () => number;
   logger?: DeploymentLogger;
+  /**
+   * Checked inside each controller tick's transaction: false (this node lost the rollout-controller
+   * lease) skips the tick. Default: always leads.
+   */
+  leading?: () => boolean;
 }
 
 export interface DeployResponse {

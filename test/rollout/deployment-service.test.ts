@@ -192,4 +192,53 @@ describe('DeploymentService', () => {
     }, 2_000, 'the load failure rollback');
     expect(end.decisions.at(-1)).toMatchObject({ reason: 'CanaryLoadFailed', message: expect.stringMatching(/prime could not load v1\.0\.2: .*v1\.0\.2 threw/) });
   });
+
+  it('acts only while leading: a follower serves and writes commands but its loop decides nothing until lead()', async () => {
+    const { id } = await deploy({ model_version: 'v1.0.1', strategy: 'gradual_rollout', config: { ...fast, rollout_steps: [10, 50, 100] } });
+    await fx.service.follow();
+    expect(fx.service.leading).toBe(false);
+    for (let i = 0; i < 10; i++) {
+      fx.fake.add('nlu', 'v1.0.1', 10, 0);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    // Enough samples and time for two steps, yet no tick ran.
+    expect(await get(id)).toMatchObject({ status: 'deploying', current_percentage: 10 });
+    // Commands still work on a follower: written at once, not waiting for a loop.
+    expect((await post(`/api/models/deployments/${id}/pause`)).statusCode).toBe(200);
+    expect((await post(`/api/models/deployments/${id}/resume`)).statusCode).toBe(200);
+    fx.service.lead();
+    const end = await feedUntilDone(id);
+    expect(end.status).toBe('completed');
+    expect(end.decisions.filter((d) => d.reason === 'StepAdvanced').map((d) => d.current_percentage)).toEqual([50]);
+  });
+});
+
+describe('DeploymentService that lost its lease', () => {
+  it('writes nothing in a tick while its lease check says no, and carries on from the stored step once it holds again', async () => {
+    let holds = true;
+    const own = await createServiceFixture({ leading: () => holds });
+    try {
+      const res = await own.app.inject({ method: 'POST', url: '/api/models/deploy', payload: { model_type: 'nlu', model_version: 'v1.0.1', strategy: 'gradual_rollout', config: { ...fast, rollout_steps: [10, 50, 100] } } });
+      const id = res.json<{ deployment_id: string }>().deployment_id;
+      holds = false;
+      for (let i = 0; i < 10; i++) {
+        own.fake.add('nlu', 'v1.0.1', 10, 0);
+        await own.service.tick();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const held = (await own.app.inject({ method: 'GET', url: `/api/models/deployments/${id}` })).json<Wire>();
+      expect(held).toMatchObject({ status: 'deploying', current_percentage: 10 });
+      // Counts are not accumulated either: the outcomes are the next holder's to count.
+      expect(held.versions['v1.0.1']?.samples ?? 0).toBe(0);
+      holds = true;
+      const end = await waitFor(async () => {
+        own.fake.add('nlu', 'v1.0.1', 10, 0);
+        const w = (await own.app.inject({ method: 'GET', url: `/api/models/deployments/${id}` })).json<Wire>();
+        return w.status === 'completed' ? w : null;
+      }, 10_000, 'the rollout to end');
+      expect(end.decisions.filter((d) => d.reason === 'StepAdvanced').map((d) => d.current_percentage)).toEqual([50]);
+    } finally {
+      await own.close();
+    }
+  });
 });

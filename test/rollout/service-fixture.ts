@@ -33,7 +33,8 @@ export interface ServiceFixture {
 /** val_accuracy of v1.0.0 (stable), v1.0.1 (better) and v1.0.2 (clearly worse). */
 export const ACCURACIES = [0.88, 0.9, 0.8];
 
-export async function createServiceFixture(): Promise<ServiceFixture> {
+/** `leading`: the service's rollout-controller lease check (default: always leads). */
+export async function createServiceFixture(o: { leading?: () => boolean } = {}): Promise<ServiceFixture> {
   const root = mkdtempSync(join(tmpdir(), 'trinity-rollout-'));
   const dbPath = join(root, 'trinity.db');
   const modelsDir = join(root, 'models');
@@ -55,6 +56,7 @@ export async function createServiceFixture(): Promise<ServiceFixture> {
       prime: new PrimeClient({ baseUrl: fake.url, statsTimeoutMs: 1_000, splitTimeoutMs: 2_000 }),
       defaults: { rolloutSteps: [10, 25, 50, 75, 100], initialPercentage: 10, minSamples: 50, confidence: 0.95 },
       tickMs: TICK_MS,
+      leading: o.leading,
     });
     const app: FastifyInstance = Fastify();
     installErrorHandling(app);

@@ -1,0 +1,185 @@
+/**
+ * Leadership of a named role over one database: two nodes (two Leadership objects, two holder names) on
+ * one in-memory database and a clock the test moves, plus the real timers for renewal and expiry.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CoordinatorStore } from '../../src/coordinator/coordinator-store.js';
+import { Leadership, type LeadershipOptions } from '../../src/coordinator/leadership.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+import { thisHost, thisProcess, type ProcessIdentity } from '../../src/util/process-identity.js';
+
+const ROLE = 'rollout-controller';
+
+describe('Leadership', () => {
+  let db: Db;
+  let store: CoordinatorStore;
+  let clock: number;
+  const nodes: Leadership[] = [];
+  const node = (holder: string, o: Partial<LeadershipOptions> = {}) => {
+    const l = new Leadership({ store, role: ROLE, ttlMs: 10_000, holder, now: () => clock, ...o });
+    nodes.push(l);
+    return l;
+  };
+  const events = (l: Leadership) => {
+    const seen: string[] = [];
+    l.on('elected', (lease) => seen.push(`elected ${lease.token}`));
+    l.on('deposed', (reason) => seen.push(`deposed: ${reason}`));
+    return seen;
+  };
+
+  beforeEach(() => {
+    db = openDatabase({ path: ':memory:' });
+    store = new CoordinatorStore(db);
+    clock = 1_000_000;
+  });
+  afterEach(() => {
+    for (const n of nodes.splice(0)) n.close();
+    db.close();
+  });
+
+  it('elects exactly one of two nodes; the other stays a follower while the leader renews', () => {
+    const a = node('a');
+    const b = node('b');
+    const ea = events(a);
+    const eb = events(b);
+    a.campaign();
+    b.campaign();
+    expect(a.isLeader).toBe(true);
+    expect(b.isLeader).toBe(false);
+    expect(ea).toEqual([`elected ${a.lease!.token}`]);
+    // 20 rounds, each a third of the TTL apart: the leader renews every time, the follower never gets in.
+    for (let i = 0; i < 20; i++) {
+      clock += 10_000 / 3;
+      b.campaign();
+      a.campaign();
+      expect([a.isLeader, b.isLeader]).toEqual([true, false]);
+      expect(a.holds()).toBe(true);
+      expect(b.holds()).toBe(false);
+    }
+    expect(eb).toEqual([]);
+    expect(store.liveLeases(ROLE, clock / 1000).map((l) => l.holder)).toEqual(['a']);
+  });
+
+  it('loses the role when a renewal finds the lease expired, and the other node takes it with a larger token', () => {
+    const a = node('a');
+    const b = node('b');
+    const ea = events(a);
+    a.campaign();
+    const first = a.lease!.token;
+    clock += 10_001; // a stalled past its TTL
+    expect(a.isLeader).toBe(false); // stops acting by its own clock, before any round
+    b.campaign();
+    expect(b.isLeader).toBe(true);
+    expect(b.lease!.token).toBeGreaterThan(first);
+    expect(a.holds()).toBe(false);
+    a.campaign();
+    expect(a.isLeader).toBe(false);
+    expect(ea).toEqual([`elected ${first}`, 'deposed: the lease expired before it was renewed; another node may lead now']);
+  });
+
+  it('deposes itself when no renewal lands within the TTL, even while the database cannot answer', async () => {
+    const a = new Leadership({ store, role: ROLE, ttlMs: 150, holder: 'a' });
+    nodes.push(a);
+    const ea = events(a);
+    a.start();
+    expect(a.isLeader).toBe(true);
+    // The database is held by another writer: every lease statement throws from now on.
+    const busy = () => {
+      throw new Error('database is locked');
+    };
+    const { renew, acquire } = store;
+    store.renew = busy;
+    store.acquire = busy;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.isLeader).toBe(false);
+    expect(a.lastError).toBe('database is locked');
+    expect(ea[1]).toBe('deposed: no renewal landed within the lease TTL');
+    expect(ea).toHaveLength(2);
+    // Once the database answers again the node campaigns back in, under a new token.
+    store.renew = renew;
+    store.acquire = acquire;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.isLeader).toBe(true);
+    expect(ea[2]).toMatch(/^elected \d+$/);
+  });
+
+  it('renews on its own timer every TTL/3 and keeps the role for many TTLs', async () => {
+    const a = new Leadership({ store, role: ROLE, ttlMs: 300, holder: 'a' });
+    const b = new Leadership({ store, role: ROLE, ttlMs: 300, holder: 'b' });
+    nodes.push(a, b);
+    const ea = events(a);
+    a.start();
+    b.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect([a.isLeader, b.isLeader]).toEqual([true, false]);
+    expect(ea).toHaveLength(1);
+  });
+
+  it('takes over at once from a holder whose process is gone, without waiting for its TTL', () => {
+    // A real process that has ended: its pid names nothing any more.
+    const done = spawnSync(process.execPath, ['-e', '0']);
+    const dead: ProcessIdentity = { host: thisHost(), pid: done.pid!, startTime: null };
+    const a = node('a', { owner: dead, ttlMs: 3_600_000 });
+    const b = node('b', { owner: thisProcess(), ttlMs: 3_600_000 });
+    a.campaign();
+    expect(a.isLeader).toBe(true);
+    b.campaign();
+    expect(b.isLeader).toBe(true);
+    expect(store.liveLeases(ROLE, clock / 1000).map((l) => l.holder)).toEqual(['b']);
+  });
+
+  it('never takes over from a live holder on another host before its TTL ends', () => {
+    const elsewhere: ProcessIdentity = { host: 'another-host boot ns', pid: 1, startTime: null };
+    const a = node('a', { owner: elsewhere });
+    const b = node('b');
+    a.campaign();
+    clock += 9_999;
+    b.campaign();
+    expect(b.isLeader).toBe(false);
+    clock += 2;
+    b.campaign();
+    expect(b.isLeader).toBe(true);
+  });
+
+  it('gives the role up on close, so the other node leads on its next round', () => {
+    const a = node('a');
+    const b = node('b');
+    const ea = events(a);
+    a.campaign();
+    b.campaign();
+    a.close();
+    expect(ea.at(-1)).toBe('deposed: closing');
+    b.campaign();
+    expect(b.isLeader).toBe(true);
+    a.campaign(); // closed: no longer campaigns
+    expect(a.isLeader).toBe(false);
+  });
+
+  it('keeps roles apart: one node may lead one role while another leads a second', () => {
+    const a = node('a');
+    const b = node('b', { role: 'intake-reconcile' });
+    a.campaign();
+    b.campaign();
+    expect([a.isLeader, b.isLeader]).toEqual([true, true]);
+  });
+
+  it('never has two leaders among many nodes campaigning in random order over many rounds', () => {
+    const all = ['a', 'b', 'c', 'd', 'e'].map((h) => node(h));
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let changes = 0;
+    let last: string | null = null;
+    for (let round = 0; round < 500; round++) {
+      // Sometimes a node stalls past the TTL, so leadership moves.
+      clock += rand() < 0.05 ? 10_001 : 1_000 + rand() * 3_000;
+      for (const n of [...all].sort(() => rand() - 0.5)) if (rand() < 0.8) n.campaign();
+      const leaders = all.filter((n) => n.isLeader && n.holds());
+      expect(leaders.length).toBeLessThanOrEqual(1);
+      const now = leaders[0]?.holder ?? null;
+      if (now !== null && now !== last) changes++;
+      if (now !== null) last = now;
+    }
+    expect(changes).toBeGreaterThan(3);
+  });
+});
