@@ -1,17 +1,31 @@
 /**
- * The `in_scope` threshold of an nlu model, calibrated on held-out examples.
+ * The `in_scope` answer of an nlu model, calibrated on held-out examples.
  *
- * A prediction names the most likely intent; `in_scope` says its score (the top intent's softmax
- * probability) reaches the threshold. The score was chosen by measurement (docs/decisions.md): on HWU64
- * with 10 of its 64 intents held out as unknown it separated unknown utterances from known ones as well as
- * or better than max logit, energy, temperature-scaled probability, cosine to class centroids or
- * Mahalanobis distance of the pooled vector, and it costs serving nothing.
+ * A prediction names the most likely intent; `in_scope` says two checks pass:
  *
- * Rule: the threshold rejects at most TARGET_IN_SCOPE_REJECTION of the in-scope validation examples.
- * With n of them, it sits just below the k-th smallest score, k = ⌊α(n + 1)⌋ (the split-conformal
+ * 1. Word support: some word of the utterance occurs in at least `word_support.min_doc_freq` training
+ *    utterances. In-scope requests carry their intent's common words ("play", "book", "weather", "the");
+ *    small talk such as "hello how are you" is made of words the training set has too (SNIPS's song and
+ *    film titles), so max-softmax calls it a title search at 0.997, but none of them is common there.
+ *    This check gets a tenth of the rejection budget.
+ * 2. Confidence: the top intent's softmax probability reaches `threshold`. Chosen by measurement over max
+ *    logit, energy, temperature, cosine to class centroids and Mahalanobis on HWU64 with 10 of its 64
+ *    intents held out (near unknowns); it costs serving nothing.
+ *
+ * Both were chosen by measurement (docs/decisions.md): on SNIPS with 30 small-talk sentences held out the
+ * pair rejects 0.78 of them where confidence alone rejected 0.55, the same 0.90 of STS-B's sentences, and
+ * 0.32 of HWU64's unknown intents where confidence alone rejected 0.33. Share of the utterance's features the
+ * vocabulary knows and the pooled vector's norm did worse: in-scope utterances are full of entity names
+ * never seen in training, while everyday English is mostly known.
+ *
+ * Rule: together the checks reject at most TARGET_IN_SCOPE_REJECTION of the in-scope validation examples.
+ * With n of them, a threshold sits just below the k-th smallest score, k = ⌊α(n + 1)⌋ (the split-conformal
  * quantile): a new in-scope utterance from the same distribution is then rejected with probability ≤ α,
- * and on the validation split itself at most k − 1 < αn are. Fewer than 1/α − 1 examples cannot support
- * that quantile, so such a model accepts everything (threshold 0) and says so.
+ * and on the validation split itself at most k − 1 < αn are. The word check takes its quantile at
+ * WORD_SUPPORT_SHARE · α; the confidence threshold is then the α quantile of the confidence of the
+ * examples that pass it (those that fail count as rejected), so the two together spend α. Fewer than
+ * 1/α − 1 examples cannot support a quantile, so such a model accepts everything (threshold 0) and says so;
+ * the word check needs 1/(WORD_SUPPORT_SHARE · α) − 1 (199) and is left out below that.
  *
  * The second rate, unknown acceptance, needs utterances of intents the model does not know. Validation
  * examples of an intent the training set never had are real ones; beyond those every in-scope validation
@@ -20,33 +34,57 @@
  * of an intent the model never learnt, close to this one, would score. That estimate is pessimistic for
  * unrelated text and about right for a neighbouring intent.
  */
-import type { FeatureMatrix } from './features.js';
+import { TextFeaturizer, type FeatureMatrix, type FeatureVocab } from './features.js';
 import { poolRows } from '../kernels/sparse-embedding.js';
 import { denseLogits } from '../voice/predictor.js';
 
 export const NLU_SCOPE_SCORE = 'max_softmax_probability' as const;
 export const NLU_SCOPE_RULE = 'in_scope_quantile' as const;
-/** Share of in-scope utterances the threshold may reject (on the validation split, and in expectation on new ones). */
+export const NLU_WORD_SUPPORT_SCORE = 'most_frequent_word_doc_freq' as const;
+/** Share of in-scope utterances the checks may reject (on the validation split, and in expectation on new ones). */
 export const TARGET_IN_SCOPE_REJECTION = 0.05;
+/**
+ * Share of that budget the word check spends. A tenth: on SNIPS it rejects as much small talk as half
+ * (0.78 vs 0.73) and costs HWU64's unknown recall 0.01 where half cost 0.12 (docs/decisions.md).
+ */
+export const WORD_SUPPORT_SHARE = 0.1;
 
 export type UnknownTrials = 'leave_one_intent_out';
 
+/** The word-support check: in scope only if some word of the utterance is common in training. */
+export interface NluWordSupport {
+  score: typeof NLU_WORD_SUPPORT_SCORE;
+  /** Share of `target_in_scope_rejection` this check may spend. */
+  share: number;
+  /** The utterance passes when its most frequent known word occurs in at least this many training utterances. */
+  min_doc_freq: number;
+  /**
+   * The same threshold in the form serving compares: rows are stored most frequent first, so a word
+   * occurs in min_doc_freq or more training utterances exactly when its row is below this.
+   */
+  rows: number;
+  /** Share of in-scope examples this check alone rejects; null without any. */
+  in_scope_rejection_rate: number | null;
+}
+
 export interface NluScopeCalibration {
-  /** The score `in_scope` compares: the top intent's softmax probability (the answer's `confidence`). */
+  /** The score `threshold` applies to: the top intent's softmax probability (the answer's `confidence`). */
   score: typeof NLU_SCOPE_SCORE;
   rule: typeof NLU_SCOPE_RULE;
   target_in_scope_rejection: number;
-  /** `in_scope` is `confidence >= threshold`; 0 when there was too little to calibrate on. */
+  /** `in_scope` needs `confidence >= threshold`; 0 when there was too little to calibrate on. */
   threshold: number;
-  /** Share of in-scope examples rejected at the threshold; null without any. */
+  /** The second check `in_scope` needs; absent in models exported before it existed and with too few examples. */
+  word_support?: NluWordSupport;
+  /** Share of in-scope examples rejected by the checks together; null without any. */
   in_scope_rejection_rate: number | null;
-  /** Share of unknown trials accepted as in scope at the threshold; null without any. */
+  /** Share of unknown trials accepted as in scope; null without any. */
   unknown_acceptance_rate: number | null;
   in_scope_trials: number;
   unknown_trials: number;
   /** How unknown trials beyond real unknown examples were constructed (see above). */
   unknowns: UnknownTrials;
-  /** Which examples the threshold was fitted on: the validation split, the training set when that was empty, or none (too few). */
+  /** Which examples the thresholds were fitted on: the validation split, the training set when that was empty, or none (too few). */
   calibrated_on: 'validation' | 'train' | 'none';
 }
 
@@ -60,45 +98,88 @@ export function topProbability(logits: ArrayLike<number>, without = -1): number 
   return 1 / sum;
 }
 
-/** Smallest number of in-scope examples whose conformal quantile exists (k ≥ 1). */
+/** Smallest number of in-scope examples whose conformal quantile at `alpha` exists (k ≥ 1). */
 export function minInScopeTrials(alpha = TARGET_IN_SCOPE_REJECTION): number {
   return Math.ceil(1 / alpha - 1);
 }
 
 /**
- * The threshold for these examples: `logits[i]` of an example whose intent is `labels[i]`, or -1 for an
- * intent the model does not know (a real unknown). `calibratedOn` names the split they come from.
+ * The conformal threshold of these scores at `alpha`: just below the k-th smallest, midway to the one
+ * before so scores near either side rarely flip (the k-th itself when the one before is -Infinity, a
+ * rejection already made); null when there are too few scores for k ≥ 1.
  */
-export function calibrateScope(logits: readonly ArrayLike<number>[], labels: ArrayLike<number>, calibratedOn: 'validation' | 'train', alpha = TARGET_IN_SCOPE_REJECTION): NluScopeCalibration {
+function conformalThreshold(scores: readonly number[], alpha: number): number | null {
+  const sorted = [...scores].sort((a, b) => a - b);
+  const k = Math.floor(alpha * (sorted.length + 1));
+  if (k < 1) return null;
+  const below = k === 1 ? -Infinity : sorted[k - 2];
+  return below === -Infinity ? sorted[k - 1] : (below + sorted[k - 1]) / 2;
+}
+
+const rate = (flags: boolean[]) => (flags.length === 0 ? null : flags.filter(Boolean).length / flags.length);
+
+/** What the word check needs of the examples being calibrated on. */
+export interface WordSupportInput {
+  /** Per example: training utterances its most frequent known word occurs in (0 when it has no known word). */
+  docFreq: ArrayLike<number>;
+  /** Rows of the vocabulary whose document frequency is at least `df` (rows are most frequent first). */
+  rowsWithDocFreq: (df: number) => number;
+}
+
+/**
+ * The thresholds for these examples: `logits[i]` of an example whose intent is `labels[i]`, or -1 for an
+ * intent the model does not know (a real unknown). `calibratedOn` names the split they come from. Without
+ * `words`, confidence alone decides (the calibration of models exported before the word check).
+ */
+export function calibrateScope(
+  logits: readonly ArrayLike<number>[],
+  labels: ArrayLike<number>,
+  calibratedOn: 'validation' | 'train',
+  alpha = TARGET_IN_SCOPE_REJECTION,
+  words?: WordSupportInput,
+): NluScopeCalibration {
   const inScope: number[] = [];
-  const unknown: number[] = [];
+  const inScopeDf: number[] = [];
   for (let i = 0; i < logits.length; i++) {
-    if (labels[i] < 0) {
-      unknown.push(topProbability(logits[i]));
-      continue;
-    }
-    inScope.push(topProbability(logits[i]));
-    const left = topProbability(logits[i], labels[i]);
-    if (!Number.isNaN(left)) unknown.push(left);
+    if (labels[i] < 0) continue;
+    inScope.push(i);
+    if (words) inScopeDf.push(words.docFreq[i]);
   }
-  inScope.sort((a, b) => a - b);
-  const k = Math.floor(alpha * (inScope.length + 1));
-  // Just below the k-th smallest score: midway to the one before, so scores near either side rarely flip.
-  const threshold = k < 1 ? 0 : k === 1 ? inScope[0] : (inScope[k - 2] + inScope[k - 1]) / 2;
-  const accepted = (s: number) => s >= threshold;
-  const rate = (scores: number[], counted: (s: number) => boolean) => (scores.length === 0 ? null : scores.filter(counted).length / scores.length);
-  return {
+  const dfThreshold = words ? conformalThreshold(inScopeDf, alpha * WORD_SUPPORT_SHARE) : null;
+  // Document frequencies are whole numbers: passing "≥ 712.5" is passing "≥ 713".
+  const minDocFreq = dfThreshold === null ? 0 : Math.ceil(dfThreshold);
+  const supported = (i: number) => !words || words.docFreq[i] >= minDocFreq;
+  // The examples the word check rejects score -Infinity, so the confidence quantile counts them as rejected.
+  const confidence = inScope.map((i) => (supported(i) ? topProbability(logits[i]) : -Infinity));
+  const threshold = conformalThreshold(confidence, alpha) ?? 0;
+  const accepted = (i: number, p: number) => supported(i) && p >= threshold;
+  const unknownAccepted: boolean[] = [];
+  for (let i = 0; i < logits.length; i++) {
+    const p = labels[i] < 0 ? topProbability(logits[i]) : topProbability(logits[i], labels[i]);
+    if (!Number.isNaN(p)) unknownAccepted.push(accepted(i, p));
+  }
+  const calibration: NluScopeCalibration = {
     score: NLU_SCOPE_SCORE,
     rule: NLU_SCOPE_RULE,
     target_in_scope_rejection: alpha,
     threshold,
-    in_scope_rejection_rate: rate(inScope, (s) => !accepted(s)),
-    unknown_acceptance_rate: rate(unknown, accepted),
+    in_scope_rejection_rate: rate(confidence.map((p, j) => !accepted(inScope[j], p))),
+    unknown_acceptance_rate: rate(unknownAccepted),
     in_scope_trials: inScope.length,
-    unknown_trials: unknown.length,
+    unknown_trials: unknownAccepted.length,
     unknowns: 'leave_one_intent_out',
-    calibrated_on: k < 1 ? 'none' : calibratedOn,
+    calibrated_on: Math.floor(alpha * (inScope.length + 1)) < 1 ? 'none' : calibratedOn,
   };
+  if (words && dfThreshold !== null) {
+    calibration.word_support = {
+      score: NLU_WORD_SUPPORT_SCORE,
+      share: WORD_SUPPORT_SHARE,
+      min_doc_freq: minDocFreq,
+      rows: words.rowsWithDocFreq(minDocFreq),
+      in_scope_rejection_rate: rate(inScope.map((i) => !supported(i))),
+    };
+  }
+  return calibration;
 }
 
 /** What calibrating an export needs: the model's weights and an example set as the trainer holds it. */
@@ -106,15 +187,20 @@ export interface ScopeCalibrationInput {
   table: Float32Array;
   layerSizes: readonly number[];
   head: readonly Float32Array[];
+  vocab: FeatureVocab;
+  /** Training utterances each row occurs in (rows are most frequent first). */
+  rowDocFreq: Uint32Array;
   examples: FeatureMatrix;
+  /** The examples' texts, for the word check (through serving's featuriser). */
+  texts: readonly string[];
   /** Intent id per example, -1 for an intent the model does not know. */
   labels: Int32Array;
   calibratedOn: 'validation' | 'train';
 }
 
-/** Pools each example through the function training and serving use, and calibrates on its logits. */
+/** Pools each example through the function training and serving use, and calibrates on its logits and words. */
 export function calibrateExport(input: ScopeCalibrationInput): NluScopeCalibration {
-  const { table, layerSizes, head, examples } = input;
+  const { table, layerSizes, head, examples, rowDocFreq } = input;
   const dim = layerSizes[0];
   const pooled = new Float32Array(dim);
   const logits: Float64Array[] = [];
@@ -122,5 +208,15 @@ export function calibrateExport(input: ScopeCalibrationInput): NluScopeCalibrati
     poolRows(table, dim, examples, [i], 0, 1, pooled);
     logits.push(denseLogits(layerSizes, head, pooled));
   }
-  return calibrateScope(logits, input.labels, input.calibratedOn);
+  const featurizer = new TextFeaturizer(input.vocab);
+  const docFreq = input.texts.map((text) => {
+    featurizer.ranksOf(text);
+    return featurizer.topWordRow < rowDocFreq.length ? rowDocFreq[featurizer.topWordRow] : 0;
+  });
+  const rowsWithDocFreq = (df: number) => {
+    let rows = 0;
+    while (rows < rowDocFreq.length && rowDocFreq[rows] >= df) rows++;
+    return rows;
+  };
+  return calibrateScope(logits, input.labels, input.calibratedOn, TARGET_IN_SCOPE_REJECTION, { docFreq, rowsWithDocFreq });
 }

@@ -155,6 +155,13 @@ function matrixFrom(hashed: HashedTexts, vocab: FeatureVocab): FeatureMatrix {
   return { count, offsets, rows: rows.slice(0, offsets[count]), weights: weights.slice(0, offsets[count]) };
 }
 
+/** Examples each row occurs in: a matrix lists a row at most once per example, so on the training matrix this is its document frequency. */
+export function rowDocFreq(matrix: FeatureMatrix, rows: number): Uint32Array {
+  const df = new Uint32Array(rows);
+  for (let p = 0; p < matrix.offsets[matrix.count]; p++) df[matrix.rows[p]]++;
+  return df;
+}
+
 /** The matrix of texts outside training (validation), over an existing vocabulary. */
 export function featurizeAll(texts: readonly string[], vocab: FeatureVocab): FeatureMatrix {
   return matrixFrom(hashAll(texts, vocab.config), vocab);
@@ -283,12 +290,19 @@ export class TextFeaturizer {
    */
   ranksOf(text: string): number {
     const n = this.hasher.hash(text);
-    const ids = this.hasher.ids;
     this.scratch.fit(n);
+    // Word unigrams come first (hashFeatures' order): their known ranks are known[0 .. knownWords).
+    const knownWords = this.collectRanks(0, this.hasher.wordCount, 0);
+    this.topWordRow = this.minRow(knownWords);
+    return this.collectRanks(this.hasher.wordCount, n, knownWords);
+  }
+
+  /** Appends the ranks of the known ids among the last text's ids [from, to) to `known` from `count`; returns the new count. */
+  private collectRanks(from: number, to: number, count: number): number {
+    const ids = this.hasher.ids;
     const known = this.scratch.known;
     const words = this.rank.words;
-    let count = 0;
-    for (let k = 0; k < n; k++) {
+    for (let k = from; k < to; k++) {
       const b = ids[k];
       const w = 2 * (b >>> 5);
       const bit = 1 << (b & 31);
@@ -297,6 +311,22 @@ export class TextFeaturizer {
     }
     return count;
   }
+
+  /** The smallest row among the ranks known[0 .. n), or the row count when n is 0. */
+  private minRow(n: number): number {
+    const known = this.scratch.known;
+    const rowOfRank = this.rank.rowOfRank;
+    let min = this.vocab.buckets.length;
+    for (let k = 0; k < n; k++) min = Math.min(min, rowOfRank === null ? known[k] : rowOfRank[known[k]]);
+    return min;
+  }
+
+  /**
+   * The row of the last text's most frequent known word (trained vocabularies put rows most frequent
+   * first), or the row count when none of its words is known: what the `in_scope` word-support check
+   * compares (nlu-calibration.ts). Set by ranksOf and featurize.
+   */
+  topWordRow = 0;
 
   /** What ranksOf and rowsOf write. */
   get known(): Int32Array {

@@ -10,7 +10,7 @@ import { checkTextFeatureConfig, type TextFeatureConfig } from '../text/text-fea
 import { needArray, packArrays, unpackArrays, type ArrayEntry, type NamedArray } from '../kernels/array-file.js';
 import { FEATURE_WEIGHTINGS, vocabFrom, type FeatureVocab, type FeatureWeighting } from './features.js';
 import { headShapes } from '../kernels/dense-head-weights.js';
-import { NLU_SCOPE_SCORE, type NluScopeCalibration } from './calibration.js';
+import { NLU_SCOPE_SCORE, NLU_WORD_SUPPORT_SCORE, type NluScopeCalibration } from './calibration.js';
 import { EXPORT_CALIBRATION_FILE } from '../types.js';
 import { buildNluOnnx } from './onnx.js';
 import { writeOnnxExport } from '../kernels/onnx-export.js';
@@ -32,7 +32,7 @@ export interface NluModel {
   layerSizes: number[];
   /** W0, b0, W1, b1, ... (W row-major [in, out]). */
   head: Float32Array[];
-  /** The `in_scope` threshold; absent in models exported before it existed (their answers carry no `in_scope`). */
+  /** The `in_scope` checks; absent in models exported before they existed (their answers carry no `in_scope`). */
   calibration?: NluScopeCalibration;
 }
 
@@ -121,6 +121,10 @@ export async function readNluModel(dir: string): Promise<NluModel> {
   const rowWeight = needArray(arrays, 'row_weight', rows, 'float32') as Float32Array;
   const table = needArray(arrays, 'embedding', rows * sizes[0], 'float32') as Float32Array;
   const head = headLayout(sizes, '').map((a) => needArray(arrays, a.name, a.size, 'float32') as Float32Array);
+  const w = c?.word_support;
+  if (w !== undefined && (w.score !== NLU_WORD_SUPPORT_SCORE || !Number.isInteger(w.rows) || w.rows < 0 || w.rows > rows)) {
+    throw new RangeError(`${MODEL_JSON} calibration.word_support must have score ${NLU_WORD_SUPPORT_SCORE} and rows an integer 0-${rows}`);
+  }
   return { architecture: m.architecture, labels: m.labels, vocab: vocabFrom(m.features, m.weighting, buckets, rowWeight), table, layerSizes: sizes, head, calibration: c };
 }
 

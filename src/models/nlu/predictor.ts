@@ -18,8 +18,10 @@ export interface NluPrediction extends Record<string, unknown> {
   intent: string;
   confidence: number;
   /**
-   * Whether the text is one of the intents the model knows: `confidence` reaches the threshold calibrated
-   * at export (nlu-calibration.ts). Absent for models exported before calibration existed.
+   * Whether the text is one of the intents the model knows: some word of it is common in training and
+   * `confidence` reaches the threshold, both calibrated at export (nlu-calibration.ts). Models exported
+   * before the word check answer on confidence alone; those exported before calibration existed, without
+   * `in_scope`.
    */
   in_scope?: boolean;
   top_k: { intent: string; score: number }[];
@@ -38,6 +40,8 @@ export class NluPredictor implements Predictor {
   private readonly linear: LinearTable | null;
   /** The calibrated `in_scope` threshold; undefined for a model without calibration. */
   private readonly threshold: number | undefined;
+  /** The word check: the text's most frequent word must have a row below this (Infinity without the check). */
+  private readonly supportRows: number;
   /** Written so the touch loop of linearProbabilities is not dropped as dead code. */
   private touched = 0;
 
@@ -48,6 +52,7 @@ export class NluPredictor implements Predictor {
     this.sums = new Float64Array(model.layerSizes[1]);
     this.linear = model.layerSizes.length === 2 ? projectTable(model, this.featurizer) : null;
     this.threshold = model.calibration?.threshold;
+    this.supportRows = model.calibration?.word_support?.rows ?? Infinity;
   }
 
   get labels(): readonly string[] {
@@ -127,7 +132,9 @@ export class NluPredictor implements Predictor {
     const top = topK(p, NLU_TOP_K).map((j) => ({ intent: this.model.labels[j], score: p[j] }));
     const confidence = top[0].score;
     if (this.threshold === undefined) return { intent: top[0].intent, confidence, top_k: top };
-    return { intent: top[0].intent, confidence, in_scope: confidence >= this.threshold, top_k: top };
+    // forward() left the text's most frequent word in the featurizer.
+    const inScope = confidence >= this.threshold && this.featurizer.topWordRow < this.supportRows;
+    return { intent: top[0].intent, confidence, in_scope: inScope, top_k: top };
   }
 
   dispose(): void {

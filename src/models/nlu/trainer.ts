@@ -20,7 +20,7 @@ import type { Rng } from '../kernels/rng.js';
 import { checkTextFeatureConfig } from '../text/text-features.js';
 import { initHeadWeights } from '../kernels/dense-head-weights.js';
 import { OrtDenseHead } from '../kernels/dense-head-ort.js';
-import { buildTrainingFeatures, extractTexts, featurizeAll, type FeatureMatrix, type FeatureVocab } from './features.js';
+import { buildTrainingFeatures, extractTexts, featurizeAll, rowDocFreq, type FeatureMatrix, type FeatureVocab } from './features.js';
 import { calibrateExport } from './calibration.js';
 import { readNluState, writeNluModel, writeNluState } from './files.js';
 import { EVAL_BATCH_SIZE, NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './options.js';
@@ -60,6 +60,8 @@ interface Prepared {
   /** -1 for a validation intent the training set never had: always counted wrong, adds no loss. */
   valY: Int32Array;
   valKnown: number;
+  /** The texts `in_scope` is calibrated on at export: validation's, or training's when validation is empty. */
+  calibrationTexts: string[];
   layerSizes: number[];
   /** Identifies data + settings, so a checkpoint is never loaded into a different model. */
   fingerprint: string;
@@ -113,6 +115,7 @@ class NluTrainer implements ModelTrainer {
       val: featurizeAll(va.texts, vocab),
       valY,
       valKnown: valY.filter((y) => y >= 0).length,
+      calibrationTexts: va.texts.length > 0 ? va.texts : tr.texts,
       layerSizes,
       fingerprint: fingerprint(settings, labels, vocab, layerSizes),
     };
@@ -199,12 +202,22 @@ class NluTrainer implements ModelTrainer {
     this.step = s.step;
   }
 
-  /** Calibrates the `in_scope` threshold on the validation split (the training set when it is empty) and writes the export. */
+  /** Calibrates `in_scope` on the validation split (the training set when it is empty) and writes the export. */
   async exportModel(dir: string): Promise<void> {
     const { p, table, head } = this.ready();
     const weights = head.getWeights();
     const onVal = p.val.count > 0;
-    const calibration = calibrateExport({ table: table.table, layerSizes: p.layerSizes, head: weights, examples: onVal ? p.val : p.train, labels: onVal ? p.valY : p.trainY, calibratedOn: onVal ? 'validation' : 'train' });
+    const calibration = calibrateExport({
+      table: table.table,
+      layerSizes: p.layerSizes,
+      head: weights,
+      vocab: p.vocab,
+      rowDocFreq: rowDocFreq(p.train, p.vocab.buckets.length),
+      examples: onVal ? p.val : p.train,
+      texts: p.calibrationTexts,
+      labels: onVal ? p.valY : p.trainY,
+      calibratedOn: onVal ? 'validation' : 'train',
+    });
     await writeNluModel(dir, { architecture: p.settings.architecture, labels: p.labels, vocab: p.vocab, table: table.table, layerSizes: p.layerSizes, head: weights, calibration });
   }
 

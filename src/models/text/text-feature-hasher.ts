@@ -43,6 +43,11 @@ export class TextFeatureHasher {
     this.mask = (1 << config.hashBits) - 1;
   }
 
+  /** Words of the last text hashed: its first `wordCount` ids are their unigrams (hashFeatures' order). */
+  get wordCount(): number {
+    return this.words;
+  }
+
   /** Hashes `text` into `ids` and returns how many there are; the ids stay valid until the next call. */
   hash(text: string): number {
     this.tokenize(text);
