@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/models/kernels/rng.js';
-import { calibrateScope, minInScopeTrials, TARGET_IN_SCOPE_REJECTION, topProbability } from '../../src/models/nlu/calibration.js';
+import { calibrateScope, minInScopeTrials, TARGET_IN_SCOPE_REJECTION, topProbability, WORD_SUPPORT_SHARE } from '../../src/models/nlu/calibration.js';
 
 /** Logits whose softmax is `p` (log-probabilities). */
 const logitsOf = (p: number[]) => p.map(Math.log);
@@ -56,5 +56,52 @@ describe('calibrateScope', () => {
     const c = calibrateScope(Array.from({ length: n }, () => withTop(0.9)), new Int32Array(n), 'validation');
     expect(c).toMatchObject({ threshold: 0, calibrated_on: 'none', in_scope_rejection_rate: 0, in_scope_trials: n });
     expect(calibrateScope([], new Int32Array(0), 'train')).toMatchObject({ threshold: 0, in_scope_rejection_rate: null, unknown_acceptance_rate: null });
+  });
+});
+
+describe('calibrateScope with the word check', () => {
+  /** Rows most frequent first with these document frequencies: 1000, 999, …, 1. */
+  const rowDf = Array.from({ length: 1000 }, (_, r) => 1000 - r);
+  const rowsWithDocFreq = (df: number) => rowDf.filter((d) => d >= df).length;
+
+  it('spends a tenth of the budget on the word check and the rest on confidence, rejecting at most 5 % together', () => {
+    const rng = new Rng(11);
+    for (const n of [199, 400, 999]) {
+      const tops = Array.from({ length: n }, () => 0.35 + 0.65 * rng.next());
+      // Distinct frequencies, so no tie decides how many the quantile rejects.
+      const docFreq = rng.shuffle(Array.from({ length: n }, (_, i) => i + 1)) as number[];
+      const c = calibrateScope(tops.map(withTop), new Int32Array(n), 'validation', TARGET_IN_SCOPE_REJECTION, { docFreq, rowsWithDocFreq });
+      const w = c.word_support!;
+      const unsupported = docFreq.filter((d) => d < w.min_doc_freq).length;
+      // ⌊0.005 (n + 1)⌋ − 1 fail the word check, and together ⌊0.05 (n + 1)⌋ − 1 are rejected.
+      expect(unsupported).toBe(Math.floor(TARGET_IN_SCOPE_REJECTION * WORD_SUPPORT_SHARE * (n + 1)) - 1);
+      expect(w.in_scope_rejection_rate).toBe(unsupported / n);
+      const rejected = tops.filter((t, i) => docFreq[i] < w.min_doc_freq || t < c.threshold).length;
+      expect(rejected).toBe(Math.floor(TARGET_IN_SCOPE_REJECTION * (n + 1)) - 1);
+      expect(c.in_scope_rejection_rate).toBe(rejected / n);
+      expect(w).toMatchObject({ score: 'most_frequent_word_doc_freq', share: WORD_SUPPORT_SHARE, rows: 1000 - w.min_doc_freq + 1 });
+    }
+  });
+
+  it('rejects an unknown trial whose words are rare in training, however confident the model is', () => {
+    // 399 in-scope examples at top 0.9: two with rare words (df 1 and 2; k = ⌊0.005 · 400⌋ = 2, so the first
+    // fails the check), the rest with common ones (df 500); two real unknowns at 0.99: one with a common
+    // word, one with no known word (df 0).
+    const n = 399;
+    const docFreq = [1, 2, ...Array.from({ length: n - 2 }, () => 500), 500, 0];
+    const logits = [...Array.from({ length: n }, () => withTop(0.9)), logitsOf([0.99, 0.005, 0.005]), logitsOf([0.99, 0.005, 0.005])];
+    const labels = Int32Array.from([...Array.from({ length: n }, () => 0), -1, -1]);
+    const c = calibrateScope(logits, labels, 'validation', TARGET_IN_SCOPE_REJECTION, { docFreq, rowsWithDocFreq });
+    expect(c.word_support).toMatchObject({ min_doc_freq: 2, rows: 999, in_scope_rejection_rate: 1 / n });
+    // Left-out trials score 1/2 < threshold 0.9: rejected. The common-word unknown is accepted, the other not.
+    expect(c.unknown_acceptance_rate).toBeCloseTo(1 / (n + 2), 12);
+  });
+
+  it('is left out when too few in-scope examples support its quantile, and confidence keeps the whole budget', () => {
+    const n = Math.ceil(1 / (TARGET_IN_SCOPE_REJECTION * WORD_SUPPORT_SHARE)) - 2;
+    const tops = Array.from({ length: n }, (_, i) => 0.4 + i / (2 * n));
+    const c = calibrateScope(tops.map(withTop), new Int32Array(n), 'validation', TARGET_IN_SCOPE_REJECTION, { docFreq: tops.map(() => 1), rowsWithDocFreq });
+    expect(c.word_support).toBeUndefined();
+    expect(c).toEqual(calibrateScope(tops.map(withTop), new Int32Array(n), 'validation'));
   });
 });
