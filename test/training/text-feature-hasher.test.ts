@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TextFeatureHasher } from '../../src/models/text/text-feature-hasher.js';
-import { DEFAULT_TEXT_FEATURES, hashFeatures, type TextFeatureConfig } from '../../src/models/text/text-features.js';
+import { DEFAULT_TEXT_FEATURES, hashFeatures, tokenize, type TextFeatureConfig } from '../../src/models/text/text-features.js';
 import { TextFeaturizer, buildTrainingFeatures, featurizeAll, vocabFrom, type FeatureVocab, type FeatureWeighting } from '../../src/models/nlu/features.js';
 import { loadSnips } from './snips.js';
 
@@ -61,6 +61,11 @@ describe('TextFeaturizer', () => {
       expect(x.offsets[1]).toBe(to - from);
       expect(Array.from(x.rows.subarray(0, to - from))).toEqual(Array.from(reference.rows.subarray(from, to)));
       expect(Array.from(x.weights.subarray(0, to - from))).toEqual(Array.from(reference.weights.subarray(from, to)));
+      // The word check's row: the smallest row among the text's known word unigrams (its first ids).
+      const ids = hashFeatures(text, vocab.config).slice(0, tokenize(text).length);
+      const top = Math.min(vocab.buckets.length, ...ids.map((b) => vocab.lookup[b]).filter((r) => r >= 0));
+      expect(featurizer.topWordRow()).toBe(top);
+      expect([featurizer.hasWordBelow(top), featurizer.hasWordBelow(top + 1)]).toEqual([false, top < vocab.buckets.length]);
     });
   }
 

@@ -211,7 +211,8 @@ export function calibrateExport(input: ScopeCalibrationInput): NluScopeCalibrati
   const featurizer = new TextFeaturizer(input.vocab);
   const docFreq = input.texts.map((text) => {
     featurizer.ranksOf(text);
-    return featurizer.topWordRow < rowDocFreq.length ? rowDocFreq[featurizer.topWordRow] : 0;
+    const row = featurizer.topWordRow();
+    return row < rowDocFreq.length ? rowDocFreq[row] : 0;
   });
   const rowsWithDocFreq = (df: number) => {
     let rows = 0;

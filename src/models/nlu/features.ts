@@ -257,6 +257,9 @@ export class TextFeaturizer {
   private readonly rowWeight: Float32Array | null;
   private readonly scratch = new SparseScratch();
   private readonly sorter: RowSorter;
+  /** The last text's known word unigrams, as ranks: wordRanks[0 .. wordRankCount). */
+  private wordRanks = new Int32Array(64);
+  private wordRankCount = 0;
   private current: { count: 1; offsets: Uint32Array; rows: Int32Array; weights: Float32Array } = {
     count: 1,
     offsets: new Uint32Array(2),
@@ -291,9 +294,12 @@ export class TextFeaturizer {
   ranksOf(text: string): number {
     const n = this.hasher.hash(text);
     this.scratch.fit(n);
-    // Word unigrams come first (hashFeatures' order): their known ranks are known[0 .. knownWords).
+    // Word unigrams come first (hashFeatures' order): their known ranks are known[0 .. knownWords), kept
+    // aside for the word check because rowsOf rewrites `known`.
     const knownWords = this.collectRanks(0, this.hasher.wordCount, 0);
-    this.topWordRow = this.minRow(knownWords);
+    if (this.wordRanks.length < knownWords) this.wordRanks = new Int32Array(knownWords * 2);
+    this.wordRanks.set(this.scratch.known.subarray(0, knownWords));
+    this.wordRankCount = knownWords;
     return this.collectRanks(this.hasher.wordCount, n, knownWords);
   }
 
@@ -312,21 +318,27 @@ export class TextFeaturizer {
     return count;
   }
 
-  /** The smallest row among the ranks known[0 .. n), or the row count when n is 0. */
-  private minRow(n: number): number {
-    const known = this.scratch.known;
+  private rowOf(rank: number): number {
     const rowOfRank = this.rank.rowOfRank;
-    let min = this.vocab.buckets.length;
-    for (let k = 0; k < n; k++) min = Math.min(min, rowOfRank === null ? known[k] : rowOfRank[known[k]]);
-    return min;
+    return rowOfRank === null ? rank : rowOfRank[rank];
   }
 
   /**
-   * The row of the last text's most frequent known word (trained vocabularies put rows most frequent
-   * first), or the row count when none of its words is known: what the `in_scope` word-support check
-   * compares (nlu-calibration.ts). Set by ranksOf and featurize.
+   * The row of the last text's most frequent known word, or the row count when none of its words is
+   * known: trained vocabularies put rows most frequent first (what the `in_scope` word check compares,
+   * nlu-calibration.ts). For the last text given to ranksOf or featurize.
    */
-  topWordRow = 0;
+  topWordRow(): number {
+    let min = this.vocab.buckets.length;
+    for (let k = 0; k < this.wordRankCount; k++) min = Math.min(min, this.rowOf(this.wordRanks[k]));
+    return min;
+  }
+
+  /** topWordRow() < rows, stopping at the first such word (usually the request's verb). */
+  hasWordBelow(rows: number): boolean {
+    for (let k = 0; k < this.wordRankCount; k++) if (this.rowOf(this.wordRanks[k]) < rows) return true;
+    return false;
+  }
 
   /** What ranksOf and rowsOf write. */
   get known(): Int32Array {

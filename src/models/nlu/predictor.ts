@@ -132,8 +132,8 @@ export class NluPredictor implements Predictor {
     const top = topK(p, NLU_TOP_K).map((j) => ({ intent: this.model.labels[j], score: p[j] }));
     const confidence = top[0].score;
     if (this.threshold === undefined) return { intent: top[0].intent, confidence, top_k: top };
-    // forward() left the text's most frequent word in the featurizer.
-    const inScope = confidence >= this.threshold && this.featurizer.topWordRow < this.supportRows;
+    // forward() left the text's words in the featurizer.
+    const inScope = confidence >= this.threshold && (this.supportRows === Infinity || this.featurizer.hasWordBelow(this.supportRows));
     return { intent: top[0].intent, confidence, in_scope: inScope, top_k: top };
   }
 
