@@ -108,7 +108,7 @@ export function minInScopeTrials(alpha = TARGET_IN_SCOPE_REJECTION): number {
  * before so scores near either side rarely flip (the k-th itself when the one before is -Infinity, a
  * rejection already made); null when there are too few scores for k ≥ 1.
  */
-function conformalThreshold(scores: readonly number[], alpha: number): number | null {
+export function conformalThreshold(scores: readonly number[], alpha: number): number | null {
   const sorted = [...scores].sort((a, b) => a - b);
   const k = Math.floor(alpha * (sorted.length + 1));
   if (k < 1) return null;
