@@ -326,7 +326,7 @@ export class TextFeaturizer {
   /**
    * The row of the last text's most frequent known word, or the row count when none of its words is
    * known: trained vocabularies put rows most frequent first (what the `in_scope` word check compares,
-   * nlu-calibration.ts). For the last text given to ranksOf or featurize.
+   * calibration.ts). For the last text given to ranksOf or featurize.
    */
   topWordRow(): number {
     let min = this.vocab.buckets.length;

@@ -19,7 +19,7 @@ export interface NluPrediction extends Record<string, unknown> {
   confidence: number;
   /**
    * Whether the text is one of the intents the model knows: some word of it is common in training and
-   * `confidence` reaches the threshold, both calibrated at export (nlu-calibration.ts). Models exported
+   * `confidence` reaches the threshold, both calibrated at export (calibration.ts). Models exported
    * before the word check answer on confidence alone; those exported before calibration existed, without
    * `in_scope`.
    */
