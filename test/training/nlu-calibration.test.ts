@@ -79,7 +79,7 @@ describe('calibrateScope with the word check', () => {
       const rejected = tops.filter((t, i) => docFreq[i] < w.min_doc_freq || t < c.threshold).length;
       expect(rejected).toBe(Math.floor(TARGET_IN_SCOPE_REJECTION * (n + 1)) - 1);
       expect(c.in_scope_rejection_rate).toBe(rejected / n);
-      expect(w).toMatchObject({ score: 'most_frequent_word_doc_freq', share: WORD_SUPPORT_SHARE, rows: 1000 - w.min_doc_freq + 1 });
+      expect(w).toMatchObject({ score: 'most_frequent_word_doc_freq', share: WORD_SUPPORT_SHARE, rows: 1000 - w.min_doc_freq + 1, trials: n });
     }
   });
 
@@ -92,9 +92,24 @@ describe('calibrateScope with the word check', () => {
     const logits = [...Array.from({ length: n }, () => withTop(0.9)), logitsOf([0.99, 0.005, 0.005]), logitsOf([0.99, 0.005, 0.005])];
     const labels = Int32Array.from([...Array.from({ length: n }, () => 0), -1, -1]);
     const c = calibrateScope(logits, labels, 'validation', TARGET_IN_SCOPE_REJECTION, { docFreq, rowsWithDocFreq });
-    expect(c.word_support).toMatchObject({ min_doc_freq: 2, rows: 999, in_scope_rejection_rate: 1 / n });
+    expect(c.word_support).toMatchObject({ min_doc_freq: 2, rows: 999, in_scope_rejection_rate: 1 / n, trials: n });
     // Left-out trials score 1/2 < threshold 0.9: rejected. The common-word unknown is accepted, the other not.
     expect(c.unknown_acceptance_rate).toBeCloseTo(1 / (n + 2), 12);
+  });
+
+  it('takes its quantile over the validation examples and the training utterances together', () => {
+    // 100 validation examples at df 500 and 1,000 training utterances at df 1..1000: k = ⌊0.005 · 1101⌋ = 5,
+    // so the threshold sits between the 5th and 4th smallest of all 1,100 (training's 5 and 4).
+    const n = 100;
+    const training = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const c = calibrateScope(Array.from({ length: n }, () => withTop(0.9)), new Int32Array(n), 'validation', TARGET_IN_SCOPE_REJECTION, {
+      docFreq: Array.from({ length: n }, () => 500),
+      training,
+      rowsWithDocFreq,
+    });
+    expect(c.word_support).toMatchObject({ min_doc_freq: 5, trials: 1100, in_scope_rejection_rate: 4 / 1100 });
+    // No validation example fails it, so confidence keeps the whole budget on the validation split.
+    expect(c.in_scope_rejection_rate).toBe(0);
   });
 
   it('is left out when too few in-scope examples support its quantile, and confidence keeps the whole budget', () => {

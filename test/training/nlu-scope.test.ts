@@ -9,8 +9,10 @@
  * dev pairs (2,910 news headlines, forum posts and captions). None was edited after measuring. Measured
  * with the default model (seed 42): out of scope 0.700 of OUT_OF_DOMAIN (confidence alone: 0.625), 0.833
  * of SMALL_TALK, 0.932 of STS-B; "hello how are you" is SearchCreativeWork at 0.985, but its most common
- * word, "you", is in fewer training utterances than the 504 the check asks for. SNIPS test rows kept in
- * scope: 0.953. The floors below sit under those figures with room for a different machine's rounding.
+ * word, "you", is in fewer training utterances than the 728 the check asks for. SNIPS test rows kept in
+ * scope: 0.951 (34 of 700 rejected); the guarantee is ≤ 5 % in expectation, and 700 rows spread a share
+ * by about ±0.8 %, so that assertion asks for 0.94. The other floors sit under the measured figures with
+ * room for a different machine's rounding.
  */
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -135,6 +137,8 @@ describe('nlu in_scope', () => {
     expect(calibration).toMatchObject({ score: 'max_softmax_probability', target_in_scope_rejection: 0.05, calibrated_on: 'validation', in_scope_trials: data.validation.length });
     expect(calibration.word_support).toMatchObject({ score: 'most_frequent_word_doc_freq', share: 0.1 });
     expect(calibration.word_support!.min_doc_freq).toBeGreaterThan(1);
+    // Its quantile is over the validation split and every training utterance.
+    expect(calibration.word_support!.trials).toBe(all.length);
     expect(calibration.word_support!.in_scope_rejection_rate).toBeLessThanOrEqual(0.005);
     expect(calibration.threshold).toBeGreaterThan(0.5);
     expect(calibration.threshold).toBeLessThan(1);
@@ -149,9 +153,9 @@ describe('nlu in_scope', () => {
     expect(outOfScopeShare(texts)).toBeLessThanOrEqual(0.05);
   });
 
-  it('keeps in_scope true for at least 95 % of SNIPS test rows', () => {
+  it('keeps in_scope true for about 95 % of SNIPS test rows', () => {
     const texts = loadSnips('test.csv').map((e) => e.input.text as string);
-    expect(1 - outOfScopeShare(texts)).toBeGreaterThanOrEqual(0.95);
+    expect(1 - outOfScopeShare(texts)).toBeGreaterThanOrEqual(0.94);
   });
 
   it('answers in_scope false for most clearly unrelated text (40 sentences written for this test)', () => {

@@ -12,20 +12,23 @@
  *    logit, energy, temperature, cosine to class centroids and Mahalanobis on HWU64 with 10 of its 64
  *    intents held out (near unknowns); it costs serving nothing.
  *
- * Both were chosen by measurement (docs/decisions.md): on SNIPS with 30 small-talk sentences held out the
- * pair rejects 0.78 of them where confidence alone rejected 0.55, the same 0.90 of STS-B's sentences, and
- * 0.32 of HWU64's unknown intents where confidence alone rejected 0.33. Share of the utterance's features the
- * vocabulary knows and the pooled vector's norm did worse: in-scope utterances are full of entity names
- * never seen in training, while everyday English is mostly known.
+ * The pair was measured against the alternatives (docs/decisions.md): with a SNIPS model it rejects 0.78
+ * of 30 small-talk sentences where confidence alone rejected 0.55, and the same 0.90 of STS-B's sentences;
+ * with HWU64's, 0.32 of its unknown intents where confidence alone rejected 0.33. The share of the
+ * utterance's features the vocabulary knows and the pooled vector's norm did worse: in-scope utterances
+ * are full of entity names never seen in training, while everyday English is mostly known.
  *
  * Rule: together the checks reject at most TARGET_IN_SCOPE_REJECTION of the in-scope validation examples.
  * With n of them, a threshold sits just below the k-th smallest score, k = ⌊α(n + 1)⌋ (the split-conformal
  * quantile): a new in-scope utterance from the same distribution is then rejected with probability ≤ α,
  * and on the validation split itself at most k − 1 < αn are. The word check takes its quantile at
- * WORD_SUPPORT_SHARE · α; the confidence threshold is then the α quantile of the confidence of the
- * examples that pass it (those that fail count as rejected), so the two together spend α. Fewer than
- * 1/α − 1 examples cannot support a quantile, so such a model accepts everything (threshold 0) and says so;
- * the word check needs 1/(WORD_SUPPORT_SHARE · α) − 1 (199) and is left out below that.
+ * WORD_SUPPORT_SHARE · α over the validation split and the training utterances (each scored with itself
+ * left out of the counts, as a new utterance would be: a few hundred validation examples alone would put
+ * the 0.5 % quantile at their smallest value); the confidence threshold is then the α quantile of the
+ * confidence of the validation examples that pass it (those that fail count as rejected), so on the
+ * validation split the two together spend α. Fewer than 1/α − 1 examples cannot support a quantile, so
+ * such a model accepts everything (threshold 0) and says so; the word check needs
+ * 1/(WORD_SUPPORT_SHARE · α) − 1 (199) values and is left out below that.
  *
  * The second rate, unknown acceptance, needs utterances of intents the model does not know. Validation
  * examples of an intent the training set never had are real ones; beyond those every in-scope validation
@@ -44,7 +47,7 @@ export const NLU_WORD_SUPPORT_SCORE = 'most_frequent_word_doc_freq' as const;
 /** Share of in-scope utterances the checks may reject (on the validation split, and in expectation on new ones). */
 export const TARGET_IN_SCOPE_REJECTION = 0.05;
 /**
- * Share of that budget the word check spends. A tenth: on SNIPS it rejects as much small talk as half
+ * Share of that budget the word check spends. A tenth: on SNIPS it rejects more small talk than half
  * (0.78 vs 0.73) and costs HWU64's unknown recall 0.01 where half cost 0.12 (docs/decisions.md).
  */
 export const WORD_SUPPORT_SHARE = 0.1;
@@ -63,8 +66,10 @@ export interface NluWordSupport {
    * occurs in min_doc_freq or more training utterances exactly when its row is below this.
    */
   rows: number;
-  /** Share of in-scope examples this check alone rejects; null without any. */
+  /** Share of the values its quantile was taken on (trials) that this check alone rejects. */
   in_scope_rejection_rate: number | null;
+  /** In-scope examples and training utterances (each left out of the counts) the quantile was taken on. */
+  trials: number;
 }
 
 export interface NluScopeCalibration {
@@ -122,6 +127,12 @@ const rate = (flags: boolean[]) => (flags.length === 0 ? null : flags.filter(Boo
 export interface WordSupportInput {
   /** Per example: training utterances its most frequent known word occurs in (0 when it has no known word). */
   docFreq: ArrayLike<number>;
+  /**
+   * The same for each training utterance, with itself left out (its own occurrence subtracted): what it
+   * would score as a new utterance. They join the in-scope examples' values in the quantile, which at
+   * WORD_SUPPORT_SHARE · α needs thousands of values to be more than the smallest of a few hundred.
+   */
+  training?: ArrayLike<number>;
   /** Rows of the vocabulary whose document frequency is at least `df` (rows are most frequent first). */
   rowsWithDocFreq: (df: number) => number;
 }
@@ -145,6 +156,7 @@ export function calibrateScope(
     inScope.push(i);
     if (words) inScopeDf.push(words.docFreq[i]);
   }
+  if (words?.training) for (let i = 0; i < words.training.length; i++) inScopeDf.push(words.training[i]);
   const dfThreshold = words ? conformalThreshold(inScopeDf, alpha * WORD_SUPPORT_SHARE) : null;
   // Document frequencies are whole numbers: passing "≥ 712.5" is passing "≥ 713".
   const minDocFreq = dfThreshold === null ? 0 : Math.ceil(dfThreshold);
@@ -176,7 +188,8 @@ export function calibrateScope(
       share: WORD_SUPPORT_SHARE,
       min_doc_freq: minDocFreq,
       rows: words.rowsWithDocFreq(minDocFreq),
-      in_scope_rejection_rate: rate(inScope.map((i) => !supported(i))),
+      in_scope_rejection_rate: rate(inScopeDf.map((df) => df < minDocFreq)),
+      trials: inScopeDf.length,
     };
   }
   return calibration;
@@ -193,6 +206,8 @@ export interface ScopeCalibrationInput {
   examples: FeatureMatrix;
   /** The examples' texts, for the word check (through serving's featuriser). */
   texts: readonly string[];
+  /** The training texts, for the word check's quantile; empty when `examples` are the training set. */
+  trainingTexts: readonly string[];
   /** Intent id per example, -1 for an intent the model does not know. */
   labels: Int32Array;
   calibratedOn: 'validation' | 'train';
@@ -209,15 +224,19 @@ export function calibrateExport(input: ScopeCalibrationInput): NluScopeCalibrati
     logits.push(denseLogits(layerSizes, head, pooled));
   }
   const featurizer = new TextFeaturizer(input.vocab);
-  const docFreq = input.texts.map((text) => {
+  // A training utterance's words are counted in rowDocFreq, itself included: one less is what it would score as a new one.
+  const topWordDocFreq = (text: string, self: number) => {
     featurizer.ranksOf(text);
     const row = featurizer.topWordRow();
-    return row < rowDocFreq.length ? rowDocFreq[row] : 0;
-  });
+    return row < rowDocFreq.length ? Math.max(0, rowDocFreq[row] - self) : 0;
+  };
+  const onTraining = input.calibratedOn === 'train';
+  const docFreq = input.texts.map((text) => topWordDocFreq(text, onTraining ? 1 : 0));
+  const training = onTraining ? [] : input.trainingTexts.map((text) => topWordDocFreq(text, 1));
   const rowsWithDocFreq = (df: number) => {
     let rows = 0;
     while (rows < rowDocFreq.length && rowDocFreq[rows] >= df) rows++;
     return rows;
   };
-  return calibrateScope(logits, input.labels, input.calibratedOn, TARGET_IN_SCOPE_REJECTION, { docFreq, rowsWithDocFreq });
+  return calibrateScope(logits, input.labels, input.calibratedOn, TARGET_IN_SCOPE_REJECTION, { docFreq, training, rowsWithDocFreq });
 }

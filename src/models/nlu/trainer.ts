@@ -60,8 +60,9 @@ interface Prepared {
   /** -1 for a validation intent the training set never had: always counted wrong, adds no loss. */
   valY: Int32Array;
   valKnown: number;
-  /** The texts `in_scope` is calibrated on at export: validation's, or training's when validation is empty. */
-  calibrationTexts: string[];
+  /** The texts `in_scope` is calibrated on at export (the word check's quantile takes training's too). */
+  trainTexts: string[];
+  valTexts: string[];
   layerSizes: number[];
   /** Identifies data + settings, so a checkpoint is never loaded into a different model. */
   fingerprint: string;
@@ -115,7 +116,8 @@ class NluTrainer implements ModelTrainer {
       val: featurizeAll(va.texts, vocab),
       valY,
       valKnown: valY.filter((y) => y >= 0).length,
-      calibrationTexts: va.texts.length > 0 ? va.texts : tr.texts,
+      trainTexts: tr.texts,
+      valTexts: va.texts,
       layerSizes,
       fingerprint: fingerprint(settings, labels, vocab, layerSizes),
     };
@@ -214,7 +216,8 @@ class NluTrainer implements ModelTrainer {
       vocab: p.vocab,
       rowDocFreq: rowDocFreq(p.train, p.vocab.buckets.length),
       examples: onVal ? p.val : p.train,
-      texts: p.calibrationTexts,
+      texts: onVal ? p.valTexts : p.trainTexts,
+      trainingTexts: onVal ? p.trainTexts : [],
       labels: onVal ? p.valY : p.trainY,
       calibratedOn: onVal ? 'validation' : 'train',
     });
