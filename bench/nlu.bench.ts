@@ -108,8 +108,8 @@ const share = (texts: readonly string[], counted: (text: string) => boolean) => 
 /** How the export's word check reads in a note. */
 function wordCheckNote(p: Predictor): string {
   const w = (p as NluPredictor).calibration?.word_support;
-  if (!w) return 'no word check (too few validation rows)';
-  return `word check: a word in ≥ ${w.min_doc_freq} training utterances, rejecting ${w.in_scope_rejection_rate?.toFixed(3)} of the validation split alone`;
+  if (!w) return 'no word check (too few examples)';
+  return `word check: a word in ≥ ${w.min_doc_freq} training utterances, failed by ${w.in_scope_rejection_rate?.toFixed(3)} of the ${w.trials} validation and training ones (each left out of the counts)`;
 }
 
 /** Share of `unknown` scores below the threshold that rejects ⌊5 % · n⌋ of the `known` ones (the lowest). */
