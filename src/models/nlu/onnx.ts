@@ -49,6 +49,9 @@ export function buildNluOnnx(model: NluModel): { bytes: Uint8Array; description:
   classifierOutputs(p, 1, model.labels);
   const decision: Record<string, unknown> = { ...CLASSIFIER_DECISION };
   if (model.calibration) Object.assign(decision, { in_scope: 'confidence >= threshold', threshold: model.calibration.threshold });
+  // J-Prime's second check is on words, which the graph's feature ids do not tell apart: named, not computed.
+  const words = model.calibration?.word_support;
+  if (words) Object.assign(decision, { in_scope: 'confidence >= threshold and word support (not in this graph)', word_support: { min_doc_freq: words.min_doc_freq, rule: 'the most frequent known word of the text occurs in at least min_doc_freq training utterances' } });
   const featurisation = { ...textFeaturisation(vocab.config), row_weights: vocab.weighting === 'idf' ? 'idf, stored in the graph (row_weight)' : 'all 1 (a plain mean)' };
   const description = p.describe({ labels: model.labels, decision, featurisation });
   return { bytes: g.encode(), description };
