@@ -18,6 +18,8 @@ export interface TrainingData {
    * Read page by page, yielding to the loop: a large buffer takes seconds to read.
    */
   bufferDataset(modelType: ModelType): Promise<{ train: Example[]; validation: Example[]; maxSeq: number }>;
+  /** Usable rows of the type in the buffer now: the kept counts, no scan. */
+  bufferRows(modelType: ModelType): number;
   /** Inline experiences (request body or drop-box file) as examples, with the items refused. */
   inlineDataset(raw: unknown[], modelType: ModelType): { train: Example[]; validation: Example[]; rejected: ItemError[]; unusable: number };
   markTrained(modelType: ModelType, seq: number): void;
@@ -35,6 +37,9 @@ export function createTrainingData(store: ExperienceStore): TrainingData {
         await pacer.tick();
       }
       return out;
+    },
+    bufferRows(modelType) {
+      return store.stats().types[modelType].usable;
     },
     inlineDataset(raw, modelType) {
       const { examples, rejected, unusable } = examplesFromExperiences(raw, modelType, store.minQuality);

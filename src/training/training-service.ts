@@ -27,6 +27,7 @@ import { TrainerChild } from './trainer-child.js';
 import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
 import { writeDataset as writeDatasetFile } from './dataset-file.js';
 import { readDropboxFile } from './dropbox.js';
+import { EstimateReuse } from './estimate-reuse.js';
 import { ensureDir, storageTrouble } from '../util/fs.js';
 import { toGb } from '../util/proc.js';
 import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
@@ -76,6 +77,7 @@ export class TrainingService extends EventEmitter {
   /** Trouble that did not stop a job (a checkpoint that could not be written), by job. */
   private readonly warnings = new Map<string, string>();
   private closing: Promise<void> | null = null;
+  private readonly estimates = new EstimateReuse();
 
   constructor(private readonly opts: TrainingServiceOptions) {
     super();
@@ -172,6 +174,14 @@ export class TrainingService extends EventEmitter {
    */
   async estimate(body: unknown): Promise<EstimateResponse> {
     const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
+    getTrainerModule(req.modelType); // 400 for types without a trainer, before anything is read
+    if (req.experiences !== undefined || req.datasetPath !== undefined) return this.computeEstimate(req);
+    // Over the buffer: reused while it has grown by less than REUSE_GROWTH (estimate-reuse.ts).
+    const key = `${req.modelType}\u0000${JSON.stringify(trainerOptions(req))}`;
+    return this.estimates.get(key, this.opts.data.bufferRows(req.modelType), () => this.computeEstimate(req));
+  }
+
+  private async computeEstimate(req: StartRequest): Promise<EstimateResponse> {
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
     const module = getTrainerModule(req.modelType);
     const { dataset, rejected } = await this.collectData(req, fromFile);

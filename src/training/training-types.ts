@@ -12,6 +12,8 @@ export interface Dataset {
 /** Where training data comes from; implemented over the experience buffer (src/experiences). */
 export interface TrainingDataPort {
   bufferDataset(modelType: ModelType): Promise<Dataset & { maxSeq: number }>;
+  /** Usable rows of the type in the buffer now (cheap: kept counts). */
+  bufferRows(modelType: ModelType): number;
   inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
   markTrained(modelType: ModelType, seq: number): void;
 }
