@@ -157,4 +157,22 @@ describe('training on worker processes: a reactor that queues and two workers th
     expect(versions[0].digest).toBe(expected);
     console.log(`failover: takeover ${takeoverSeconds.toFixed(2)} s after SIGKILL (TTL ${TTL_SECONDS} s), resumed from epoch ${String(resumed!.data.resumed_from_epoch)}`);
   }, 400_000);
+
+  it('cancels through the reactor a job a worker trains: the worker sees it on its heartbeat and stops the trainer', async () => {
+    const survivor = (await Promise.all(workers.map(async (w) => ((await health(w).catch(() => null)) ? w : null)))).find((w) => w !== null)!;
+    const experiences = snipsExperiences(rows.filter((_, i) => i % 2 === 1), 'c');
+    expect((await postJson(`${reactor.url}/api/training/start`, { job_id: 'cancel-me', model_type: 'nlu', experiences, epochs: 20, config: { seed: 5 } })).status).toBe(200);
+    await waitFor(async () => (await status('cancel-me')).status === 'training' && (await health(survivor)).current_job === 'cancel-me', 60_000, 'the worker to train it');
+    const t0 = Date.now();
+    const res = await postJson<{ status: string }>(`${reactor.url}/api/training/cancel/cancel-me`, {});
+    const seconds = (Date.now() - t0) / 1000;
+    expect(res).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect(seconds).toBeLessThan(5);
+    expect((await status('cancel-me')).status).toBe('cancelled');
+    await waitFor(async () => (await health(survivor)).current_job === null, 5_000, 'the worker to let the job go');
+    const events = await readSse(`${reactor.url}/api/training/stream/cancel-me`, () => undefined);
+    expect(events.filter((e) => e.event === 'cancelled')).toHaveLength(1);
+    expect(events.at(-1)!.event).toBe('cancelled');
+    console.log(`cross-process cancel answered in ${seconds.toFixed(2)} s`);
+  }, 120_000);
 });
