@@ -191,6 +191,16 @@ const envSchema = z.object({
   DEPLOYMENT_TICK_MS: num(1000, { min: 10, int: true }),
   /** Seconds a node's lease on a leader role (rollout controller, intake reconcile, auto-trigger) lasts unless renewed. */
   LEADER_LEASE_TTL: num(15, { min: 0.05 }),
+  /** Who trains: `reactor` (the reactor runs jobs itself, as well as any workers) or `external` (only `trinity worker` processes). */
+  TRAINING_WORKERS: z.enum(['reactor', 'external']).optional().default('reactor'),
+  /** Seconds a job runner's claim on a training job lasts unless renewed (renewed every TTL/3, at most 1 s apart). */
+  TRAINING_LEASE_TTL: num(30, { min: 0.05 }),
+  /** A shared folder for checkpoints, datasets and models (workers on other machines mount it); default JARVIS_HOME. */
+  TRINITY_ARTIFACT_DIR: text(undefined),
+  TRINITY_WORKER_HOST: text('127.0.0.1'),
+  TRINITY_WORKER_PORT: port(8091),
+  /** The pool a worker says it belongs to (health and metrics). */
+  TRINITY_WORKER_POOL: z.enum(['local', 'cloud', 'gpu']).optional().default('local'),
   /** Experiences per file jarvis forwards to trinity/events/; a model type with this many pending is written at once. */
   EXPERIENCE_BATCH_SIZE: num(100, { min: 1, int: true }),
   /** Seconds an experience may wait in jarvis's outbox before it is forwarded; also the retry delay after a failed write. */
@@ -226,6 +236,9 @@ export function parseConfig(env: Env = process.env) {
     const p = expandHome(v, userHome);
     return isAbsolute(p) ? p : resolve(home, p);
   };
+  // Checkpoints, datasets and models live under the artifact folder when one is set (shared with workers).
+  const artifacts = e.TRINITY_ARTIFACT_DIR === undefined ? home : under(e.TRINITY_ARTIFACT_DIR, '.');
+  const underArtifacts = (v: string | undefined, rel: string) => (v === undefined ? join(artifacts, rel) : under(v, rel));
   const reactorHost = e.REACTOR_CORE_HOST!;
   const primeHost = e.JARVIS_PRIME_HOST!;
   const config = {
@@ -238,8 +251,8 @@ export function parseConfig(env: Env = process.env) {
     paths: {
       events: under(e.EXPERIENCE_DIR, 'trinity/events'),
       crossRepo: join(home, 'cross_repo'),
-      checkpoints: under(e.CHECKPOINT_DIR ?? e.TRAINING_CHECKPOINT_DIR, 'training_checkpoints'),
-      models: under(e.MODEL_REGISTRY_DIR, 'models'),
+      checkpoints: underArtifacts(e.CHECKPOINT_DIR ?? e.TRAINING_CHECKPOINT_DIR, 'training_checkpoints'),
+      models: underArtifacts(e.MODEL_REGISTRY_DIR, 'models'),
       dropbox: under(e.TRAINING_DROPBOX_DIR, 'bridge/training_staging'),
       logs: join(home, 'logs'),
     },
@@ -282,6 +295,14 @@ export function parseConfig(env: Env = process.env) {
       minExperiencesForTraining: e.MIN_EXPERIENCES_FOR_TRAINING,
       checkIntervalSeconds: e.TRAINING_CHECK_INTERVAL,
       autoTrainingEnabled: e.AUTO_TRAINING_ENABLED,
+      /** False with TRAINING_WORKERS=external: the reactor queues jobs and `trinity worker` processes train them. */
+      reactorTrains: e.TRAINING_WORKERS === 'reactor',
+      leaseTtlSeconds: e.TRAINING_LEASE_TTL,
+    },
+    worker: {
+      host: e.TRINITY_WORKER_HOST!,
+      port: e.TRINITY_WORKER_PORT,
+      pool: e.TRINITY_WORKER_POOL,
     },
     resources: {
       maxTotalMemoryGb: e.MAX_TOTAL_MEMORY_GB,

@@ -227,6 +227,9 @@ export class Reactor {
       maxQueuedJobs: config.reactor.maxQueuedJobs,
       checkpointIntervalEpochs: config.training.checkpointIntervalEpochs,
       autoResume: config.training.autoResumeFailed,
+      trainHere: config.training.reactorTrains,
+      workerId: this.instanceId,
+      leaseTtlSeconds: config.training.leaseTtlSeconds,
     });
     return this.training;
   }

@@ -279,4 +279,23 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'training job claims',
+    sql: `
+      -- Which process runs a training job (a reactor's own runner or a \`trinity worker\`), until when, and
+      -- under which fencing token. A runner claims the oldest queued job, or a training one whose lease ran
+      -- out or whose process is provably gone, in one UPDATE; it renews lease_until every TTL/3. Every
+      -- event a runner appends is checked against (worker_id, lease_token) in the same transaction, so a
+      -- holder that lost its claim cannot write another event. owner_* name the process as in
+      -- coordinator_leases. cancel_requested_at: the API asked for a cancel the runner has yet to honour.
+      ALTER TABLE jobs ADD COLUMN worker_id TEXT;
+      ALTER TABLE jobs ADD COLUMN lease_until REAL;
+      ALTER TABLE jobs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN owner_host TEXT;
+      ALTER TABLE jobs ADD COLUMN owner_pid INTEGER;
+      ALTER TABLE jobs ADD COLUMN owner_start INTEGER;
+      ALTER TABLE jobs ADD COLUMN cancel_requested_at REAL;
+    `,
+  },
 ];

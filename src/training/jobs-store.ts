@@ -3,6 +3,7 @@
  * The stored shape (JobRow) is kept apart from the domain shape (JobRecord); convert with fromRow.
  */
 import type { Db } from '../store/database.js';
+import { JobClaims } from './job-claims.js';
 
 export type JobStatus = 'queued' | 'training' | 'completed' | 'failed' | 'cancelled';
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
@@ -39,6 +40,22 @@ export interface JobRecord {
   createdAt: number;
   startedAt: number | null;
   completedAt: number | null;
+  /** The runner that holds (or last held) the job's claim; null before any claim. */
+  workerId: string | null;
+}
+
+/** Appends a runner makes must still be under its claim: the job's holder and fencing token. */
+export interface JobFence {
+  workerId: string;
+  token: number;
+}
+
+/** The runner's claim on a job is gone (another runner took it, or a cancel fenced it off). */
+export class ClaimLost extends Error {
+  constructor(jobId: string, fence: JobFence) {
+    super(`job ${jobId} is no longer held by ${fence.workerId} under token ${fence.token}`);
+    this.name = 'ClaimLost';
+  }
 }
 
 export interface JobEvent {
@@ -66,6 +83,7 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
+  worker_id: string | null;
 }
 
 interface EventRow {
@@ -94,6 +112,7 @@ function fromRow(r: JobRow): JobRecord {
     createdAt: r.created_at,
     startedAt: r.started_at,
     completedAt: r.completed_at,
+    workerId: r.worker_id,
   };
 }
 
@@ -139,8 +158,11 @@ export interface JobFilter {
 
 export class JobStore {
   private readonly stmts;
+  /** The runners' claims on these jobs (job-claims.ts). */
+  readonly claims: JobClaims;
 
   constructor(private readonly db: Db) {
+    this.claims = new JobClaims(db);
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO jobs (job_id, model_type, status, request, total_epochs, created_at)
@@ -150,6 +172,7 @@ export class JobStore {
       get: db.prepare('SELECT * FROM jobs WHERE job_id = ?'),
       byStatus: db.prepare('SELECT * FROM jobs WHERE status = ? ORDER BY created_at, rowid'),
       countActive: db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'training')"),
+      holder: db.prepare('SELECT worker_id, lease_token FROM jobs WHERE job_id = ?'),
       lastSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM job_events WHERE job_id = ?'),
       insertEvent: db.prepare('INSERT INTO job_events (job_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)'),
       eventsSince: db.prepare('SELECT seq, event, data, created_at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq'),
@@ -226,10 +249,17 @@ export class JobStore {
     return this.get(jobId)!;
   }
 
-  /** Appends an event to the job's log, optionally patching the job in the same transaction. */
-  appendEvent(jobId: string, event: string, data: Record<string, unknown>, patch?: JobPatch): JobEvent {
+  /**
+   * Appends an event to the job's log, optionally patching the job in the same transaction. With a fence,
+   * only while that runner still holds the job under that token; ClaimLost otherwise, and nothing is written.
+   */
+  appendEvent(jobId: string, event: string, data: Record<string, unknown>, patch?: JobPatch, fence?: JobFence): JobEvent {
     return this.db
       .transaction((): JobEvent => {
+        if (fence) {
+          const h = this.stmts.holder.get(jobId) as { worker_id: string | null; lease_token: number } | undefined;
+          if (h?.worker_id !== fence.workerId || h.lease_token !== fence.token) throw new ClaimLost(jobId, fence);
+        }
         const seq = (this.stmts.lastSeq.get(jobId) as { seq: number }).seq + 1;
         const createdAt = Date.now() / 1000;
         this.stmts.insertEvent.run(jobId, seq, event, JSON.stringify(data), createdAt);

@@ -1,15 +1,13 @@
 /**
- * Reactor's training jobs: accepts start requests, freezes each job's dataset to a file, runs up to
- * MAX_CONCURRENT_TRAINING_JOBS trainer processes, turns their reports into the job's event log,
- * registers the finished model, and resumes interrupted jobs from their last checkpoint.
- *
- * A full or read-only disk never fails a job: the job stays `training`, the trouble is listed in
- * `problems()` (health answers `degraded`), and the step that failed (the trainer, or the registration of
- * its export) is retried every STORAGE_RETRY_MS until it succeeds.
+ * Reactor's training jobs: accepts start requests, freezes each job's dataset to a file and queues the
+ * job; answers status, lists and cancels. The jobs are trained by job runners (job-runner.ts): this
+ * process's own unless TRAINING_WORKERS=external, and those of `trinity worker` processes sharing the
+ * database. A full or read-only disk at start answers 503 (TrainingStorageUnavailable).
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { renameSync, rmSync, rmdirSync } from 'node:fs';
 import type { JobEvent, JobRecord, JobStore } from './jobs-store.js';
 import { TERMINAL_JOB_STATUSES } from './jobs-store.js';
@@ -23,34 +21,27 @@ import {
 } from '../errors.js';
 import { getTrainerModule } from '../models/index.js';
 import { parseStartRequest, checkJobId, trainerOptions, type StartRequest } from './job-request.js';
-import { TrainerChild } from './trainer-child.js';
-import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
+import { JobRunner, STORAGE_RETRY_MS } from './job-runner.js';
 import { writeDataset as writeDatasetFile } from './dataset-file.js';
 import { readDropboxFile } from './dropbox.js';
 import { EstimateReuse } from './estimate-reuse.js';
 import { ensureDir, storageTrouble } from '../util/fs.js';
 import { toGb } from '../util/proc.js';
 import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
-import { iso, metricsOf, requestRecord, round, roundReport, seedFromJobId, statusView } from './job-views.js';
+import { iso, requestRecord, statusView } from './job-views.js';
 
 export type { Dataset, EstimateResponse, ExportAssessor, StartResponse, TrainingDataPort, TrainingServiceListener, TrainingServiceOptions, VersionPort } from './training-types.js';
 export { statusView } from './job-views.js';
-import type { ModelType } from '../model-types.js';
+export { MAX_AUTO_RESUMES, STORAGE_RETRY_MS } from './job-runner.js';
 
-/** How often a trainer that died on its own is restarted from its checkpoint before the job fails. */
-export const MAX_AUTO_RESUMES = 3;
 /** Samples per second assumed for a duration estimate before any job of the type has finished. */
 const DEFAULT_SAMPLES_PER_SECOND = 5_000;
 const FENCING_LOCK_NAME = 'training_slot';
-/** How often a step that failed on a full or read-only disk is tried again. */
-export const STORAGE_RETRY_MS = 30_000;
-
-interface Running {
-  child: TrainerChild;
-  stopping: 'cancel' | 'shutdown' | null;
-  terminal: boolean;
-}
-
+/** TRAINING_LEASE_TTL's default: seconds a runner's claim on a job lasts unless renewed. */
+export const DEFAULT_LEASE_TTL_SECONDS = 30;
+/** How long a cancel waits for another process's runner to stop the trainer before it ends the job itself. */
+export const CANCEL_WAIT_MS = 5_000;
+const CANCEL_POLL_MS = 100;
 
 /** Refuses data a job could not train on (TrainingNoData, 400) before anything starts. */
 function checkTrainable(req: StartRequest, dataset: Dataset, rejected: readonly { error: string }[]): void {
@@ -68,19 +59,32 @@ function checkTrainable(req: StartRequest, dataset: Dataset, rejected: readonly 
 }
 
 export class TrainingService extends EventEmitter {
-  private readonly running = new Map<string, Running>();
-  private readonly resumeCount = new Map<string, number>();
-  /** Jobs whose trainer has exported and that are being registered; never relaunched meanwhile. */
-  private readonly finishing = new Set<string>();
-  /** Jobs held up by a full or read-only disk: what went wrong, and the timer of the next try. */
-  private readonly stalled = new Map<string, { problem: string; timer: NodeJS.Timeout }>();
-  /** Trouble that did not stop a job (a checkpoint that could not be written), by job. */
-  private readonly warnings = new Map<string, string>();
+  /** This process's job runner; null when training is left to `trinity worker` processes. */
+  private readonly runner: JobRunner | null;
   private closing: Promise<void> | null = null;
   private readonly estimates = new EstimateReuse();
 
   constructor(private readonly opts: TrainingServiceOptions) {
     super();
+    this.runner =
+      opts.trainHere === false
+        ? null
+        : new JobRunner({
+            jobs: opts.jobs,
+            claims: opts.jobs.claims,
+            data: opts.data,
+            versions: opts.versions,
+            assessor: opts.assessor,
+            logger: opts.logger,
+            checkpointsRoot: opts.checkpointsRoot,
+            checkpointsName: opts.checkpointsName,
+            maxConcurrentJobs: opts.maxConcurrentJobs,
+            autoResume: opts.autoResume,
+            storageRetryMs: opts.storageRetryMs,
+            workerId: opts.workerId ?? `runner-${process.pid}-${randomUUID().slice(0, 8)}`,
+            leaseTtlSeconds: opts.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS,
+          });
+    this.runner?.on('event', (jobId, e) => this.emit('event', jobId, e));
   }
 
   override on<E extends keyof TrainingServiceListener>(event: E, listener: TrainingServiceListener[E]): this {
@@ -130,7 +134,7 @@ export class TrainingService extends EventEmitter {
       this.opts.logger.error({ err, job_id: jobId }, 'no space to start a training job');
       throw TrainingStorageUnavailable.with({ cause: err, reason: code, path: jobDir, retry_after_seconds: STORAGE_RETRY_MS / 1000 }, `the job's dataset under ${this.opts.checkpointsRoot}`, code);
     }
-    this.schedule();
+    this.runner?.poke();
     const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
     return rejected.length ? { ...response, rejected } : response;
   }
@@ -192,11 +196,6 @@ export class TrainingService extends EventEmitter {
     return { model_type: req.modelType, memory_bytes: e.bytes, memory_gb: toGb(e.bytes), basis: e.basis, examples };
   }
 
-  /** A checkpoint folder as answers and events show it: under the checkpoints root's name, not the host's path. */
-  private shownCheckpoint(path: string): string {
-    return `${this.opts.checkpointsName ?? '$TRAINING_CHECKPOINT_DIR'}/${relative(this.opts.checkpointsRoot, path)}`;
-  }
-
   status(jobId: string): Record<string, unknown> {
     return statusView(this.mustGet(jobId));
   }
@@ -213,57 +212,59 @@ export class TrainingService extends EventEmitter {
     return this.opts.jobs.eventsSince(jobId, afterSeq);
   }
 
-  /** POST /api/training/cancel/{id}: resolves once the trainer has exited and the job is cancelled. */
+  /**
+   * POST /api/training/cancel/{id}: resolves once the trainer has exited and the job is cancelled. A job
+   * another process runs is asked through the database (its runner sees it within a heartbeat); one
+   * nobody runs, or whose runner does not answer within CANCEL_WAIT_MS, is fenced off and ended here.
+   */
   async cancel(jobId: string): Promise<{ job_id: string; status: 'cancelled'; message: string }> {
     const job = this.mustGet(jobId);
     if (TERMINAL_JOB_STATUSES.includes(job.status)) throw TrainingJobFinished(jobId, job.status);
-    const run = this.running.get(jobId);
-    if (run) {
-      run.stopping = 'cancel';
-      await run.child.stop('cancel');
+    if (!(await this.runner?.cancel(jobId))) {
+      const claims = this.opts.jobs.claims;
+      const asked = claims.requestCancel(jobId, Date.now() / 1000, () => this.appendCancelled(jobId));
+      if (asked === 'asked' && !(await this.endsWithin(jobId, CANCEL_WAIT_MS))) claims.forceEnd(jobId, () => this.appendCancelled(jobId));
     }
     const now = this.opts.jobs.get(jobId)!;
-    if (!TERMINAL_JOB_STATUSES.includes(now.status)) this.finishCancelled(jobId, now.epoch);
+    if (now.status !== 'cancelled') throw TrainingJobFinished(jobId, now.status);
     return { job_id: jobId, status: 'cancelled', message: `cancelled at epoch ${now.epoch}` };
   }
 
-  /** Jobs that were training or queued when the service stopped: resume or fail them, then schedule. */
-  recover(): void {
-    for (const job of this.opts.jobs.withStatus('training')) {
-      if (this.opts.autoResume) {
-        this.opts.logger.info({ job_id: job.jobId, epoch: job.epoch }, 'resuming interrupted training job');
-      } else {
-        this.fail(job.jobId, 'the service stopped while the job was training and AUTO_RESUME_FAILED_TRAINING is off');
-      }
+  private async endsWithin(jobId: string, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (TERMINAL_JOB_STATUSES.includes(this.opts.jobs.get(jobId)!.status)) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(CANCEL_POLL_MS);
     }
-    this.schedule();
+  }
+
+  /**
+   * Starts this process's job runner (when it trains): it claims queued jobs and those interrupted when
+   * their runner stopped or died, which resume from their last checkpoint.
+   */
+  recover(): void {
+    this.runner?.start();
   }
 
   /** What keeps jobs from going on (a full or read-only disk), one line each; empty when all is well. */
   problems(): string[] {
-    return [...[...this.stalled.values()].map((s) => s.problem), ...this.warnings.values()];
+    return this.runner?.problems() ?? [];
   }
 
   /** Trainer process ids, for memory accounting. */
   trainerPids(): number[] {
-    return [...this.running.values()].map((r) => r.child.pid).filter((p): p is number => p !== undefined);
+    return this.runner?.trainerPids() ?? [];
   }
 
+  /** Jobs this process trains now (0 when training is left to workers). */
   activeJobCount(): number {
-    return this.running.size;
+    return this.runner?.activeJobCount() ?? 0;
   }
 
-  /** Stops every trainer after it checkpoints its current epoch; jobs stay `training` and resume on restart. */
+  /** Stops every trainer after it checkpoints its current epoch; the jobs go back for the next runner. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      for (const s of this.stalled.values()) clearTimeout(s.timer);
-      await Promise.all(
-        [...this.running.values()].map((r) => {
-          r.stopping = 'shutdown';
-          return r.child.stop('shutdown');
-        }),
-      );
-    })();
+    this.closing ??= this.runner?.close() ?? Promise.resolve();
     return this.closing;
   }
 
@@ -320,230 +321,8 @@ export class TrainingService extends EventEmitter {
     this.emit('event', jobId, e);
   }
 
-  private schedule(): void {
-    if (this.closing) return;
-    const candidates = [...this.opts.jobs.withStatus('training'), ...this.opts.jobs.withStatus('queued')];
-    for (const job of candidates) {
-      if (this.running.size >= this.opts.maxConcurrentJobs) return;
-      if (this.running.has(job.jobId) || this.finishing.has(job.jobId) || this.stalled.has(job.jobId)) continue;
-      this.launch(job);
-    }
-  }
-
-  private launch(job: JobRecord): void {
-    if (job.datasetPath === null) {
-      // Accepted before this version checked its dataset write (a full disk at start): nothing to train on.
-      this.fail(job.jobId, 'the job has no dataset file (it could not be written when the job was started); start it again');
-      return;
-    }
-    const req = job.request as unknown as StartRequest;
-    const spec: TrainerJobSpec = {
-      jobId: job.jobId,
-      modelType: job.modelType as ModelType,
-      datasetPath: job.datasetPath,
-      options: { ...trainerOptions(req), epochs: job.totalEpochs },
-      seed: req.seed ?? seedFromJobId(job.jobId),
-      checkpointsRoot: this.opts.checkpointsRoot,
-      checkpointEnabled: req.checkpointEnabled,
-      checkpointInterval: req.checkpointInterval,
-      exportDir: join(this.opts.checkpointsRoot, job.jobId, 'export'),
-      resume: true,
-    };
-    if (job.status === 'queued') {
-      this.opts.jobs.update(job.jobId, { status: 'training', startedAt: Date.now() / 1000 });
-    }
-    const child = new TrainerChild(spec);
-    const run: Running = { child, stopping: null, terminal: false };
-    this.running.set(job.jobId, run);
-    child.on('message', (msg) => {
-      this.onChildMessage(job.jobId, run, msg).catch((err: unknown) => {
-        this.opts.logger.error({ err, job_id: job.jobId }, 'handling trainer message failed');
-        run.terminal = true;
-        this.fail(job.jobId, `could not finish the job: ${(err as Error).message}`);
-        child.kill();
-      });
-    });
-    child.on('exit', (code, signal) => this.onChildExit(job.jobId, run, code, signal));
-    this.opts.logger.info({ job_id: job.jobId, pid: child.pid, model_type: job.modelType }, 'trainer started');
-  }
-
-  private async onChildMessage(jobId: string, run: Running, msg: ChildMessage): Promise<void> {
-    switch (msg.type) {
-      case 'ready':
-        return;
-      case 'started':
-        if (msg.resumedFromEpoch !== null) {
-          this.append(
-            jobId,
-            'status',
-            { job_id: jobId, status: 'training', epoch: msg.resumedFromEpoch, resumed_from_epoch: msg.resumedFromEpoch, message: `resumed from epoch ${msg.resumedFromEpoch}` },
-            { resumedFromEpoch: msg.resumedFromEpoch, epoch: msg.resumedFromEpoch },
-          );
-        }
-        return;
-      case 'epoch':
-        this.append(jobId, 'status', { job_id: jobId, status: 'training', ...roundReport(msg.report) }, { epoch: msg.report.epoch, metrics: metricsOf(msg.report) });
-        return;
-      case 'checkpoint_skipped':
-        this.opts.logger.warn({ job_id: jobId, epoch: msg.epoch, set_aside: msg.path, reason: msg.reason }, 'damaged checkpoint skipped');
-        this.append(jobId, 'status', {
-          job_id: jobId,
-          status: 'training',
-          message: `checkpoint of epoch ${msg.epoch} skipped: ${msg.reason}; set aside as ${msg.path}`,
-          checkpoint_skipped: { epoch: msg.epoch, path: msg.path, reason: msg.reason },
-        });
-        return;
-      case 'checkpoint_failed': {
-        const problem = `job ${jobId}: the checkpoint of epoch ${msg.epoch} could not be written (${msg.code}); training goes on, free disk space under ${this.opts.checkpointsRoot}`;
-        this.warnings.set(jobId, problem);
-        this.opts.logger.error({ job_id: jobId, epoch: msg.epoch, code: msg.code, error: msg.error }, 'checkpoint could not be written');
-        this.append(jobId, 'status', { job_id: jobId, status: 'training', epoch: msg.epoch, message: problem });
-        return;
-      }
-      case 'notice':
-        this.opts.logger.info({ job_id: jobId }, msg.message);
-        return;
-      case 'checkpoint':
-        this.warnings.delete(jobId);
-        this.append(
-          jobId,
-          'checkpoint',
-          { job_id: jobId, epoch: msg.epoch, checkpoint_path: this.shownCheckpoint(msg.path), metrics: metricsOf(msg.metrics) },
-          { checkpoint: { epoch: msg.epoch, checkpoint_path: this.shownCheckpoint(msg.path) } },
-        );
-        return;
-      case 'exported':
-        run.terminal = true;
-        await this.register(jobId, msg);
-        return;
-      case 'stopped':
-        if (msg.reason === 'cancel') {
-          run.terminal = true;
-          this.finishCancelled(jobId, msg.epoch);
-        }
-        return;
-      case 'failed':
-        run.terminal = true;
-        if (msg.code) this.stall(jobId, `its trainer stopped: ${msg.error}`, () => this.schedule());
-        else this.fail(jobId, msg.error);
-        return;
-    }
-  }
-
-  /** Registers an export; a full or read-only disk keeps the export and retries later. */
-  private async register(jobId: string, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
-    this.finishing.add(jobId);
-    try {
-      await this.complete(jobId, msg);
-    } catch (err) {
-      if (storageTrouble(err) === null) throw err;
-      this.stall(jobId, `registering its model failed: ${(err as Error).message}`, () => void this.register(jobId, msg).catch((e: unknown) => this.fail(jobId, `could not finish the job: ${(e as Error).message}`)));
-      return;
-    } finally {
-      this.finishing.delete(jobId);
-    }
-    this.schedule();
-  }
-
-  /**
-   * Holds a job up until the disk is fixed: listed in problems() (health `degraded`), reported in its
-   * event log, and `retry` runs after STORAGE_RETRY_MS. The job stays `training`, so a restart resumes it.
-   */
-  private stall(jobId: string, what: string, retry: () => void): void {
-    const every = this.opts.storageRetryMs ?? STORAGE_RETRY_MS;
-    const problem = `job ${jobId} waits for disk space or a writable folder: ${what}; retrying every ${every / 1000} s`;
-    const timer = setTimeout(() => {
-      this.stalled.delete(jobId);
-      retry();
-    }, every);
-    this.stalled.set(jobId, { problem, timer });
-    this.opts.logger.error({ job_id: jobId }, problem);
-    this.append(jobId, 'status', { job_id: jobId, status: 'training', message: problem });
-  }
-
-  private async complete(jobId: string, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
-    const job = this.opts.jobs.get(jobId)!;
-    const metrics = metricsOf(msg.metrics);
-    const extra = await this.assessExport(job, msg.dir);
-    const { version } = await this.opts.versions.register({
-      modelType: job.modelType as ModelType,
-      jobId,
-      sourceDir: msg.dir,
-      metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second, epochs: msg.epochs },
-      counts: { train: msg.trainSize, validation: msg.validationSize },
-      extra,
-    });
-    if (job.bufferMaxSeq !== null) this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
-    rmSync(msg.dir, { recursive: true, force: true });
-    this.clearTrouble(jobId);
-    this.append(
-      jobId,
-      'completed',
-      {
-        job_id: jobId,
-        status: 'completed',
-        model_version: version,
-        metrics: { ...metrics, samples_per_second: round(msg.metrics.samples_per_second) },
-        peak_rss_mb: Math.round(msg.peakRssBytes / 2 ** 20),
-      },
-      { status: 'completed', modelVersion: version, completedAt: Date.now() / 1000, metrics: { ...metrics, samples_per_second: msg.metrics.samples_per_second } },
-    );
-    this.opts.logger.info({ job_id: jobId, model_version: version, ...metrics }, 'training job completed');
-  }
-
-  /** The assessor's manifest fields; a failure is logged and recorded there, never fails the job. */
-  private async assessExport(job: JobRecord, exportDir: string): Promise<Record<string, unknown> | undefined> {
-    const { assessor, logger } = this.opts;
-    if (!assessor || job.datasetPath === null) return undefined;
-    try {
-      return await assessor.assessExport({ modelType: job.modelType as ModelType, jobId: job.jobId, exportDir, datasetPath: job.datasetPath });
-    } catch (err) {
-      logger.warn({ err, job_id: job.jobId }, 'evaluating the new version failed; registering it without figures');
-      return { evaluation: { error: err instanceof Error ? err.message : String(err) } };
-    }
-  }
-
-  private onChildExit(jobId: string, run: Running, code: number | null, signal: NodeJS.Signals | null): void {
-    this.running.delete(jobId);
-    // A trainer killed for not stopping in time: the job is cancelled before anything can relaunch it.
-    if (!run.terminal && run.stopping === 'cancel') {
-      run.terminal = true;
-      const job = this.opts.jobs.get(jobId);
-      if (job && !TERMINAL_JOB_STATUSES.includes(job.status)) this.finishCancelled(jobId, job.epoch);
-    }
-    if (!run.terminal && run.stopping === null) {
-      const job = this.opts.jobs.get(jobId);
-      if (job && !TERMINAL_JOB_STATUSES.includes(job.status)) {
-        const attempts = (this.resumeCount.get(jobId) ?? 0) + 1;
-        const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-        if (this.opts.autoResume && attempts <= MAX_AUTO_RESUMES && !this.closing) {
-          this.resumeCount.set(jobId, attempts);
-          this.opts.logger.warn({ job_id: jobId, attempt: attempts }, `trainer ${why}; resuming from the last checkpoint`);
-        } else {
-          this.fail(jobId, `trainer process ${why}`);
-        }
-      }
-    }
-    this.schedule();
-  }
-
-  /** Forgets a job's disk trouble once it completed or ended otherwise. */
-  private clearTrouble(jobId: string): void {
-    const stalled = this.stalled.get(jobId);
-    if (stalled) clearTimeout(stalled.timer);
-    this.stalled.delete(jobId);
-    this.warnings.delete(jobId);
-  }
-
-  private finishCancelled(jobId: string, epoch: number): void {
-    this.clearTrouble(jobId);
+  private appendCancelled(jobId: string): void {
+    const epoch = this.opts.jobs.get(jobId)?.epoch ?? 0;
     this.append(jobId, 'cancelled', { job_id: jobId, status: 'cancelled', epoch }, { status: 'cancelled', completedAt: Date.now() / 1000 });
   }
-
-  private fail(jobId: string, error: string): void {
-    this.clearTrouble(jobId);
-    this.append(jobId, 'failed', { job_id: jobId, status: 'failed', error }, { status: 'failed', error, completedAt: Date.now() / 1000 });
-    this.opts.logger.error({ job_id: jobId, error }, 'training job failed');
-  }
 }
-

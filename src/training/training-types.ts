@@ -66,6 +66,12 @@ export interface TrainingServiceOptions {
    * on demand without mounting a small filesystem, which needs privileges a test run does not have.
    */
   writeDataset?: (path: string, dataset: Dataset) => Promise<void> | void;
+  /** Whether this process runs a job runner (TRAINING_WORKERS=reactor); false leaves jobs to workers. Default true. */
+  trainHere?: boolean;
+  /** The runner's name as a claim holder. Default: runner-<pid>-<random>. */
+  workerId?: string;
+  /** Seconds a runner's claim on a job lasts unless renewed (TRAINING_LEASE_TTL). Default 30. */
+  leaseTtlSeconds?: number;
 }
 
 export interface StartResponse {

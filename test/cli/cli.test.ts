@@ -31,6 +31,18 @@ describe('trinity CLI', () => {
     for (const cmd of ['train', 'status', 'jobs', 'cancel', 'config']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b.*\\S+`, 'm'));
   });
 
+  it('worker --help names its port and pool options and where to read more; a bad pool exits 2', async () => {
+    const r = await runCli(['worker', '--help'], home);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--port <port>.*8091/s);
+    expect(r.stdout).toMatch(/--pool <pool>.*"local", "cloud", "gpu"/s);
+    expect(r.stdout).toContain('TRAINING_WORKERS=external');
+    expect(r.stdout).toContain('docs/workers.md');
+    const bad = await runCli(['config'], home, { env: { TRINITY_WORKER_POOL: 'moon' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('TRINITY_WORKER_POOL');
+  });
+
   it('config prints aligned KEY value lines with the token masked, or JSON', async () => {
     const r = await runCli(['config'], home, { env: { TRINITY_API_TOKEN: 'hunter2', REACTOR_CORE_PORT: '9191' } });
     expect(r.code).toBe(0);

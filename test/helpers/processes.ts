@@ -27,7 +27,7 @@ export interface ServiceProcess {
 
 const LISTENING = /listening on port (\d+)/;
 
-type ServiceName = 'reactor' | 'prime' | 'jarvis';
+type ServiceName = 'reactor' | 'prime' | 'jarvis' | 'worker';
 
 /** A spawned `trinity <service>`, not waited for (e.g. to send requests while it starts). */
 export interface SpawnedService {

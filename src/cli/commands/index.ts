@@ -19,6 +19,7 @@ import * as rollback from './rollback.js';
 import * as status from './status.js';
 import * as train from './train.js';
 import * as up from './up.js';
+import * as worker from './worker.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -26,6 +27,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   // services
   up.register,
   reactor.register,
+  worker.register,
   prime.register,
   jarvis.register,
   // training
