@@ -13,6 +13,7 @@
  * would see: every distinct sentence of STS-B's dev pairs, and 30 sentences of small talk (the same as
  * test/training/nlu-scope.test.ts's SMALL_TALK).
  */
+import { SMALL_TALK } from './lib/small-talk.js';
 import { examplesFromExperiences, splitExamples } from '../src/experiences/index.js';
 import { Rng } from '../src/models/kernels/rng.js';
 import { conformalThreshold, TARGET_IN_SCOPE_REJECTION } from '../src/models/nlu/calibration.js';
@@ -27,39 +28,6 @@ import type { Example, Predictor } from '../src/models/types.js';
 const UNKNOWN_SEED = 15;
 const UNKNOWN_INTENTS = 10;
 
-/** Small talk, written before any score was measured on it (test/training/nlu-scope.test.ts has the same list). */
-const SMALL_TALK = [
-  'hello how are you',
-  'hi there',
-  'good morning',
-  'good night',
-  'thanks a lot',
-  'thank you so much',
-  'what is the meaning of life',
-  'tell me a joke',
-  'how old are you',
-  'what is your name',
-  'who made you',
-  'are you a robot',
-  'do you love me',
-  'i am bored',
-  'i feel sad today',
-  'you are funny',
-  'nice to meet you',
-  'what are you doing',
-  'how was your day',
-  'can we be friends',
-  'goodbye',
-  'see you later',
-  'never mind',
-  'that is great',
-  'ok cool',
-  'i do not understand',
-  'what can you do',
-  'are you smart',
-  'sorry about that',
-  'have a nice day',
-];
 
 /** A data set's train rows as the id-hash split a job makes of them. */
 function jobSplit(set: string, train: string[][]): ReturnType<typeof splitExamples> {

@@ -1,0 +1,36 @@
+/**
+ * Small talk for out-of-scope measurements, written before any score was measured on it: an assistant's
+ * nlu model should answer `in_scope: false` to these. Used by the nlu bench and test/training/nlu-scope.test.ts.
+ */
+export const SMALL_TALK = [
+  'hello how are you',
+  'hi there',
+  'good morning',
+  'good night',
+  'thanks a lot',
+  'thank you so much',
+  'what is the meaning of life',
+  'tell me a joke',
+  'how old are you',
+  'what is your name',
+  'who made you',
+  'are you a robot',
+  'do you love me',
+  'i am bored',
+  'i feel sad today',
+  'you are funny',
+  'nice to meet you',
+  'what are you doing',
+  'how was your day',
+  'can we be friends',
+  'goodbye',
+  'see you later',
+  'never mind',
+  'that is great',
+  'ok cool',
+  'i do not understand',
+  'what can you do',
+  'are you smart',
+  'sorry about that',
+  'have a nice day',
+];
