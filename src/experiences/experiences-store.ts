@@ -114,14 +114,7 @@ interface CountsRow {
   new_since: number;
 }
 
-interface StatsRow {
-  model_type: string;
-  total: number;
-  usable: number;
-  negative: number;
-  low_quality: number;
-  corrections: number;
-  new_since: number;
+interface StatsRow extends CountsRow {
   last_trained_at: number | null;
 }
 

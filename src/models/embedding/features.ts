@@ -30,7 +30,7 @@ export interface EmbeddingFeatureSpace {
 }
 
 /** lowbias32 (Wellons): a cheap integer hash with good avalanche, enough to draw row signs. */
-function mix32(x: number): number {
+export function mix32(x: number): number {
   x ^= x >>> 16;
   x = Math.imul(x, 0x7feb352d);
   x ^= x >>> 15;
