@@ -180,7 +180,7 @@ export class SparseEmbedding {
 
   /** Uniform in [-limit, limit), row by row, from the job's generator. */
   initUniform(rng: Rng, limit: number): void {
-    for (let i = 0; i < this.table.length; i++) this.table[i] = (2 * rng.next() - 1) * limit;
+    rng.fillUniform(this.table, limit);
   }
 
   /** Pools examples `order[start..end)` into `out`; see poolRows. */
