@@ -139,14 +139,15 @@ class SparseScratch {
  * each once, weighted count × rowWeight normalised to sum 1 in float64, then stored as float32. Returns the
  * index after the last one written. Training and serving both come through writeKnown, so their weights agree.
  */
-function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: FeatureVocab, scratch: SparseScratch, sorter: RowSorter, rows: Int32Array, weights: Float32Array, at: number): number {
+function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: FeatureVocab, scratch: SparseScratch, rows: Int32Array, weights: Float32Array, at: number): number {
   scratch.fit(to - from);
   let n = 0;
   for (let k = from; k < to; k++) {
     const r = vocab.lookup[ids[k]];
     if (r >= 0) scratch.known[n++] = r;
   }
-  sorter.sort(scratch.known, n);
+  // Not RowSorter: training rows are most frequent first, so most fall in its first bucket.
+  scratch.known.subarray(0, n).sort();
   return writeKnown(n, vocab.rowWeight, scratch, rows, weights, at);
 }
 
@@ -180,9 +181,8 @@ function matrixFrom(hashed: HashedTexts, vocab: FeatureVocab): FeatureMatrix {
   const rows = new Int32Array(hashed.ids.length);
   const weights = new Float32Array(hashed.ids.length);
   const scratch = new SparseScratch();
-  const sorter = new RowSorter(vocab.buckets.length);
   for (let i = 0; i < count; i++) {
-    offsets[i + 1] = writeSparse(hashed.ids, hashed.offsets[i], hashed.offsets[i + 1], vocab, scratch, sorter, rows, weights, offsets[i]);
+    offsets[i + 1] = writeSparse(hashed.ids, hashed.offsets[i], hashed.offsets[i + 1], vocab, scratch, rows, weights, offsets[i]);
   }
   return { count, offsets, rows: rows.slice(0, offsets[count]), weights: weights.slice(0, offsets[count]) };
 }
