@@ -42,7 +42,7 @@ const startSchema = z
 
 /**
  * Epochs of a start that names none (CONTRACT §3 said 10 for every type): each type's own default where
- * it has measured one (nlu 3, vision 10; decisions.md), 10 otherwise.
+ * it has measured one (nlu 5, vision 10; decisions.md), 10 otherwise.
  */
 export const DEFAULT_EPOCHS = 10;
 const TYPE_DEFAULT_EPOCHS: Partial<Record<ModelType, number>> = { nlu: NLU_DEFAULTS.epochs, vision: VISION_DEFAULTS.epochs };
