@@ -8,8 +8,6 @@ import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
 import type { TrainerOptions } from '../models/types.js';
 import { TrainingInvalidJobId, TrainingInvalidRequest, TrainingUnknownModelType } from '../errors.js';
 import { checkJobOptions, MAX_EPOCHS } from './job-options.js';
-import { NLU_DEFAULTS } from '../models/nlu/options.js';
-import { VISION_DEFAULTS } from '../models/vision/options.js';
 
 /** Job ids become folder names: letters, digits, '-', '_' and '.', never starting with a dot. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -40,16 +38,8 @@ const startSchema = z
   })
   .loose();
 
-/**
- * Epochs of a start that names none (CONTRACT §3 said 10 for every type): each type's own default where
- * it has measured one (nlu 5, vision 10; decisions.md), 10 otherwise.
- */
+/** Epochs of a start that names none (CONTRACT §3). */
 export const DEFAULT_EPOCHS = 10;
-const TYPE_DEFAULT_EPOCHS: Partial<Record<ModelType, number>> = { nlu: NLU_DEFAULTS.epochs, vision: VISION_DEFAULTS.epochs };
-
-export function defaultEpochs(modelType: ModelType): number {
-  return TYPE_DEFAULT_EPOCHS[modelType] ?? DEFAULT_EPOCHS;
-}
 
 export interface StartRequest {
   jobId?: string;
@@ -99,7 +89,7 @@ export function parseStartRequest(body: unknown, defaults: { checkpointInterval:
     batchSize: config.batch_size,
     architecture: config.model_architecture,
     seed: config.seed,
-    epochs: (b.epochs as number | undefined) ?? defaultEpochs(b.model_type),
+    epochs: (b.epochs as number | undefined) ?? DEFAULT_EPOCHS,
     checkpointEnabled: b.checkpoint_enabled ?? true,
     checkpointInterval: b.checkpoint_interval ?? defaults.checkpointInterval,
     datasetPath: b.dataset_path,

@@ -25,7 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('train')
     .description('train a model on the reactor and follow its progress to the new version')
     .argument('<model_type>', `model type to train (${MODEL_TYPES.join(', ')})`)
-    .option('--epochs <n>', 'epochs to train (reactor default: nlu 5, other types 10)', parsePositiveInt)
+    .option('--epochs <n>', 'epochs to train (reactor default: 10)', parsePositiveInt)
     .option('--file <path>', 'experiences to train on: JSON array, JSONL or .gz (default: the reactor buffer)')
     .option('--job-id <id>', 'job id; the same id again follows the existing job instead of starting another')
     .option('--batch-size <n>', 'training batch size', parsePositiveInt)

@@ -39,10 +39,8 @@ export const NLU_DEFAULTS = Object.freeze({
    */
   weighting: 'mean' as FeatureWeighting,
   /**
-   * Epochs of a job that names none (job-request.ts; it was 10 for every type). The learning rate decays
-   * linearly to ~0 over the epochs asked for, so the last epoch is the converged one. Fewer cost the
-   * out-of-scope check (HWU64 with 10 intents unknown, seed 42): unknown recall 0.317 at 5, 0.311 at 4,
-   * 0.289 at 3; SNIPS test accuracy is 0.986–0.987 at 3–5 (decisions.md).
+   * Epochs a job should ask for when it has no preference. The learning rate decays linearly to ~0 over the
+   * epochs asked for, so the last epoch is the converged one; 4–6 all reach ~0.986 on SNIPS.
    */
   epochs: 5,
 });
