@@ -40,6 +40,14 @@ const LR_FLOOR = 0.01;
  */
 const ORT_THREADS = 1;
 
+/**
+ * Threads for the table's pooling and row updates (the helper thread of sparse-embedding.ts) once the
+ * training set has this many examples: below it the thread's start (~30 ms) costs more than it saves.
+ * Same bits on one thread or two (docs/decisions.md).
+ */
+export const NLU_TABLE_THREADS = 2;
+export const NLU_THREADED_MIN_EXAMPLES = 2000;
+
 /** Knobs the job options do not expose; for tests and experiments. Defaults in NLU_DEFAULTS. */
 export interface NluTuning {
   embeddingDim?: number;
@@ -48,6 +56,8 @@ export interface NluTuning {
   features?: Partial<NluSettings['features']>;
   /** Training documents a hash bucket must occur in to get a row. Default 1 (every bucket seen). */
   minCount?: number;
+  /** Threads for the table's work: 1, or 2 (the default from NLU_THREADED_MIN_EXAMPLES training examples). */
+  tableThreads?: 1 | 2;
 }
 
 interface Prepared {
@@ -124,10 +134,15 @@ class NluTrainer implements ModelTrainer {
     };
     // Row-wise second moment, no momentum: as accurate as full Adam on SNIPS, ~40 % faster, a third of the
     // state (see sparse-embedding.ts). fastText's init: small uniform rows, so the head leads at first.
-    this.table = new SparseEmbedding(vocab.buckets.length, dim, 'row', false);
+    const threads = this.tuning.tableThreads ?? (matrix.count >= NLU_THREADED_MIN_EXAMPLES ? NLU_TABLE_THREADS : 1);
+    this.table = new SparseEmbedding(vocab.buckets.length, dim, 'row', false, threads > 1);
     this.table.initUniform(rng, 1 / dim);
-    this.head = await OrtDenseHead.create(layerSizes, initHeadWeights(layerSizes, rng), settings.adam, { threads: ORT_THREADS }, { inputGradient: true });
     const batch = Math.max(settings.batchSize, EVAL_BATCH_SIZE);
+    // The thread starts while onnxruntime builds its session.
+    const helper = threads > 1 ? this.table.startHelper(matrix, settings.batchSize) : undefined;
+    helper?.catch(() => undefined); // awaited below; this only keeps a failure from counting as unhandled meanwhile
+    this.head = await OrtDenseHead.create(layerSizes, initHeadWeights(layerSizes, rng), settings.adam, { threads: ORT_THREADS }, { inputGradient: true });
+    await helper;
     this.pooled = new Float32Array(batch * dim);
     this.batchLabels = new Int32Array(batch);
   }
@@ -228,6 +243,7 @@ class NluTrainer implements ModelTrainer {
   dispose(): void {
     this.head?.dispose();
     this.head = undefined;
+    this.table?.dispose();
     this.table = undefined;
     this.p = undefined;
   }
