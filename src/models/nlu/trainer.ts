@@ -41,12 +41,11 @@ const LR_FLOOR = 0.01;
 const ORT_THREADS = 1;
 
 /**
- * Threads for the table's pooling and row updates (the helper thread of sparse-embedding.ts) once the
- * training set has this many examples: below it the thread's start (~30 ms) costs more than it saves.
- * Same bits on one thread or two (docs/decisions.md).
+ * Threads for the table's pooling and row updates (the helper thread of sparse-embedding.ts). Same bits on
+ * one thread or two; one by default, as the hand-over per batch lost on a loaded 2-core machine
+ * (docs/decisions.md).
  */
-export const NLU_TABLE_THREADS = 2;
-export const NLU_THREADED_MIN_EXAMPLES = 2000;
+export const NLU_TABLE_THREADS = 1;
 
 /** Knobs the job options do not expose; for tests and experiments. Defaults in NLU_DEFAULTS. */
 export interface NluTuning {
@@ -56,7 +55,7 @@ export interface NluTuning {
   features?: Partial<NluSettings['features']>;
   /** Training documents a hash bucket must occur in to get a row. Default 1 (every bucket seen). */
   minCount?: number;
-  /** Threads for the table's work: 1, or 2 (the default from NLU_THREADED_MIN_EXAMPLES training examples). */
+  /** Threads for the table's work (default NLU_TABLE_THREADS). */
   tableThreads?: 1 | 2;
 }
 
@@ -134,7 +133,7 @@ class NluTrainer implements ModelTrainer {
     };
     // Row-wise second moment, no momentum: as accurate as full Adam on SNIPS, ~40 % faster, a third of the
     // state (see sparse-embedding.ts). fastText's init: small uniform rows, so the head leads at first.
-    const threads = this.tuning.tableThreads ?? (matrix.count >= NLU_THREADED_MIN_EXAMPLES ? NLU_TABLE_THREADS : 1);
+    const threads = this.tuning.tableThreads ?? NLU_TABLE_THREADS;
     this.table = new SparseEmbedding(vocab.buckets.length, dim, 'row', false, threads > 1);
     this.table.initUniform(rng, 1 / dim);
     const batch = Math.max(settings.batchSize, EVAL_BATCH_SIZE);
