@@ -15,8 +15,7 @@
  *
  * All arithmetic is float64 rounded to float32 on store, in a fixed order, so runs repeat bit for bit.
  */
-import { Worker } from 'node:worker_threads';
-import { compiledSibling } from '../../util/compiled-entry.js';
+import { TableMemory, tableWasmAvailable, wasmArrayBytes } from './table-wasm.js';
 import type { Rng } from './rng.js';
 import type { FeatureMatrix } from '../nlu/features.js';
 
@@ -146,7 +145,7 @@ export function weightedRowSumSquares(src: Float32Array, dim: number, rows: Int3
 /** Where Adam keeps its second moment; see the file comment. */
 export type SecondMoment = 'element' | 'row';
 
-/** What a batch's row updates read and write: the same on the main thread and the helper thread. */
+/** What a batch's row updates read and write. */
 export interface RowUpdate {
   readonly dim: number;
   readonly secondMoment: SecondMoment;
@@ -165,9 +164,8 @@ export interface RowUpdate {
 
 /**
  * Lazy Adam on the rows of slots [s0, s1): each row's gradient (the weighted sum of its examples' dPooled,
- * in example order) is built and applied at once, so the batch's gradient is never stored. A row's
- * arithmetic does not depend on which thread runs it or on the other rows, so any split of the slots gives
- * the same bits.
+ * in example order) is built and applied at once, so the batch's gradient is never stored. table-wasm.ts's
+ * `rmsprop` is this loop for secondMoment 'row' without a first moment.
  */
 export function updateSlots(u: RowUpdate, dPooled: Float32Array, s0: number, s1: number, adam: AdamSettings, step: number): void {
   const { dim, touched, useStart, useExample, useWeight, rowGrad } = u;
@@ -230,9 +228,15 @@ function rowSecondMoment(u: RowUpdate, r: number, adam: AdamSettings, gg: number
   return (v[r] = Math.fround(adam.beta2 * v[r] + ((1 - adam.beta2) / u.dim) * gg));
 }
 
-/** Float32Array on shared memory when `shared` (the helper thread reads and writes it too). */
-function floats(n: number, shared: boolean): Float32Array {
-  return shared ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
+/** The training matrix and batch arrays the wasm kernels read, placed in the table's wasm memory. */
+interface WasmBatch {
+  mem: TableMemory;
+  /** The training matrix, copied into the memory (pool and applyGradient take the wasm path for it). */
+  x: FeatureMatrix;
+  order: Int32Array;
+  pooled: Float32Array;
+  dPooled: Float32Array;
+  rowGrad: Float32Array;
 }
 
 export class SparseEmbedding {
@@ -245,26 +249,54 @@ export class SparseEmbedding {
   private readonly slot: Int32Array;
   private touchedCount = 0;
   private update: RowUpdate;
-  private helper?: TableHelper;
+  private readonly wasm?: WasmBatch;
 
   /**
    * `secondMoment` default `'element'` (plain Adam); `firstMoment` (momentum) default true, and false only
-   * with `secondMoment: 'row'`. `shared` puts the table and its moments on shared memory, which
-   * `startHelper` needs. See the file comment.
+   * with `secondMoment: 'row'`. See the file comment. `wasm` (see SparseEmbedding.withWasm) is internal.
    */
   constructor(
     readonly rows: number,
     readonly dim: number,
     readonly secondMoment: SecondMoment = 'element',
     readonly firstMoment = true,
-    readonly shared = false,
+    wasm?: { x: FeatureMatrix; maxBatch: number },
   ) {
     if (!firstMoment && secondMoment !== 'row') throw new RangeError("firstMoment false needs secondMoment 'row'");
-    this.table = floats(rows * dim, shared);
-    this.m = floats(firstMoment ? rows * dim : 0, shared);
-    this.v = floats(secondMoment === 'row' ? rows : rows * dim, shared);
+    if (wasm) {
+      const { x, maxBatch } = wasm;
+      const uses = maxUses(x, maxBatch);
+      const mem = new TableMemory(wasmTableBytes(rows, dim, x, maxBatch));
+      this.table = mem.f32(rows * dim);
+      this.m = new Float32Array(0);
+      this.v = mem.f32(rows);
+      const placed = { count: x.count, offsets: mem.u32(x.offsets.length), rows: mem.i32(x.rows.length), weights: mem.f32(x.weights.length) };
+      placed.offsets.set(x.offsets);
+      placed.rows.set(x.rows);
+      placed.weights.set(x.weights);
+      this.wasm = { mem, x: placed, order: mem.i32(maxBatch), pooled: mem.f32(maxBatch * dim), dPooled: mem.f32(maxBatch * dim), rowGrad: mem.f32(dim) };
+      this.update = this.updateArrays(mem.i32(uses), mem.i32(uses + 2), mem.i32(uses), mem.f32(uses));
+    } else {
+      this.table = new Float32Array(rows * dim);
+      this.m = new Float32Array(firstMoment ? rows * dim : 0);
+      this.v = new Float32Array(secondMoment === 'row' ? rows : rows * dim);
+      this.update = this.updateArrays(new Int32Array(0), new Int32Array(1), new Int32Array(0), new Float32Array(0));
+    }
     this.slot = new Int32Array(rows).fill(-1);
-    this.update = this.updateArrays(new Int32Array(0), new Int32Array(1), new Int32Array(0), new Float32Array(0));
+  }
+
+  /**
+   * A row-wise RMSprop table (secondMoment 'row', no first moment) whose pooling and row updates for the
+   * training matrix `x` run in WebAssembly (table-wasm.ts): same bits as the JS loops, ~2–3× faster.
+   * `trainingMatrix` is x's copy in the wasm memory: pass that one to pool and applyGradient. Falls back to
+   * the JS table (and `x` itself) where the kernels do not apply: no SIMD, or a width not a multiple of 8.
+   */
+  static withWasm(rows: number, dim: number, x: FeatureMatrix, maxBatch: number): { table: SparseEmbedding; trainingMatrix: FeatureMatrix } {
+    if (dim % 8 !== 0 || wasmTableBytes(rows, dim, x, maxBatch) > WASM_MAX_BYTES || !tableWasmAvailable()) {
+      return { table: new SparseEmbedding(rows, dim, 'row', false), trainingMatrix: x };
+    }
+    const table = new SparseEmbedding(rows, dim, 'row', false, { x, maxBatch });
+    return { table, trainingMatrix: table.wasm!.x };
   }
 
   private updateArrays(touched: Int32Array, useStart: Int32Array, useExample: Int32Array, useWeight: Float32Array): RowUpdate {
@@ -277,38 +309,17 @@ export class SparseEmbedding {
     rng.fillUniform(this.table, limit);
   }
 
-  /**
-   * Starts a second thread that pools and updates half of each batch of `x` (sparse-embedding-thread.ts);
-   * `maxBatch` is the widest batch `pool` and `applyGradient` will get. Needs `shared`. The results are the
-   * same bits as on one thread: pooled examples and updated rows are each computed whole by one thread.
-   */
-  async startHelper(x: FeatureMatrix, maxBatch: number): Promise<void> {
-    if (!this.shared) throw new RangeError('startHelper needs a table on shared memory');
-    if (this.helper) throw new RangeError('the helper thread was already started');
-    const helper = await TableHelper.start(this, x, maxBatch);
-    this.helper = helper;
-    this.update = this.updateArrays(helper.touched, helper.useStart, helper.useExample, helper.useWeight);
-  }
-
-  /** Ends the helper thread, if any. */
-  dispose(): void {
-    this.helper?.stop();
-    this.helper = undefined;
-  }
-
   /** Pools examples `order[start..end)` into `out`; see poolRows. */
   pool(x: FeatureMatrix, order: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
-    const h = this.helper;
-    if (!h || x !== h.x || end - start < 2) {
+    const w = this.wasm;
+    if (!w || x !== w.x) {
       poolRows(this.table, this.dim, x, order, start, end, out);
       return;
     }
-    const mid = start + ((end - start) >> 1);
-    for (let b = start; b < end; b++) h.order[b - start] = order[b];
-    h.run(POOL, mid - start, end - start);
-    poolRows(this.table, this.dim, x, order, start, mid, out);
-    h.wait();
-    out.set(h.pooled.subarray(0, (end - mid) * this.dim), (mid - start) * this.dim);
+    const n = end - start;
+    for (let b = 0; b < n; b++) w.order[b] = order[start + b];
+    w.mem.kernel.pool(w.order.byteOffset, n, x.offsets.byteOffset, x.rows.byteOffset, x.weights.byteOffset, this.table.byteOffset, this.dim, w.pooled.byteOffset);
+    out.set(w.pooled.subarray(0, n * this.dim));
   }
 
   /**
@@ -317,33 +328,21 @@ export class SparseEmbedding {
    * scattering into a packed gradient first (SNIPS, measured).
    */
   applyGradient(x: FeatureMatrix, order: ArrayLike<number>, start: number, end: number, dPooled: Float32Array, adam: AdamSettings, t: number): void {
-    const h = this.helper;
-    if (h && x !== h.x) throw new RangeError('a table with a helper thread trains on the matrix the helper was given');
+    const w = this.wasm;
+    if (w && x !== w.x) throw new RangeError('a wasm table trains on its trainingMatrix');
     this.groupUses(x, order, start, end);
     // Without a first moment there is no momentum bias to correct: β1 = 0 makes that factor 1.
     const step = adamStepSize(this.firstMoment ? adam : { ...adam, beta1: 0 }, t);
     const slots = this.touchedCount;
-    if (!h) {
-      updateSlots(this.update, dPooled, 0, slots, adam, step);
+    const u = this.update;
+    if (w) {
+      w.dPooled.set(dPooled.subarray(0, (end - start) * this.dim));
+      w.mem.kernel.rmsprop(0, slots, u.touched.byteOffset, u.useStart.byteOffset, u.useExample.byteOffset, u.useWeight.byteOffset, w.dPooled.byteOffset, this.dim, this.table.byteOffset, this.v.byteOffset, w.rowGrad.byteOffset, step, adam.beta2, (1 - adam.beta2) / this.dim, adam.epsilon);
     } else {
-      // Split where half of the work (a row's uses plus the row itself) is done.
-      const { useStart } = this.update;
-      const half = (useStart[slots] + slots) / 2;
-      let split = 0;
-      while (split < slots && useStart[split] + split < half) split++;
-      h.dPooled.set(dPooled.subarray(0, (end - start) * this.dim));
-      h.params[0] = step;
-      h.params[1] = adam.learningRate;
-      h.params[2] = adam.beta1;
-      h.params[3] = adam.beta2;
-      h.params[4] = adam.epsilon;
-      h.run(UPDATE, split, slots);
-      updateSlots(this.update, dPooled, 0, split, adam, step);
-      h.wait();
+      updateSlots(u, dPooled, 0, slots, adam, step);
     }
     const { slot } = this;
-    const touched = this.update.touched;
-    for (let s = 0; s < slots; s++) slot[touched[s]] = -1;
+    for (let s = 0; s < slots; s++) slot[u.touched[s]] = -1;
     this.touchedCount = 0;
   }
 
@@ -352,7 +351,7 @@ export class SparseEmbedding {
     const { slot } = this;
     const uses = countUses(x, order, start, end);
     if (this.update.useExample.length < uses) {
-      if (this.helper) throw new RangeError(`a batch of ${uses} row uses is more than the helper thread was sized for`);
+      if (this.wasm) throw new RangeError(`a batch of ${uses} row uses is more than the wasm table was sized for`);
       this.update = this.updateArrays(new Int32Array(uses), new Int32Array(uses + 2), new Int32Array(uses), new Float32Array(uses));
     }
     const { touched, useExample, useWeight } = this.update;
@@ -385,122 +384,17 @@ export class SparseEmbedding {
   }
 }
 
-/** Commands to the helper thread (control[CMD]). */
-export const POOL = 1;
-export const UPDATE = 2;
-export const STOP = 3;
-/** Slots of the control array: command sequence number, command, its two arguments, done sequence, failure. */
-export const SEQ = 0, CMD = 1, ARG0 = 2, ARG1 = 3, DONE = 4, FAILED = 5;
+/** wasm32 addresses 4 GiB; the kernels' byte offsets are i32 products, so stay well inside 2 GiB. */
+const WASM_MAX_BYTES = 2 ** 31 - 2 ** 26;
 
-/** What the helper thread gets: every array it shares with the main thread. */
-export interface HelperSetup {
-  dim: number;
-  secondMoment: SecondMoment;
-  firstMoment: boolean;
-  table: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
-  offsets: Uint32Array;
-  rows: Int32Array;
-  weights: Float32Array;
-  order: Int32Array;
-  pooled: Float32Array;
-  dPooled: Float32Array;
-  params: Float64Array;
-  touched: Int32Array;
-  useStart: Int32Array;
-  useExample: Int32Array;
-  useWeight: Float32Array;
-  control: Int32Array;
-}
-
-/** How long the main thread waits for the helper before calling it lost (it answers in milliseconds). */
-const HELPER_TIMEOUT_MS = 60_000;
-
-/** The main thread's side of the helper: shared buffers and the wait/notify hand-over (Atomics). */
-class TableHelper {
-  private seq = 0;
-  private constructor(
-    readonly x: FeatureMatrix,
-    private readonly worker: Worker,
-    private readonly s: HelperSetup,
-  ) {}
-
-  get order(): Int32Array { return this.s.order; }
-  get pooled(): Float32Array { return this.s.pooled; }
-  get dPooled(): Float32Array { return this.s.dPooled; }
-  get params(): Float64Array { return this.s.params; }
-  get touched(): Int32Array { return this.s.touched; }
-  get useStart(): Int32Array { return this.s.useStart; }
-  get useExample(): Int32Array { return this.s.useExample; }
-  get useWeight(): Float32Array { return this.s.useWeight; }
-
-  static async start(t: SparseEmbedding, x: FeatureMatrix, maxBatch: number): Promise<TableHelper> {
-    const dim = t.dim;
-    const uses = maxUses(x, maxBatch);
-    const shared = <T extends Float32Array | Int32Array | Uint32Array | Float64Array>(a: T): T => {
-      const c = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
-      c.set(a as never);
-      return c;
-    };
-    const s: HelperSetup = {
-      dim,
-      secondMoment: t.secondMoment,
-      firstMoment: t.firstMoment,
-      table: t.table,
-      m: t.m,
-      v: t.v,
-      offsets: shared(x.offsets),
-      rows: shared(x.rows),
-      weights: shared(x.weights),
-      order: shared(new Int32Array(maxBatch)),
-      pooled: floats(maxBatch * dim, true),
-      dPooled: floats(maxBatch * dim, true),
-      params: shared(new Float64Array(5)),
-      touched: shared(new Int32Array(uses)),
-      useStart: shared(new Int32Array(uses + 2)),
-      useExample: shared(new Int32Array(uses)),
-      useWeight: floats(uses, true),
-      control: shared(new Int32Array(6)),
-    };
-    const worker = new Worker(compiledSibling(import.meta.url, 'sparse-embedding-thread.js'), { workerData: s });
-    worker.unref();
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    });
-    return new TableHelper(x, worker, s);
-  }
-
-  /** Hands the helper a command; it runs while the main thread does its own half. */
-  run(cmd: number, a0: number, a1: number): void {
-    const c = this.s.control;
-    c[CMD] = cmd;
-    c[ARG0] = a0;
-    c[ARG1] = a1;
-    Atomics.store(c, SEQ, ++this.seq);
-    Atomics.notify(c, SEQ);
-  }
-
-  /** Blocks until the helper has finished the last command. */
-  wait(): void {
-    const c = this.s.control;
-    for (;;) {
-      const done = Atomics.load(c, DONE);
-      if (done === this.seq) break;
-      if (Atomics.wait(c, DONE, done, HELPER_TIMEOUT_MS) === 'timed-out') throw new Error('the table helper thread stopped answering');
-    }
-    if (Atomics.load(c, FAILED) !== 0) throw new Error('the table helper thread failed (see its error on stderr)');
-  }
-
-  stop(): void {
-    this.run(STOP, 0, 0);
-    void this.worker.terminate();
-  }
+/** Bytes of a wasm table's memory: the table and its row moments, x's copy, the batch's arrays. */
+export function wasmTableBytes(rows: number, dim: number, x: FeatureMatrix, maxBatch: number): number {
+  const uses = maxUses(x, maxBatch);
+  return [rows * dim, rows, x.offsets.length, x.rows.length, x.weights.length, maxBatch, 2 * maxBatch * dim, dim, 3 * uses + 2].reduce((sum, n) => sum + wasmArrayBytes(n), 0);
 }
 
 /** The most row uses any `maxBatch` examples of `x` make: an upper bound for one batch's. */
-function maxUses(x: FeatureMatrix, maxBatch: number): number {
+export function maxUses(x: FeatureMatrix, maxBatch: number): number {
   const lengths = new Uint32Array(x.count);
   for (let i = 0; i < x.count; i++) lengths[i] = x.offsets[i + 1] - x.offsets[i];
   lengths.sort();

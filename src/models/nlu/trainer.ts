@@ -40,13 +40,6 @@ const LR_FLOOR = 0.01;
  */
 const ORT_THREADS = 1;
 
-/**
- * Threads for the table's pooling and row updates (the helper thread of sparse-embedding.ts). Same bits on
- * one thread or two; one by default, as the hand-over per batch lost on a loaded 2-core machine
- * (docs/decisions.md).
- */
-export const NLU_TABLE_THREADS = 1;
-
 /** Knobs the job options do not expose; for tests and experiments. Defaults in NLU_DEFAULTS. */
 export interface NluTuning {
   embeddingDim?: number;
@@ -55,8 +48,8 @@ export interface NluTuning {
   features?: Partial<NluSettings['features']>;
   /** Training documents a hash bucket must occur in to get a row. Default 1 (every bucket seen). */
   minCount?: number;
-  /** Threads for the table's work (default NLU_TABLE_THREADS). */
-  tableThreads?: 1 | 2;
+  /** false keeps the table's loops in JS (same bits; for tests and comparisons). Default true. */
+  wasm?: boolean;
 }
 
 interface Prepared {
@@ -133,15 +126,14 @@ class NluTrainer implements ModelTrainer {
     };
     // Row-wise second moment, no momentum: as accurate as full Adam on SNIPS, ~40 % faster, a third of the
     // state (see sparse-embedding.ts). fastText's init: small uniform rows, so the head leads at first.
-    const threads = this.tuning.tableThreads ?? NLU_TABLE_THREADS;
-    this.table = new SparseEmbedding(vocab.buckets.length, dim, 'row', false, threads > 1);
-    this.table.initUniform(rng, 1 / dim);
     const batch = Math.max(settings.batchSize, EVAL_BATCH_SIZE);
-    // The thread starts while onnxruntime builds its session.
-    const helper = threads > 1 ? this.table.startHelper(matrix, settings.batchSize) : undefined;
-    helper?.catch(() => undefined); // awaited below; this only keeps a failure from counting as unhandled meanwhile
+    // Pooling and row updates of the training matrix in WebAssembly (same bits as the JS loops).
+    const { table, trainingMatrix } =
+      this.tuning.wasm === false ? { table: new SparseEmbedding(vocab.buckets.length, dim, 'row', false), trainingMatrix: matrix } : SparseEmbedding.withWasm(vocab.buckets.length, dim, matrix, settings.batchSize);
+    this.p.train = trainingMatrix;
+    this.table = table;
+    this.table.initUniform(rng, 1 / dim);
     this.head = await OrtDenseHead.create(layerSizes, initHeadWeights(layerSizes, rng), settings.adam, { threads: ORT_THREADS }, { inputGradient: true });
-    await helper;
     this.pooled = new Float32Array(batch * dim);
     this.batchLabels = new Int32Array(batch);
   }
@@ -242,7 +234,6 @@ class NluTrainer implements ModelTrainer {
   dispose(): void {
     this.head?.dispose();
     this.head = undefined;
-    this.table?.dispose();
     this.table = undefined;
     this.p = undefined;
   }
