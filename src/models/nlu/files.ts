@@ -85,10 +85,16 @@ export async function writeNluModel(dir: string, model: NluModel): Promise<void>
     weights_file: WEIGHTS_BIN,
     arrays: entries,
   };
-  await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  // The files' writes and syncs overlap each other and the ONNX encoding; model.json, which names the
+  // others, still comes last.
+  const weights = writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+  weights.catch(() => undefined); // awaited below; this only keeps a failure from counting as unhandled meanwhile
   const onnx = buildNluOnnx(model);
-  await writeOnnxExport(dir, onnx.bytes, onnx.description);
-  if (model.calibration) await writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'nlu', ...model.calibration }, null, 2) + '\n');
+  await Promise.all([
+    weights,
+    writeOnnxExport(dir, onnx.bytes, onnx.description),
+    model.calibration ? writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'nlu', ...model.calibration }, null, 2) + '\n') : undefined,
+  ]);
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 

@@ -31,15 +31,20 @@ export function estimateNluMemory(train: readonly Example[], validation: readonl
   const ids: number[] = [];
   let rows = 0;
   let featureIds = 0;
+  const lengths: number[] = [];
   for (const text of extractTexts(train).texts) {
     ids.length = 0;
     featureIds += hashFeatures(text, settings.features, ids).length;
+    lengths.push(ids.length);
     for (const b of ids) {
       if (seen[b] === 1) continue;
       seen[b] = 1;
       rows++;
     }
   }
+  const trainIds = featureIds;
+  // The most ids a batch can hold: the wasm table's per-batch arrays are sized for it.
+  const widestBatch = lengths.sort((a, b) => b - a).slice(0, settings.batchSize).reduce((a, b) => a + b, 0);
   for (const text of extractTexts(validation).texts) {
     ids.length = 0;
     featureIds += hashFeatures(text, settings.features, ids).length;
@@ -56,6 +61,9 @@ export function estimateNluMemory(train: readonly Example[], validation: readonl
     // saveState and exportModel each pack the table into one buffer before writing; the last checkpoint's
     // buffer may still await collection while the export's is filled.
     { what: 'checkpoint + export copies of the table', bytes: 2 * tableBytes },
+    // sparse-embedding.ts's wasm table: the training matrix's rows and weights copied into its memory (the
+    // JS matrix is dropped after init, but both exist then), and each batch's grouped row uses.
+    { what: "training rows in the table's wasm memory", bytes: trainIds * 8 + 3 * 4 * widestBatch },
     // model.onnx (nlu-onnx.ts): its bucket → row table (4 bytes per bucket) and the encoded model, which
     // holds the table and that bucket table again, while weights.bin's packed copy is still referenced.
     { what: 'model.onnx: bucket table and encoded model', bytes: tableBytes + 2 * 4 * 2 ** hashBits },

@@ -4,9 +4,9 @@
  * with one ReLU layer) gives softmax scores over the intents. Adam with fastText's linear learning-rate
  * decay over the epochs asked for.
  *
- * The sparse part (gather, pooling, the gradient scatter and a lazy Adam on touched rows) runs in plain JS
- * typed arrays: a graph that updates the whole table copies it every step, and the row update is memory-
- * bound either way (docs/decisions.md). onnxruntime runs the dense head's step as one graph — forward, the
+ * The sparse part (gather, pooling, the gradient scatter and a lazy Adam on touched rows) runs on typed
+ * arrays outside any graph, its two hot loops in WebAssembly SIMD (table-wasm.ts, same bits as the JS
+ * loops): a graph that updates the whole table copies it every step (docs/decisions.md). onnxruntime runs the dense head's step as one graph — forward, the
  * loss, every gradient including the one w.r.t. the pooled input that the table needs, and Adam
  * (dense-head-ort.ts). Serving (nlu-predictor.ts) is plain JS.
  *
