@@ -65,6 +65,20 @@ describe('the table in WebAssembly (table-wasm.ts)', () => {
     });
   }
 
+  it('pools a wider range than its batch arrays hold through the JS loop, with the same result', () => {
+    const x = randomMatrix(new Rng(3), 40, 50, 30);
+    const { table, trainingMatrix } = SparseEmbedding.withWasm(50, 16, x, 8);
+    const js = new SparseEmbedding(50, 16, 'row', false);
+    table.initUniform(new Rng(4), 0.1);
+    js.initUniform(new Rng(4), 0.1);
+    const order = Uint32Array.from({ length: 40 }, (_, i) => 39 - i);
+    const [a, b] = [new Float32Array(40 * 16), new Float32Array(40 * 16)];
+    table.pool(trainingMatrix, order, 0, 40, a);
+    js.pool(x, order, 0, 40, b);
+    expect(bytes(a).equals(bytes(b))).toBe(true);
+    expect(a.some((f) => f !== 0)).toBe(true);
+  });
+
   it('keeps the JS loops where the kernels do not apply (a width not a multiple of 8)', () => {
     const x = randomMatrix(new Rng(1), 20, 50, 5);
     expect(SparseEmbedding.withWasm(50, 12, x, 8).trainingMatrix).toBe(x);

@@ -314,7 +314,7 @@ export class SparseEmbedding {
   /** Pools examples `order[start..end)` into `out`; see poolRows. */
   pool(x: FeatureMatrix, order: ArrayLike<number>, start: number, end: number, out: Float32Array): void {
     const w = this.wasm;
-    if (!w || x !== w.x) {
+    if (!w || x !== w.x || end - start > w.order.length) {
       poolRows(this.table, this.dim, x, order, start, end, out);
       return;
     }

@@ -198,6 +198,8 @@ export function calibrateScope(
 /** What calibrating an export needs: the model's weights and an example set as the trainer holds it. */
 export interface ScopeCalibrationInput {
   table: Float32Array;
+  /** Pools examples `order[start..end)` of `x` as poolRows does over `table` (the trainer's faster path). */
+  pool?: (x: FeatureMatrix, order: ArrayLike<number>, start: number, end: number, out: Float32Array) => void;
   layerSizes: readonly number[];
   head: readonly Float32Array[];
   vocab: FeatureVocab;
@@ -213,15 +215,21 @@ export interface ScopeCalibrationInput {
   calibratedOn: 'validation' | 'train';
 }
 
+/** Examples pooled per call at export. */
+const CALIBRATION_BATCH = 64;
+
 /** Pools each example through the function training and serving use, and calibrates on its logits and words. */
 export function calibrateExport(input: ScopeCalibrationInput): NluScopeCalibration {
   const { table, layerSizes, head, examples, rowDocFreq } = input;
   const dim = layerSizes[0];
-  const pooled = new Float32Array(dim);
+  const pool = input.pool ?? ((x, order, start, end, out) => poolRows(table, dim, x, order, start, end, out));
+  const pooled = new Float32Array(CALIBRATION_BATCH * dim);
+  const order = Uint32Array.from({ length: examples.count }, (_, i) => i);
   const logits: Float64Array[] = [];
-  for (let i = 0; i < examples.count; i++) {
-    poolRows(table, dim, examples, [i], 0, 1, pooled);
-    logits.push(denseLogits(layerSizes, head, pooled));
+  for (let start = 0; start < examples.count; start += CALIBRATION_BATCH) {
+    const end = Math.min(start + CALIBRATION_BATCH, examples.count);
+    pool(examples, order, start, end, pooled);
+    for (let i = start; i < end; i++) logits.push(denseLogits(layerSizes, head, pooled.subarray((i - start) * dim, (i - start + 1) * dim)));
   }
   // A training utterance's words are counted in rowDocFreq, itself included: one less is what it would score as a new one.
   const topWordDocFreq = (row: number, self: number) => (row < rowDocFreq.length ? Math.max(0, rowDocFreq[row] - self) : 0);

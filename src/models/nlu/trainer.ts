@@ -218,6 +218,7 @@ class NluTrainer implements ModelTrainer {
     const onVal = p.val.count > 0;
     const calibration = calibrateExport({
       table: table.table,
+      pool: (x, order, start, end, out) => table.pool(x, order, start, end, out),
       layerSizes: p.layerSizes,
       head: weights,
       vocab: p.vocab,
