@@ -44,6 +44,7 @@ const ONNX_SUBSET = {
             name: str(1),
             f: { type: 'float', id: 2 },
             i: { type: 'int64', id: 3 },
+            g: { type: 'GraphProto', id: 6 },
             floats: many('float', 7),
             ints: many('int64', 8),
             type: { type: 'int32', id: 20 },
@@ -71,7 +72,7 @@ export const ElemType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
 export type ElemTypeName = keyof typeof ElemType;
 
 /** onnx.AttributeProto.AttributeType values used here. */
-export const AttrType = { FLOAT: 1, INT: 2, FLOATS: 6, INTS: 7 } as const;
+export const AttrType = { FLOAT: 1, INT: 2, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 /** IR version 8 (ONNX 1.10+) with opset 17: every op used here has its current form there. */
 export const IR_VERSION = 8;

@@ -41,6 +41,16 @@ import { classifierEpochMetrics } from '../kernels/dense-step.js';
  */
 const ORT_THREADS = 1;
 
+/**
+ * Training steps per onnxruntime run: one run costs ~100 µs of crossing and copying whatever it holds, a
+ * 120-128-6 step at batch 32 ~90 µs (docs/decisions.md), so several steps share one crossing. Capped by
+ * rows so the stacked batches stay small (16 × 32 rows × 120 features: 245 KB) and a cancel is seen
+ * within a few milliseconds; a batch of 1,024 rows or more runs alone.
+ */
+const MAX_STEPS_PER_RUN = 16;
+const MAX_ROWS_PER_RUN = 1024;
+const stepsPerRun = (batchSize: number): number => Math.max(1, Math.min(MAX_STEPS_PER_RUN, Math.floor(MAX_ROWS_PER_RUN / batchSize)));
+
 /** What a finished (or running) voice trainer can tell about its data and calibration. */
 export interface VoiceTrainerSummary extends VoiceDataSummary {
   input: VoiceData['featurizer'];
@@ -67,6 +77,8 @@ export class VoiceTrainer implements ModelTrainer {
   /** Standard normals for one batch of input noise. */
   private noise = new Float64Array(0);
   private batchY = new Int32Array(0);
+  private learningRates = new Float64Array(0);
+  private stepsPerRun = 1;
   private busy = false;
   private featureSeconds = 0;
   private calibration: VoiceCalibration | null = null;
@@ -83,9 +95,11 @@ export class VoiceTrainer implements ModelTrainer {
     const weights = initHeadWeights(layerSizes, rng);
     const head = await OrtDenseHead.create(layerSizes, weights, settings.adam, { threads: ORT_THREADS });
     this.state = { data, settings, head, layerSizes, fingerprint: fingerprint(settings, data, layerSizes) };
-    this.batchX = new Float32Array(settings.batchSize * data.dim);
+    this.stepsPerRun = stepsPerRun(settings.batchSize);
+    this.batchX = new Float32Array(this.stepsPerRun * settings.batchSize * data.dim);
     this.noise = new Float64Array(settings.batchSize * data.dim);
-    this.batchY = new Int32Array(settings.batchSize);
+    this.batchY = new Int32Array(this.stepsPerRun * settings.batchSize);
+    this.learningRates = new Float64Array(this.stepsPerRun);
   }
 
   private ready(): Ready {
@@ -103,23 +117,34 @@ export class VoiceTrainer implements ModelTrainer {
       const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
       const stepsPlanned = settings.epochs * Math.ceil(n / settings.batchSize);
       const scale = settings.inputNoise;
+      const batch = settings.batchSize;
+      const { batchX, batchY, noise, learningRates } = this;
       let samples = 0;
       let stopped = false;
-      for (let start = 0; start < n && !stopped; start += settings.batchSize) {
-        const count = Math.min(settings.batchSize, n - start);
-        const { batchX, batchY, noise } = this;
-        rng.fillNormal(noise, count * dim);
-        for (let b = 0; b < count; b++) {
-          const row = order[start + b] * dim;
-          const o = b * dim;
-          for (let d = 0; d < dim; d++) batchX[o + d] = x[row + d] + scale * noise[o + d];
-          batchY[b] = y[order[start + b]];
-        }
-        this.step += 1;
-        const decay = linearDecay(this.step, stepsPlanned, LR_FLOOR);
+      let start = 0;
+      while (start < n && !stopped) {
+        // Up to stepsPerRun full batches go to onnxruntime in one run; the epoch's last, shorter one alone.
+        const count = Math.min(batch, n - start);
+        const first = this.step + 1;
+        let k = 0;
+        do {
+          rng.fillNormal(noise, count * dim);
+          const base = k * count;
+          for (let b = 0; b < count; b++) {
+            const row = order[start + b] * dim;
+            const o = b * dim;
+            const out = (base + b) * dim;
+            for (let d = 0; d < dim; d++) batchX[out + d] = x[row + d] + scale * noise[o + d];
+            batchY[base + b] = y[order[start + b]];
+          }
+          this.step += 1;
+          learningRates[k] = settings.adam.learningRate * linearDecay(this.step, stepsPlanned, LR_FLOOR);
+          k += 1;
+          start += count;
+        } while (k < this.stepsPerRun && count === batch && n - start >= batch);
         // The input is fixed features, not a learnt layer: no gradient w.r.t. it.
-        await head.trainStep(this.batchX, count, this.batchY, { ...settings.adam, learningRate: settings.adam.learningRate * decay }, this.step);
-        samples += count;
+        await head.trainSteps(batchX, k, count, batchY, settings.adam, learningRates, first);
+        samples += k * count;
         stopped = shouldStop();
       }
       const trained = head.takeTotals();

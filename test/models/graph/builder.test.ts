@@ -44,6 +44,35 @@ describe('GraphBuilder', () => {
   });
 });
 
+describe('GraphBuilder subgraphs', () => {
+  it('builds a Loop whose body reads outer values and constants, carries state and stacks a per-iteration output', async () => {
+    const g = new GraphBuilder('loop');
+    const rows = g.input('rows', ['k', 2]);
+    const start = g.input('start', [2]);
+    const count = g.node('Squeeze', [g.node('Shape', [rows], { start: { int: 0 }, end: { int: 1 } }), g.ints([0])]);
+    const body = g.subgraph('body');
+    const i = body.input('i', [], 'int64');
+    const cond = body.input('cond', [], 'bool');
+    const acc = body.input('acc', [2]);
+    // acc ← 2·acc + rows[i]; each iteration's acc is also stacked.
+    ops.add(body, ops.mul(body, acc, body.scalar(2)), body.node('Gather', [rows, i], { axis: { int: 0 } }), 'acc_out');
+    ops.identity(body, 'acc_out', 'acc_seen');
+    ops.identity(body, cond, 'cond_out');
+    body.output('cond_out', [], 'bool');
+    body.output('acc_out', [2]);
+    body.output('acc_seen', [2]);
+    expect(() => body.input('rows', [2])).toThrow(/already has a value named rows/);
+    expect(() => body.encode()).toThrow(/is a subgraph/);
+    g.nodeN('Loop', [count, '', start], { body: { graph: body } }, ['final', 'seen']);
+    g.output('final', [2]);
+    g.output('seen', ['k', 2]);
+    const out = await runGraph(g.encode(), { rows: [Float32Array.of(1, 2, 3, 4, 5, 6), [3, 2]], start: [Float32Array.of(0, 1), [2]] });
+    // [0,1] → [1,4] → [5,12] → [15,30]
+    expect([...out.seen]).toEqual([1, 4, 5, 12, 15, 30]);
+    expect([...out.final]).toEqual([15, 30]);
+  });
+});
+
 describe('ops', () => {
   it('MatMul, Transpose, ReduceMean, Exp, Sqrt, Softmax and Gemm with transposes compute what numpy would', async () => {
     const g = new GraphBuilder('ops');
