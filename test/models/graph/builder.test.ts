@@ -44,6 +44,46 @@ describe('GraphBuilder', () => {
   });
 });
 
+describe('encodeModelProto', () => {
+  it('writes what protobufjs reads back: negative and large ints, floats, strings beyond ASCII, dims, subgraphs, metadata', () => {
+    const g = new GraphBuilder('enc');
+    g.input('x', ['batch', 3], 'float', 'rows — «unicode» ok');
+    g.node('Transpose', ['x'], { perm: { ints: [1, 0] } }, 't');
+    g.node('Concat', ['x', 'x'], { axis: { int: -1 } }, 'c');
+    g.node('LeakyRelu', ['x'], { alpha: { float: 0.015625 } }, 'l');
+    g.node('Constant', [], { value_floats: { floats: [1.5, -2.25] } }, 'k');
+    g.node('Constant', [], { value_ints: { ints: [2 ** 40, -(2 ** 40), 0] } }, 'big');
+    const body = g.subgraph('body');
+    body.input('i', [], 'int64');
+    body.node('Identity', ['x'], {}, 'inner');
+    body.output('inner', ['batch', 3]);
+    g.node('If', [g.initializer('flag', Int32Array.of(1), [])], { then_branch: { graph: body } }, 'branch');
+    for (const [name, shape] of [['t', [3, 'batch']], ['c', ['batch', 6]], ['l', ['batch', 3]], ['k', [2]], ['big', [3]]] as const) g.output(name, shape);
+    g.meta('labels', '["é","ß"]');
+    const model = decodeModelProto(g.encode()) as {
+      ir_version: number;
+      opset_import: { version: number }[];
+      metadata_props: unknown[];
+      graph: { node: { op_type: string; input: string[]; output: string[]; attribute: { name: string; i?: number; f?: number; ints?: number[]; floats?: number[]; g?: { name: string; node: { op_type: string }[]; output: { name: string }[] } }[] }[]; input: { doc_string: string; type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }[]; output: unknown[] };
+    };
+    expect(model.ir_version).toBe(8);
+    expect(model.opset_import[0].version).toBe(17);
+    expect(model.metadata_props).toEqual([{ key: 'labels', value: '["é","ß"]' }]);
+    const attr = (op: string) => model.graph.node.find((n) => n.op_type === op)!.attribute[0];
+    expect(attr('Transpose').ints).toEqual([1, 0]);
+    expect(attr('Concat').i).toBe(-1);
+    expect(attr('LeakyRelu').f).toBe(0.015625);
+    expect(model.graph.node.filter((n) => n.op_type === 'Constant').map((n) => n.attribute[0].floats ?? n.attribute[0].ints)).toEqual([[1.5, -2.25], [2 ** 40, -(2 ** 40), 0]]);
+    const sub = attr('If').g!;
+    expect(sub.name).toBe('body');
+    expect(sub.node.map((n) => n.op_type)).toEqual(['Identity']);
+    expect(sub.output.map((o) => o.name)).toEqual(['inner']);
+    expect(model.graph.input[0].doc_string).toBe('rows — «unicode» ok');
+    expect(model.graph.input[0].type.tensor_type.shape.dim).toEqual([{ dim_param: 'batch' }, { dim_value: 3 }]);
+    expect(model.graph.output).toHaveLength(5);
+  });
+});
+
 describe('GraphBuilder subgraphs', () => {
   it('builds a Loop whose body reads outer values and constants, carries state and stacks a per-iteration output', async () => {
     const g = new GraphBuilder('loop');
