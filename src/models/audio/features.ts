@@ -19,12 +19,13 @@ export function minSampleRate(c: AudioFeatureConfig): number {
   return Math.ceil(2 * c.maxHz);
 }
 
-/** Per-frame cepstra [frames, mfcc] and log energies of one clip. */
-function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeatureConfig): { cep: Float64Array; logEnergy: Float64Array; frames: number } {
+/**
+ * Per-frame cepstra into `cep` ([frames, mfcc]) and log energies into `logEnergy`. It returns nothing: V8
+ * compiles this loop mid-run, and code after it that builds an object it has not seen built yet (the
+ * result it used to return) threw that compiled code away on one clip in ten.
+ */
+function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeatureConfig, frames: number, cep: Float64Array, logEnergy: Float64Array): void {
   const { frameLength, hop, fftSize, window, filters, dct } = plan;
-  const frames = n <= frameLength ? 1 : 1 + Math.floor((n - frameLength) / hop);
-  const cep = new Float64Array(frames * c.mfcc);
-  const logEnergy = new Float64Array(frames);
   const frame = new Float64Array(fftSize);
   const power = new Float64Array(fftSize / 2 + 1);
   const logMel = new Float64Array(c.melBands);
@@ -56,7 +57,6 @@ function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeature
       cep[f * c.mfcc + k] = s;
     }
   }
-  return { cep, logEnergy, frames };
 }
 
 /** Regression deltas over ±width frames, edges clamped (as HTK and librosa's 'nearest' mode do). */
@@ -104,7 +104,10 @@ export function audioFeatures(audio: DecodedAudio, c: AudioFeatureConfig, field:
   }
   const plan = analysisPlan(sampleRate, c);
   const n = Math.min(samples.length, Math.round(c.maxSeconds * sampleRate));
-  const { cep, logEnergy, frames } = cepstra(samples, n, plan, c);
+  const frames = n <= plan.frameLength ? 1 : 1 + Math.floor((n - plan.frameLength) / plan.hop);
+  const cep = new Float64Array(frames * c.mfcc);
+  const logEnergy = new Float64Array(frames);
+  cepstra(samples, n, plan, c, frames, cep, logEnergy);
   const d1 = deltas(cep, frames, c.mfcc, c.deltaWidth);
   const d2 = deltas(d1, frames, c.mfcc, c.deltaWidth);
   let loudest = -Infinity;
