@@ -1,9 +1,10 @@
 /**
  * The dense classifier of the voice and nlu trainers on onnxruntime: its whole training step — forward,
- * hand-written backward, Adam — is one ONNX graph (src/models/graph), so a step is one native call (it
- * replaced a dozen TF.js kernels plus JS loops, with the same state layout and the same running
+ * hand-written backward, Adam — is one ONNX graph (src/models/graph), looped over several stacked batches
+ * when the inputs do not depend on the previous step (voice: trainSteps), so several steps are one native
+ * call (it replaced a dozen TF.js kernels plus JS loops, with the same state layout and the same running
  * loss/correct totals, so checkpoint formats and metrics did not change). The totals are computed in JS
- * from the step's logits (dense-step.ts).
+ * from each step's logits (dense-step.ts).
  *
  * Steps are async (onnxruntime runs a session off the JS thread); the trainer awaits each.
  */

@@ -7,9 +7,10 @@
  * by default) gives softmax scores over the enrolled users. Training adds Gaussian noise to the
  * standardised features (drawn from the job's Rng) — on a few hundred clips per user it is the regulariser
  * that keeps held-out accuracy at the training accuracy. The learning rate decays linearly over the
- * planned epochs so the last epoch is also the best one. Each training step (forward, backward, Adam) is
- * one onnxruntime graph (dense-head-ort.ts, src/models/graph); the checkpoint holds the same weights and
- * Adam moments as before, so the state format is unchanged.
+ * planned epochs so the last epoch is also the best one. Training steps (forward, backward, Adam) run in
+ * onnxruntime, up to 16 of them per run: a Loop graph over stacked batches (dense-head-ort.ts,
+ * src/models/graph), the same bits as one run per step; the checkpoint holds the same weights and Adam
+ * moments as before, so the state format is unchanged.
  *
  * The threshold for `authenticated` is fitted on the validation split at export (voice-calibration.ts);
  * the export holds it with its false-accept and false-reject rates (model.json and calibration.json).
