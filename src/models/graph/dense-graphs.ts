@@ -6,6 +6,8 @@
  *   parameter and its two moments; outputs: `loss`, `logits`, then the new parameters and moments. The
  *   caller feeds the outputs back as the next step's inputs, so the state never leaves float32 and never
  *   round-trips through anything but onnxruntime.
+ * - the multi-step graph: the same step in an ONNX Loop over K stacked batches, the state as three flat
+ *   vectors: one crossing into onnxruntime for K steps (what DenseStepTrainer runs).
  * - the gradient graph: forward and backward only, gradients out (for checking the backward pass).
  * - the inference graph: `x` in, `logits` and `probabilities` out; the weights stored in the model (an
  *   export), or taken as inputs (evaluating while training, without rebuilding the graph).
@@ -92,7 +94,10 @@ function declareInputs(g: GraphBuilder, sizes: readonly number[]): { x: string; 
   return { x, targets, params };
 }
 
-/** One Adam training step of the dense classifier with layer sizes `sizes`, as ONNX bytes. */
+/**
+ * One Adam training step of the dense classifier with layer sizes `sizes`, as ONNX bytes, state per tensor.
+ * The trainers run buildDenseStepsGraph; this is the reference its steps are checked against bit for bit.
+ */
 export function buildDenseStepGraph(sizes: readonly number[], adam: AdamConstants, opts: DenseGraphOptions = {}): Uint8Array {
   checkSizes(sizes);
   const g = new GraphBuilder('dense_step');
