@@ -1,6 +1,8 @@
 /**
- * nlu on SNIPS and HWU64: accuracy on the test set, time to train, samples per second, next to
- * scikit-learn's TF-IDF + LinearSVC fitted on the same rows in the same run.
+ * nlu on SNIPS and HWU64: accuracy on the test set, the whole job's time (reading the texts, the default
+ * epochs, the export with its `in_scope` calibration), samples per second, next to scikit-learn's TF-IDF +
+ * LinearSVC fitted on the same rows in the same run. Issue 15's target: the job reaches the peer's
+ * accuracy in at most the peer's fit time.
  *
  * Both fit all of train.csv. A job holds out the validation tenth of its experiences (by id hash), so the
  * bench also trains once the way a job would and reports that figure in a note: the difference is the
@@ -21,7 +23,8 @@ import type { NluPrediction, NluPredictor } from '../src/models/nlu/predictor.js
 import { readCsvRows, dataPath } from './lib/data.js';
 import { ensurePythonModule, runPythonPeer } from './lib/python-peer.js';
 import type { BenchResult } from './lib/report.js';
-import { timeTo, trainAndScore } from './lib/train.js';
+import { timeTo, trainAndScore, type TrainFigures } from './lib/train.js';
+import { NLU_DEFAULTS } from '../src/models/nlu/options.js';
 import type { Example, Predictor } from '../src/models/types.js';
 
 /** The seed of the shuffle that picks HWU64's unknown intents, and how many. */
@@ -139,7 +142,35 @@ function outOfScopeFar(p: Predictor, test: string[][], validation: readonly Exam
   ];
 }
 
-export async function benchNlu(epochs = 5): Promise<BenchResult> {
+/** Init, every epoch and the last export: what a job of these rows spends training. */
+export const jobSeconds = (f: TrainFigures): number => f.final.seconds + f.exportSeconds;
+
+/** A Trinity row and its peer's, for one data set. */
+function rowsOf(set: string, trinity: TrainFigures, peer: PeerFigures | undefined): BenchResult['rows'] {
+  const target = peer?.accuracy ?? NaN;
+  const reached = timeTo(trinity, target);
+  const rows: BenchResult['rows'] = [
+    {
+      system: `Trinity nlu, ${set}`,
+      'test accuracy': trinity.final.score,
+      'job seconds': jobSeconds(trinity),
+      'samples/s (last epoch)': trinity.final.samplesPerSecond,
+      "seconds to the peer's accuracy": reached ? reached.seconds : 'not reached',
+    },
+  ];
+  if (peer) {
+    rows.push({
+      system: `scikit-learn TF-IDF + LinearSVC, ${set}`,
+      'test accuracy': peer.accuracy,
+      'job seconds': peer.fit_seconds,
+      'samples/s (last epoch)': peer.samples_per_second,
+      "seconds to the peer's accuracy": peer.fit_seconds,
+    });
+  }
+  return rows;
+}
+
+export async function benchNlu(epochs: number = NLU_DEFAULTS.epochs): Promise<BenchResult> {
   const train = readCsvRows('nlu-snips/train.csv');
   const test = readCsvRows('nlu-snips/test.csv');
   const split = jobSplit('snips', train);
@@ -151,53 +182,18 @@ export async function benchNlu(epochs = 5): Promise<BenchResult> {
     return accuracyOn(test)(p);
   }, 'last-epoch');
 
-  const rows: BenchResult['rows'] = [];
   notes.push(
+    `job seconds: reading the texts ${figures.initSeconds.toFixed(2)} s + ${epochs} epochs (each with its validation pass) + export ${figures.exportSeconds.toFixed(2)} s; seconds to the peer's accuracy: the same up to the first epoch that reaches it, without the export`,
     `Trinity per epoch (test accuracy @ seconds): ${figures.epochs.map((e) => `${e.score.toFixed(3)}@${e.seconds.toFixed(1)}s`).join(', ')}`,
-    `as a job trains (its ${split.train.length} train rows, ${split.validation.length} held out for validation): test accuracy ${asJob.final.score.toFixed(3)}, validation ${asJob.final.metrics.val_accuracy.toFixed(3)}, ${asJob.final.seconds.toFixed(1)} s`,
+    `as a job trains (its ${split.train.length} train rows, ${split.validation.length} held out for validation): test accuracy ${asJob.final.score.toFixed(3)}, validation ${asJob.final.metrics.val_accuracy.toFixed(3)}, job ${jobSeconds(asJob).toFixed(1)} s`,
   );
   notes.push(...far);
   const hwu = await fitBoth('hwu64', epochs, notes);
   notes.push(...(await outOfScopeHwu64(epochs)));
-
-  const target = 0.985;
-  const reached = timeTo(figures, target);
-  rows.push({
-    system: 'Trinity nlu (JS table + onnxruntime head)',
-    'test accuracy': figures.final.score,
-    'train seconds': figures.final.seconds,
-    'samples/s (last epoch)': figures.final.samplesPerSecond,
-    [`seconds to ${target}`]: reached ? reached.seconds : 'not reached',
-  });
-  if (peer) {
-    rows.push({
-      system: 'scikit-learn TF-IDF + LinearSVC',
-      'test accuracy': peer.accuracy,
-      'train seconds': peer.fit_seconds,
-      'samples/s (last epoch)': peer.samples_per_second,
-      [`seconds to ${target}`]: peer.accuracy >= target ? peer.fit_seconds : 'not reached',
-    });
-  }
-  rows.push({
-    system: 'Trinity nlu, HWU64',
-    'test accuracy': hwu.trinity.final.score,
-    'train seconds': hwu.trinity.final.seconds,
-    'samples/s (last epoch)': hwu.trinity.final.samplesPerSecond,
-    [`seconds to ${target}`]: 'n/a',
-  });
-  if (hwu.peer) {
-    rows.push({
-      system: 'scikit-learn TF-IDF + LinearSVC, HWU64',
-      'test accuracy': hwu.peer.accuracy,
-      'train seconds': hwu.peer.fit_seconds,
-      'samples/s (last epoch)': hwu.peer.samples_per_second,
-      [`seconds to ${target}`]: 'n/a',
-    });
-  }
   return {
-    title: `nlu: SNIPS (both fit the same ${train.length} train rows, ${test.length} test) and HWU64 (9,960 train, 1,076 test, 64 intents), ${epochs} epochs`,
+    title: `nlu: SNIPS (both fit the same ${train.length} train rows, ${test.length} test) and HWU64 (9,960 train, 1,076 test, 64 intents), ${epochs} epochs (nlu's default)`,
     command: 'npm run bench -- nlu',
-    rows,
+    rows: [...rowsOf('SNIPS', figures, peer), ...rowsOf('HWU64', hwu.trinity, hwu.peer)],
     notes,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * vision on optdigits: Trinity's whole job (reading the pixel inputs, the CNN's epochs, export) on the
  * train file's rows as a job splits them, scored on the test file, next to scikit-learn's RBF SVM fitted on
- * exactly the same training rows in the same run.
+ * exactly the same training rows in the same run. Targets: issue 3's (≥ 0.97 in ≤ 60 s) and issue 15's
+ * (at least the SVC's accuracy in at most its fit time).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,14 +60,15 @@ export async function benchVision(epochs: number = VISION_DEFAULTS.epochs): Prom
     notes.push(`peer: the same ${peer.train} training rows; job = 5-fold choice of C (${peer.C}) and fit; samples/s = rows / job seconds`);
   }
 
-  const met = accuracy >= TARGET.accuracy && job <= TARGET.jobSeconds;
+  const met = accuracy >= Math.max(TARGET.accuracy, peer?.accuracy ?? -Infinity) && job <= Math.min(TARGET.jobSeconds, peer?.fit_seconds ?? Infinity);
+  const peerTarget = peer ? `, ≥ SVC's ${fmt(peer.accuracy)} in ≤ its ${secs(peer.fit_seconds)}` : '';
   const rows: BenchResult['rows'] = [
     {
       system: 'Trinity vision (CNN, onnxruntime)',
       'test accuracy': accuracy,
       'job seconds': job,
       'samples/s': figures.final.samplesPerSecond,
-      target: `≥ ${TARGET.accuracy}, ≤ ${TARGET.jobSeconds} s`,
+      target: `≥ ${TARGET.accuracy}, ≤ ${TARGET.jobSeconds} s${peerTarget}`,
       met: metCell(met),
     },
   ];
@@ -80,8 +82,8 @@ export async function benchVision(epochs: number = VISION_DEFAULTS.epochs): Prom
       {
         type: 'vision',
         data: 'vision-optdigits test',
-        quality: `${fmt(accuracy)} (≥ ${TARGET.accuracy}; SVC ${peer ? fmt(peer.accuracy) : '—'})`,
-        speed: `job ${secs(job)} (≤ ${TARGET.jobSeconds} s; SVC ${peer ? secs(peer.fit_seconds) : '—'})`,
+        quality: `${fmt(accuracy)} (≥ ${TARGET.accuracy} and ≥ SVC's ${peer ? fmt(peer.accuracy) : '—'})`,
+        speed: `job ${secs(job)} (≤ ${TARGET.jobSeconds} s and ≤ SVC's ${peer ? secs(peer.fit_seconds) : '—'})`,
         met,
       },
     ],

@@ -25,33 +25,31 @@ export function metCell(ok: boolean): string {
 
 export function printTargets(rows: readonly TargetRow[]): void {
   const table: BenchRow[] = rows.map((r) => ({ system: r.type, data: r.data, quality: r.quality, speed: r.speed, 'target met': metCell(r.met) }));
-  printResult({ title: 'Targets (issue 3), measured in this run', command: 'npm run bench', rows: table, firstColumn: 'type' });
+  printResult({ title: 'Targets (issues 3 and 15), measured in this run', command: 'npm run bench', rows: table, firstColumn: 'type' });
 }
 
 /**
- * The nlu line, read off the nlu bench's own rows (that bench predates the table): test accuracy ≥ 0.985
- * and seconds to reach it ≤ 2× LinearSVC's fit.
+ * The nlu line, read off the nlu bench's SNIPS rows: issue 15's target, the whole job's test accuracy at
+ * least LinearSVC's, in at most LinearSVC's fit time (issue 3 asked ≥ 0.985 in ≤ 2× its fit).
  */
 export function withNluTargets(r: BenchResult): BenchResult {
-  const target = 0.985;
   const ours = r.rows.find((row) => row.system.startsWith('Trinity'));
   const peer = r.rows.find((row) => row.system.startsWith('scikit-learn'));
   if (!ours) return r;
   const acc = Number(ours['test accuracy']);
-  const reached = ours[`seconds to ${target}`];
-  const peerFit = peer ? Number(peer['train seconds']) : NaN;
+  const job = Number(ours['job seconds']);
+  const peerFit = peer ? Number(peer['job seconds']) : NaN;
   const peerAcc = peer ? Number(peer['test accuracy']) : NaN;
-  const ratio = typeof reached === 'number' ? reached / peerFit : NaN;
-  const speed = typeof reached === 'number' ? `${secs(reached)} to ${target} = ${fmt(ratio, 2)}× LinearSVC's fit ${secs(peerFit)} (≤ 2×)` : `${target} not reached (≤ 2× LinearSVC's fit)`;
+  const ratio = job / peerFit;
   return {
     ...r,
     targets: [
       {
         type: 'nlu',
         data: 'nlu-snips test',
-        quality: `${fmt(acc)} (≥ ${target}; LinearSVC ${fmt(peerAcc)})`,
-        speed,
-        met: acc >= target && ratio <= 2,
+        quality: `${fmt(acc)} (≥ LinearSVC's ${fmt(peerAcc)})`,
+        speed: `job ${secs(job)} = ${fmt(ratio, 2)}× LinearSVC's fit ${secs(peerFit)} (≤ 1×)`,
+        met: acc >= peerAcc && ratio <= 1,
       },
     ],
   };

@@ -33,12 +33,14 @@ import {
   resourcesSchema,
   trainingEstimateSchema,
   trainingStartResponseSchema,
+  trainingWorkersSchema,
 } from './schemas.js';
 import type {
   CallOptions,
   CancelResponse,
   ExperienceInput,
   ExperienceStats,
+  TrainingWorkers,
   HealthReport,
   JobEvent,
   JobStatus,
@@ -111,6 +113,11 @@ export class ReactorClient {
 
   experienceStats(o: CallOptions = {}): Promise<ExperienceStats> {
     return requestJson(this.opts, { method: 'GET', path: '/api/experiences/stats', signal: o.signal }, experienceStatsSchema);
+  }
+
+  /** `GET /api/training/workers`: the runners alive now (a reactor before this route answers 404). */
+  trainingWorkers(o: CallOptions = {}): Promise<TrainingWorkers> {
+    return requestJson(this.opts, { method: 'GET', path: '/api/training/workers', signal: o.signal }, trainingWorkersSchema);
   }
 
   /**

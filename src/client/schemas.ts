@@ -88,6 +88,12 @@ export const experienceStatsSchema = z.record(
   z.looseObject({ total: num, usable: num, new_since_last_training: num, last_trained_at: time }),
 );
 
+/** `GET /api/training/workers`: the training runners alive now, and how many per pool. */
+export const trainingWorkersSchema = z.looseObject({
+  workers: z.array(z.looseObject({ worker_id: z.string(), pool: z.string(), jobs: z.array(z.string()) })),
+  pools: z.record(z.string(), z.number()),
+});
+
 /** `GET /api/models[/{type}]`: its shape is not pinned down by the contract yet, so only "an object". */
 export const modelsSchema = z.looseObject({});
 

@@ -13,6 +13,7 @@ import type {
   resourcesSchema,
   trainingEstimateSchema,
   trainingStartResponseSchema,
+  trainingWorkersSchema,
 } from './schemas.js';
 
 /** One experience as sent on the wire (CONTRACT §2); the reactor validates it. */
@@ -31,6 +32,8 @@ export interface TrainingStartRequest {
   dataset_path?: string;
   use_dropbox?: boolean;
   fencing_token?: number;
+  /** Which pool of `trinity worker`s may train it ('local' when absent). */
+  worker_pool?: string;
 }
 
 export interface JobsFilter {
@@ -51,6 +54,7 @@ export type HealthReport = z.infer<typeof healthSchema>;
 export type ResourcesReport = z.infer<typeof resourcesSchema>;
 export type PostExperiencesResponse = z.infer<typeof postExperiencesResponseSchema>;
 export type ExperienceStats = z.infer<typeof experienceStatsSchema>;
+export type TrainingWorkers = z.infer<typeof trainingWorkersSchema>;
 export type ModelsResponse = z.infer<typeof modelsSchema>;
 
 /** Event name → its data, as CONTRACT §3 "Streams" defines them. */

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigInvalid } from '../errors.js';
+import { DEFAULT_WORKER_POOL, WORKER_POOLS } from '../worker-pools.js';
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
@@ -199,8 +200,8 @@ const envSchema = z.object({
   TRINITY_ARTIFACT_DIR: text(undefined),
   TRINITY_WORKER_HOST: text('127.0.0.1'),
   TRINITY_WORKER_PORT: port(8091),
-  /** The pool a worker says it belongs to (health and metrics). */
-  TRINITY_WORKER_POOL: z.enum(['local', 'cloud', 'gpu']).optional().default('local'),
+  /** The pool whose jobs a worker claims (JARVIS's placement sends large jobs to cloud or gpu). */
+  TRINITY_WORKER_POOL: z.enum(WORKER_POOLS).optional().default(DEFAULT_WORKER_POOL),
   /** Experiences per file jarvis forwards to trinity/events/; a model type with this many pending is written at once. */
   EXPERIENCE_BATCH_SIZE: num(100, { min: 1, int: true }),
   /** Seconds an experience may wait in jarvis's outbox before it is forwarded; also the retry delay after a failed write. */

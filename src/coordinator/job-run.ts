@@ -92,7 +92,8 @@ export class JobRun {
     const stats = await this.ctx.links.local.experienceStats(signal).catch(() => undefined);
     const usable = stats?.[this.job.modelType]?.usable ?? undefined;
     const size = estimateDataSize(usable ?? undefined, this.ctx.forwarded(this.job.modelType));
-    const placement = decidePlacement(this.ctx.placement, size);
+    const pools = await this.ctx.links.local.workerPools(signal);
+    const placement = decidePlacement(this.ctx.placement, size, pools);
     this.details.placement = placement;
     this.patch({ details: this.details });
     this.ctx.events.emit('placed', this.job, placement);
@@ -147,6 +148,7 @@ export class JobRun {
       ...(this.job.epochs === null ? {} : { epochs: this.job.epochs }),
       checkpoint_enabled: true,
       checkpoint_interval: this.ctx.checkpointInterval,
+      ...(this.details.placement?.pool === undefined ? {} : { worker_pool: this.details.placement.pool }),
     };
   }
 

@@ -1,10 +1,15 @@
 /**
  * Local or cloud (COST_AWARE_TRAINING): a job whose data is larger than LOCAL_TRAINING_MAX_SIZE_MB (and at
  * least CLOUD_TRAINING_MIN_SIZE_MB) goes to the second reactor at REACTOR_CLOUD_API_URL when one is set
- * and GCP_TRAINING_ENABLED is on; otherwise it runs locally, with a warning when it is too large. Pure:
- * the decision and its reason are recorded on the job.
+ * (old setups; GCP_TRAINING_ENABLED must be on), else to a pool of `trinity worker`s that are alive on the
+ * reactor's database, gpu before cloud; otherwise it runs locally, with a warning when it is too large.
+ * Pure: the decision and its reason are recorded on the job.
  */
+import type { WorkerPool } from '../worker-pools.js';
 import type { Placement } from './types.js';
+
+/** Pools a large job may go to, best first. */
+const LARGE_JOB_POOLS: readonly WorkerPool[] = ['gpu', 'cloud'];
 
 export interface PlacementPolicy {
   costAware: boolean;
@@ -39,7 +44,8 @@ export function estimateDataSize(usable: number | undefined, forwarded: { experi
   return { mb: (count * avg) / MB, basis: `${count} ${what} × ${avgText}` };
 }
 
-export function decidePlacement(p: PlacementPolicy, size: DataSize): Placement {
+/** `livePools`: live runners per pool, as reactor's GET /api/training/workers counts them. */
+export function decidePlacement(p: PlacementPolicy, size: DataSize, livePools: Readonly<Record<string, number>> = {}): Placement {
   const data = `${mb(size.mb)} MB (${size.basis})`;
   const local = (reason: string, warning?: string): Placement => ({
     target: 'local',
@@ -54,7 +60,16 @@ export function decidePlacement(p: PlacementPolicy, size: DataSize): Placement {
   if (size.mb < p.cloudMinSizeMb) {
     return local(`${over} but < CLOUD_TRAINING_MIN_SIZE_MB ${p.cloudMinSizeMb}: local`, `${over}; training locally`);
   }
-  if (p.cloudUrl === undefined) return local(`${over}; REACTOR_CLOUD_API_URL is not set: local`, `${over} but no cloud reactor is configured; training locally`);
+  if (p.cloudUrl === undefined) {
+    const pool = LARGE_JOB_POOLS.find((name) => (livePools[name] ?? 0) > 0);
+    if (pool !== undefined) {
+      return { target: 'cloud', pool, reactor_url: p.localUrl, data_size_mb: size.mb, reason: `${over}: worker pool ${pool} (${livePools[pool]} live)` };
+    }
+    return local(
+      `${over}; REACTOR_CLOUD_API_URL is not set and no gpu or cloud worker is alive: local`,
+      `${over} but no cloud reactor is configured and no gpu or cloud worker runs (trinity worker --pool cloud); training locally`,
+    );
+  }
   if (!p.gcpEnabled) return local(`${over}; GCP_TRAINING_ENABLED is off: local`, `${over} but GCP_TRAINING_ENABLED is off; training locally`);
   return { target: 'cloud', reactor_url: p.cloudUrl, data_size_mb: size.mb, reason: `${over}: cloud reactor ${p.cloudUrl}` };
 }

@@ -127,6 +127,18 @@ export class ReactorLink {
     return this.run((s) => this.client.experienceStats({ signal: s }), signal);
   }
 
+  /**
+   * Live training runners per pool. Outside the retry and breaker policy: placement asks once and, on any
+   * failure (an older reactor answers 404), places as if there were no worker pools.
+   */
+  async workerPools(signal?: AbortSignal): Promise<Record<string, number>> {
+    try {
+      return (await this.client.trainingWorkers({ signal })).pools;
+    } catch {
+      return {};
+    }
+  }
+
   status(jobId: string, signal?: AbortSignal): Promise<JobStatus> {
     return this.run((s) => this.client.status(jobId, { signal: s }), signal);
   }

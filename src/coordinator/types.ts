@@ -2,6 +2,7 @@
  * Types of the Advanced Training Coordinator (CONTRACT §5–§6): priorities, the stored job and its wire
  * form, placement, deployment and attempt records, and the messages its classes exchange.
  */
+import type { WorkerPool } from '../worker-pools.js';
 import type { ModelType } from '../model-types.js';
 import type { ProcessIdentity } from '../util/process-identity.js';
 
@@ -26,6 +27,8 @@ export type JobPhase = 'waiting_for_resources' | 'starting' | 'training' | 'depl
 export interface Placement {
   target: 'local' | 'cloud';
   reactor_url: string;
+  /** The pool of `trinity worker`s that trains it (sent as the start's worker_pool); absent: the reactor's own runners. */
+  pool?: WorkerPool;
   /** Estimated size of the training data in MB (MiB). */
   data_size_mb: number;
   reason: string;

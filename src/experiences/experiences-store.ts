@@ -29,6 +29,13 @@ export interface IngestedFileRecord {
   rejected: number;
 }
 
+/** What intake needs of the buffer: the store itself, or the ExperienceWriter thread in front of it. */
+export interface ExperienceSink {
+  readonly minQuality: number;
+  insertBatch(experiences: readonly NormalizedExperience[], options: InsertOptions): InsertCounts | Promise<InsertCounts>;
+  isFileIngested(sha256: string): boolean;
+}
+
 export interface InsertOptions {
   /** Where the rows came from: `file:<name>` or `http`. */
   source: string;
@@ -82,7 +89,8 @@ export interface ExperienceStoreOptions {
 
 // ── stored shapes ────────────────────────────────────────────────────────
 
-interface ExperienceRow {
+/** A row as stored; made on the caller's thread (toRows) so that only plain values cross to a writer thread. */
+export interface ExperienceRow {
   id: string;
   model_type: string | null;
   kind: ExperienceKind;
@@ -116,6 +124,15 @@ interface CountsRow {
 
 interface StatsRow extends CountsRow {
   last_trained_at: number | null;
+}
+
+/** The rows of a batch and its file record, stamped with one time. */
+export function toRows(experiences: readonly NormalizedExperience[], options: InsertOptions): { rows: ExperienceRow[]; file: Record<string, unknown> | null } {
+  const now = Date.now() / 1000;
+  return {
+    rows: experiences.map((e) => toRow(e, options.source, now)),
+    file: options.file === undefined ? null : { ...options.file, ingested_at: now },
+  };
 }
 
 function toRow(e: NormalizedExperience, source: string, now: number): ExperienceRow {
@@ -218,7 +235,7 @@ const SQL = {
  * The experience buffer over a better-sqlite3 handle from openDatabase. All methods are synchronous:
  * SQLite answers in microseconds and a batch insert is one transaction.
  */
-export class ExperienceStore {
+export class ExperienceStore implements ExperienceSink {
   readonly minQuality: number;
   private readonly stmts: {
     insert: Statement<[ExperienceRow]>;
@@ -322,10 +339,13 @@ export class ExperienceStore {
    * as ingested in that same transaction: either both are committed or neither.
    */
   insertBatch(experiences: readonly NormalizedExperience[], options: InsertOptions): InsertCounts {
-    const now = Date.now() / 1000;
-    const rows = experiences.map((e) => toRow(e, options.source, now));
-    const file = options.file === undefined ? null : { ...options.file, ingested_at: now };
-    return this.guard('insert experiences', () => this.insertTx.immediate(rows, file, options.carried ?? { accepted: 0, duplicates: 0 }));
+    const { rows, file } = toRows(experiences, options);
+    return this.insertRows(rows, file, options.carried);
+  }
+
+  /** insertBatch of rows already made by toRows (the writer thread's entry). */
+  insertRows(rows: ExperienceRow[], file: Record<string, unknown> | null, carried: InsertCounts = { accepted: 0, duplicates: 0 }): InsertCounts {
+    return this.guard('insert experiences', () => this.insertTx.immediate(rows, file, carried));
   }
 
   isFileIngested(sha256: string): boolean {

@@ -9,7 +9,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { ExperienceStore } from './experiences-store.js';
+import type { ExperienceSink } from './experiences-store.js';
 import { containerFromText, invalidUtf8Lines, isShapeError, type Container } from './containers.js';
 import { summarizeItemErrors } from './examples.js';
 import { sha256Hex } from './identity.js';
@@ -31,7 +31,7 @@ export type FileOutcome =
 
 export interface FileProcessorDeps {
   dir: string;
-  store: ExperienceStore;
+  store: ExperienceSink;
   rejected: RejectedFolder;
   batchSize: number;
   settleMs: number;
@@ -189,7 +189,7 @@ export class FileProcessor {
       }
       const last = start + this.deps.batchSize >= valid.length;
       const file = last ? { sha256, name, rejected: errors.length } : undefined;
-      const c = this.deps.store.insertBatch(batch, { source, file, carried: counts });
+      const c = await this.deps.store.insertBatch(batch, { source, file, carried: counts });
       counts.accepted += c.accepted;
       counts.duplicates += c.duplicates;
     }

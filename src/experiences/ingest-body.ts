@@ -3,7 +3,7 @@
  * the same normalisation, straight into the buffer. Bad items are reported, good ones still go in.
  */
 import { ExperienceInvalid } from '../errors.js';
-import type { ExperienceStore } from './experiences-store.js';
+import type { ExperienceSink } from './experiences-store.js';
 import { Pacer } from '../util/pacer.js';
 import { containerFromJson, isShapeError } from './containers.js';
 import { DEFAULT_BATCH_SIZE } from './intake-options.js';
@@ -25,7 +25,7 @@ export interface IngestBodyResult {
 export const INGEST_YIELD_MS = 20;
 
 /** Throws ExperienceInvalid (400) when the body is none of the accepted shapes. */
-export async function ingestBody(body: unknown, store: ExperienceStore, source = 'http'): Promise<IngestBodyResult> {
+export async function ingestBody(body: unknown, store: ExperienceSink, source = 'http'): Promise<IngestBodyResult> {
   const container = containerFromJson(body);
   if (isShapeError(container)) {
     if (container.error === 'no experiences') return { accepted: 0, duplicates: 0, rejected: [], unusable: 0 };
@@ -33,9 +33,9 @@ export async function ingestBody(body: unknown, store: ExperienceStore, source =
   }
   const out: IngestBodyResult = { accepted: 0, duplicates: 0, rejected: [], unusable: 0 };
   let batch: NormalizedExperience[] = [];
-  const flush = () => {
+  const flush = async () => {
     if (batch.length === 0) return;
-    const c = store.insertBatch(batch, { source });
+    const c = await store.insertBatch(batch, { source });
     out.accepted += c.accepted;
     out.duplicates += c.duplicates;
     batch = [];
@@ -50,8 +50,8 @@ export async function ingestBody(body: unknown, store: ExperienceStore, source =
     }
     if (!isUsable(res.experience, store.minQuality)) out.unusable++;
     batch.push(res.experience);
-    if (batch.length >= DEFAULT_BATCH_SIZE) flush();
+    if (batch.length >= DEFAULT_BATCH_SIZE) await flush();
   }
-  flush();
+  await flush();
   return out;
 }

@@ -3,7 +3,7 @@
  */
 import { ExperienceIntakeInvalidOption } from '../errors.js';
 import type { Config } from '../config/config.js';
-import type { ExperienceStore } from './experiences-store.js';
+import type { ExperienceSink } from './experiences-store.js';
 import type { IntakeLogger } from './types.js';
 
 /**
@@ -20,7 +20,7 @@ export const DEFAULT_RECONCILE_INTERVAL_MS = 10_000;
 export interface ExperienceIntakeOptions {
   /** The events folder (EXPERIENCE_DIR). Created 0700 when missing. */
   dir: string;
-  store: ExperienceStore;
+  store: ExperienceSink;
   /** pino-compatible logger; silent when absent. */
   logger?: IntakeLogger;
   /** Milliseconds between full rescans of the folder (the watcher can miss events under bursts). Default 10,000. */
@@ -46,7 +46,7 @@ function positive(name: string, value: number, int: boolean): number {
 
 export function resolveIntakeOptions(o: ExperienceIntakeOptions): ResolvedIntakeOptions {
   if (typeof o.dir !== 'string' || o.dir === '') throw ExperienceIntakeInvalidOption('dir', 'a folder path', o.dir);
-  if (typeof o.store !== 'object' || o.store === null) throw ExperienceIntakeInvalidOption('store', 'an ExperienceStore', o.store);
+  if (typeof o.store !== 'object' || o.store === null) throw ExperienceIntakeInvalidOption('store', 'an ExperienceStore or ExperienceWriter', o.store);
   return {
     dir: o.dir,
     store: o.store,
@@ -59,6 +59,6 @@ export function resolveIntakeOptions(o: ExperienceIntakeOptions): ResolvedIntake
 }
 
 /** The options a service derives from its Config: EXPERIENCE_DIR and EXPERIENCE_RECONCILE_INTERVAL. */
-export function intakeOptionsFromConfig(config: Config, store: ExperienceStore, logger?: IntakeLogger): ExperienceIntakeOptions {
+export function intakeOptionsFromConfig(config: Config, store: ExperienceSink, logger?: IntakeLogger): ExperienceIntakeOptions {
   return { dir: config.paths.events, store, logger, reconcileIntervalMs: config.reactor.reconcileIntervalSeconds * 1000 };
 }

@@ -10,7 +10,8 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid, HttpNotReady } from '../errors.js';
 import { openDatabase, type Db } from '../store/database.js';
-import { ExperienceStore } from '../experiences/experiences-store.js';
+import { ExperienceStore, type ExperienceSink } from '../experiences/experiences-store.js';
+import { ExperienceWriter } from '../experiences/experience-writer.js';
 import { JobStore } from '../training/jobs-store.js';
 import { ExperienceIntake, createTrainingData, intakeOptionsFromConfig } from '../experiences/index.js';
 import { ModelRegistry } from '../registry/index.js';
@@ -55,6 +56,7 @@ export class Reactor {
   private training: TrainingService | null = null;
   private registry: ModelRegistry | null = null;
   private experiences: ExperienceStore | null = null;
+  private writer: ExperienceWriter | null = null;
   private deployments: DeploymentService | null = null;
   private evaluation: EvaluationService | null = null;
   private leaders: ReactorLeaders | null = null;
@@ -124,7 +126,7 @@ export class Reactor {
         }
       });
       scope.register(trainingRoutes, { training: this.trainingService() });
-      scope.register(experienceRoutes, { store: this.experienceStore() });
+      scope.register(experienceRoutes, { store: this.experienceStore(), sink: this.experienceSink() });
       scope.register(modelsRoutes, { registry: this.modelRegistry(), deploymentIdOf: (t) => this.deploymentService().activeDeploymentId(t) });
       scope.register(evaluateRoutes, { evaluation: this.evaluationService() });
       scope.register(deploymentsRoutes, { deployments: this.deploymentService() });
@@ -180,7 +182,7 @@ export class Reactor {
   private async startIntake(): Promise<void> {
     const { config, logger } = this.opts;
     if (this.closing || this.intake) return;
-    this.intake = new ExperienceIntake(intakeOptionsFromConfig(config, this.experienceStore(), logger.child({ component: 'intake' })));
+    this.intake = new ExperienceIntake(intakeOptionsFromConfig(config, this.experienceSink(), logger.child({ component: 'intake' })));
     this.intake.on('error', (err: unknown) => logger.error({ err }, 'experience intake error'));
     await this.intake.start();
   }
@@ -200,6 +202,13 @@ export class Reactor {
   private experienceStore(): ExperienceStore {
     this.experiences ??= new ExperienceStore(this.database(), { minQuality: this.opts.config.training.minExperienceQuality });
     return this.experiences;
+  }
+
+  /** Inserts go through a thread of their own (ExperienceWriter), except on an in-memory database. */
+  private experienceSink(): ExperienceSink {
+    if (this.opts.config.databasePath === ':memory:') return this.experienceStore();
+    this.writer ??= new ExperienceWriter({ path: this.opts.config.databasePath, store: this.experienceStore() });
+    return this.writer;
   }
 
   private modelRegistry(): ModelRegistry {
@@ -270,6 +279,7 @@ export class Reactor {
       this.evaluation?.close();
       await this.deployments?.close();
       await this.app.close();
+      await this.writer?.close();
       await this.state.stop();
       this.db?.close();
       this.opts.logger.info('reactor-core stopped');

@@ -298,4 +298,24 @@ export const migrations: Migration[] = [
       ALTER TABLE jobs ADD COLUMN cancel_requested_at REAL;
     `,
   },
+  {
+    version: 7,
+    name: 'worker pools',
+    sql: `
+      -- The pool of workers a job may run on (a label of \`trinity worker --pool\`): JARVIS's placement sends
+      -- large jobs to a cloud or gpu pool, everything else stays 'local', which a reactor's own runner serves.
+      ALTER TABLE jobs ADD COLUMN worker_pool TEXT NOT NULL DEFAULT 'local';
+      -- The runners alive now: each beats seen_at while it runs and deletes its row when it stops; one whose
+      -- seen_at is older than its lease TTL is gone. host, pid and start name the process as in jobs.owner_*.
+      CREATE TABLE training_workers (
+        worker_id   TEXT PRIMARY KEY,
+        pool        TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        started_at  REAL NOT NULL,
+        seen_at     REAL NOT NULL,
+        ttl_seconds REAL NOT NULL
+      );
+    `,
+  },
 ];

@@ -12,6 +12,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.js';
 import { isGone, type ProcessIdentity } from '../util/process-identity.js';
+import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 
 /** A runner's hold on one job; `token` fences its writes. */
 export interface JobClaim {
@@ -34,7 +35,7 @@ export interface JobClaimsOptions {
   isGone?: (owner: ProcessIdentity) => boolean;
 }
 
-const CLAIMABLE = `cancel_requested_at IS NULL
+const CLAIMABLE = `cancel_requested_at IS NULL AND worker_pool = @pool
   AND (status = 'queued' OR (status = 'training' AND (worker_id IS NULL OR lease_until IS NULL OR lease_until <= @now)))`;
 
 interface HolderRow {
@@ -83,15 +84,15 @@ export class JobClaims {
     }
   }
 
-  /** The oldest claimable job, now held by `workerId` for `ttlSeconds`; null when there is none. */
-  claimNext(workerId: string, owner: ProcessIdentity, ttlSeconds: number, now: number): JobClaim | null {
+  /** The oldest claimable job of `pool`, now held by `workerId` for `ttlSeconds`; null when there is none. */
+  claimNext(workerId: string, owner: ProcessIdentity, ttlSeconds: number, now: number, pool: WorkerPool = DEFAULT_WORKER_POOL): JobClaim | null {
     return this.db
       .transaction((): JobClaim | null => {
         this.expireGone(now);
-        const next = this.s.next.get({ now }) as { job_id: string; status: string } | undefined;
+        const next = this.s.next.get({ now, pool }) as { job_id: string; status: string } | undefined;
         if (!next) return null;
         const until = now + ttlSeconds;
-        const token = this.s.take.get({ job_id: next.job_id, worker: workerId, until, now, host: owner.host, pid: owner.pid, start: owner.startTime }) as
+        const token = this.s.take.get({ job_id: next.job_id, worker: workerId, until, now, pool, host: owner.host, pid: owner.pid, start: owner.startTime }) as
           | number
           | undefined;
         if (token === undefined) return null;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
+import { WORKER_POOLS, type WorkerPool } from '../worker-pools.js';
 import type { TrainerOptions } from '../models/types.js';
 import { TrainingInvalidJobId, TrainingInvalidRequest, TrainingUnknownModelType } from '../errors.js';
 import { checkJobOptions, MAX_EPOCHS } from './job-options.js';
@@ -35,6 +36,8 @@ const startSchema = z
     use_dropbox: z.boolean().optional(),
     fencing_token: z.number().int().min(0).optional(),
     priority: z.union([z.string(), z.number()]).optional(),
+    // Which `trinity worker --pool` may train it (JARVIS's placement); 'local' when absent.
+    worker_pool: z.enum(WORKER_POOLS).optional(),
   })
   .loose();
 
@@ -55,6 +58,7 @@ export interface StartRequest {
   datasetPath?: string;
   useDropbox: boolean;
   fencingToken?: number;
+  workerPool?: WorkerPool;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -95,6 +99,7 @@ export function parseStartRequest(body: unknown, defaults: { checkpointInterval:
     datasetPath: b.dataset_path,
     useDropbox: b.use_dropbox ?? false,
     fencingToken: b.fencing_token,
+    workerPool: b.worker_pool,
   };
 }
 

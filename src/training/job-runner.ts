@@ -20,6 +20,8 @@ import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ClaimLost, TERMINAL_JOB_STATUSES, type JobEvent, type JobRecord, type JobStore } from './jobs-store.js';
 import type { JobClaim, JobClaims } from './job-claims.js';
+import type { WorkerRoster } from './worker-roster.js';
+import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 import { trainerOptions, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
 import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
@@ -56,6 +58,10 @@ export interface JobRunnerOptions {
   leaseTtlSeconds: number;
   /** The process claims are granted to. Default: this one. */
   owner?: ProcessIdentity;
+  /** The pool whose jobs this runner claims (a worker's `--pool`). Default 'local'. */
+  pool?: WorkerPool;
+  /** Where this runner says it is alive, for placement and the dashboard; none when absent. */
+  roster?: WorkerRoster;
 }
 
 interface Held {
@@ -90,13 +96,26 @@ export class JobRunner extends EventEmitter {
     return this.opts.workerId;
   }
 
+  get pool(): WorkerPool {
+    return this.opts.pool ?? DEFAULT_WORKER_POOL;
+  }
+
   /** Claims what it can now, then beats every min(TTL/3, 1 s). */
   start(): void {
     if (this.heartbeat || this.closing) return;
     const every = Math.max(10, Math.min(HEARTBEAT_MAX_MS, (this.opts.leaseTtlSeconds * 1000) / 3));
     this.heartbeat = setInterval(() => this.beat(), every);
     this.heartbeat.unref();
+    this.showAlive();
     this.fill();
+  }
+
+  private showAlive(): void {
+    try {
+      this.opts.roster?.beat(this.opts.workerId, this.pool, this.owner, this.opts.leaseTtlSeconds, this.now());
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not record this runner as alive; trying again on the next heartbeat');
+    }
   }
 
   /** Looks for work now (a job was just queued). */
@@ -161,6 +180,11 @@ export class JobRunner extends EventEmitter {
         }
       }
       this.held.clear();
+      try {
+        this.opts.roster?.leave(this.opts.workerId);
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'could not take this runner off the roster; it drops off once its lease runs out');
+      }
     })();
     return this.closing;
   }
@@ -172,6 +196,7 @@ export class JobRunner extends EventEmitter {
 
   private beat(): void {
     if (this.closing) return;
+    this.showAlive();
     for (const h of [...this.held.values()]) {
       let renewal;
       try {
@@ -192,7 +217,7 @@ export class JobRunner extends EventEmitter {
     while (this.held.size < this.opts.maxConcurrentJobs) {
       let claim: JobClaim | null;
       try {
-        claim = this.opts.claims.claimNext(this.opts.workerId, this.owner, this.opts.leaseTtlSeconds, this.now());
+        claim = this.opts.claims.claimNext(this.opts.workerId, this.owner, this.opts.leaseTtlSeconds, this.now(), this.pool);
       } catch (err) {
         this.opts.logger.warn({ err }, 'could not claim a training job; trying again on the next heartbeat');
         return;

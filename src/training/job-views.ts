@@ -53,5 +53,8 @@ export function statusView(job: JobRecord): Record<string, unknown> {
     checkpoint: job.checkpoint,
     resumed_from_epoch: job.resumedFromEpoch,
     experiences: job.datasetSize,
+    // Who trains it (or last did) and the pool it may run on: the dashboard shows both.
+    worker_id: job.workerId,
+    worker_pool: job.workerPool,
   };
 }

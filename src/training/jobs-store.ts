@@ -4,6 +4,8 @@
  */
 import type { Db } from '../store/database.js';
 import { JobClaims } from './job-claims.js';
+import { WorkerRoster } from './worker-roster.js';
+import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 
 export type JobStatus = 'queued' | 'training' | 'completed' | 'failed' | 'cancelled';
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
@@ -42,6 +44,8 @@ export interface JobRecord {
   completedAt: number | null;
   /** The runner that holds (or last held) the job's claim; null before any claim. */
   workerId: string | null;
+  /** The pool of runners that may claim it ('local' unless the start named one). */
+  workerPool: WorkerPool;
 }
 
 /** Appends a runner makes must still be under its claim: the job's holder and fencing token. */
@@ -84,6 +88,7 @@ interface JobRow {
   started_at: number | null;
   completed_at: number | null;
   worker_id: string | null;
+  worker_pool: WorkerPool;
 }
 
 interface EventRow {
@@ -113,6 +118,7 @@ function fromRow(r: JobRow): JobRecord {
     startedAt: r.started_at,
     completedAt: r.completed_at,
     workerId: r.worker_id,
+    workerPool: r.worker_pool,
   };
 }
 
@@ -160,13 +166,16 @@ export class JobStore {
   private readonly stmts;
   /** The runners' claims on these jobs (job-claims.ts). */
   readonly claims: JobClaims;
+  /** The runners alive now, by pool (worker-roster.ts). */
+  readonly roster: WorkerRoster;
 
   constructor(private readonly db: Db) {
     this.claims = new JobClaims(db);
+    this.roster = new WorkerRoster(db);
     this.stmts = {
       insert: db.prepare(
-        `INSERT INTO jobs (job_id, model_type, status, request, total_epochs, created_at)
-         VALUES (@job_id, @model_type, @status, @request, @total_epochs, @created_at)
+        `INSERT INTO jobs (job_id, model_type, status, request, total_epochs, created_at, worker_pool)
+         VALUES (@job_id, @model_type, @status, @request, @total_epochs, @created_at, @worker_pool)
          ON CONFLICT (job_id) DO NOTHING`,
       ),
       get: db.prepare('SELECT * FROM jobs WHERE job_id = ?'),
@@ -189,7 +198,7 @@ export class JobStore {
   }
 
   /** Inserts the job unless one with the same id exists; returns the stored job and whether it is new. */
-  create(job: { jobId: string; modelType: string; request: Record<string, unknown>; totalEpochs: number }): {
+  create(job: { jobId: string; modelType: string; request: Record<string, unknown>; totalEpochs: number; workerPool?: WorkerPool }): {
     job: JobRecord;
     created: boolean;
   } {
@@ -200,6 +209,7 @@ export class JobStore {
       request: JSON.stringify(job.request),
       total_epochs: job.totalEpochs,
       created_at: Date.now() / 1000,
+      worker_pool: job.workerPool ?? DEFAULT_WORKER_POOL,
     });
     return { job: this.get(job.jobId)!, created: info.changes === 1 };
   }

@@ -3,8 +3,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { compiledSibling } from '../util/compiled-entry.js';
 import type { ChildMessage, ParentMessage, StopReason, TrainerJobSpec } from './trainer-protocol.js';
 
 /** A cancel that the trainer does not honour within this time ends with SIGKILL (the contract allows 2 s). */
@@ -17,13 +16,9 @@ export interface TrainerChildListener {
   exit: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
-/** The compiled entry point; tests run this file from src/ through vitest, the child always runs dist/. */
+/** The compiled entry point (tests run this file from src/ through vitest; the child always runs dist/). */
 export function trainerEntryPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  const js = here.endsWith('.ts') ? here.replace(/([/\\])src([/\\])training([/\\])trainer-child\.ts$/, '$1dist$2training$3trainer-child.js') : here;
-  const entry = js.replace(/trainer-child\.js$/, 'trainer-process.js');
-  if (!existsSync(entry)) throw new Error(`trainer entry ${entry} is missing; run \`npm run build\``);
-  return entry;
+  return compiledSibling(import.meta.url, 'trainer-process.js');
 }
 
 export class TrainerChild extends EventEmitter {

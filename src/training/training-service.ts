@@ -83,6 +83,7 @@ export class TrainingService extends EventEmitter {
             storageRetryMs: opts.storageRetryMs,
             workerId: opts.workerId ?? `runner-${process.pid}-${randomUUID().slice(0, 8)}`,
             leaseTtlSeconds: opts.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS,
+            roster: opts.jobs.roster,
           });
     this.runner?.on('event', (jobId, e) => this.emit('event', jobId, e));
   }
@@ -119,7 +120,7 @@ export class TrainingService extends EventEmitter {
         return late;
       }
       renameSync(staged, datasetPath);
-      const { job, created } = this.opts.jobs.create({ jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs });
+      const { job, created } = this.opts.jobs.create({ jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs, workerPool: req.workerPool });
       if (!created) return this.startResponse(job, 'job already exists; this is the same job');
       this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
         datasetPath,
@@ -202,6 +203,24 @@ export class TrainingService extends EventEmitter {
 
   list(filter: { status?: string; modelType?: string; limit?: number }): Record<string, unknown>[] {
     return this.opts.jobs.list(filter).map(statusView);
+  }
+
+  /** GET /api/training/workers: the runners alive now (this reactor's own and `trinity worker`s) and what they train. */
+  workers(): { workers: Record<string, unknown>[]; pools: Record<string, number> } {
+    const now = Date.now() / 1000;
+    const training = this.opts.jobs.withStatus('training');
+    const workers = this.opts.jobs.roster.live(now).map((w) => ({
+      worker_id: w.workerId,
+      pool: w.pool,
+      host: w.host,
+      pid: w.pid,
+      started_at: iso(w.startedAt),
+      seen_at: iso(w.seenAt),
+      jobs: training.filter((j) => j.workerId === w.workerId).map((j) => j.jobId),
+    }));
+    const pools: Record<string, number> = {};
+    for (const w of workers) pools[w.pool] = (pools[w.pool] ?? 0) + 1;
+    return { workers, pools };
   }
 
   get(jobId: string): JobRecord | undefined {

@@ -29,9 +29,9 @@ import { nodeName } from '../coordinator/leadership.js';
 import { ensureDir } from '../util/fs.js';
 import { hostMemory, rssBytes, toGb } from '../util/proc.js';
 import { TRINITY_VERSION } from '../version.js';
+import type { WorkerPool } from '../worker-pools.js';
 
 export const WORKER_SERVICE_NAME = 'trinity-worker';
-export type WorkerPool = 'local' | 'cloud' | 'gpu';
 
 export interface WorkerOptions {
   config: Config;
@@ -157,6 +157,8 @@ export class Worker {
       autoResume: config.training.autoResumeFailed,
       workerId: this.workerId,
       leaseTtlSeconds: config.training.leaseTtlSeconds,
+      pool: this.pool,
+      roster: jobs.roster,
     });
     this.runner.start();
     this.ready = true;

@@ -58,6 +58,19 @@ describe('decidePlacement', () => {
     expect(decidePlacement({ ...policy, cloudMinSizeMb: 2000 }, big)).toMatchObject({ target: 'local', warning: expect.any(String) });
   });
 
+  it('sends large jobs to a live worker pool, gpu before cloud, when no cloud reactor is configured', () => {
+    const noCloudReactor = { ...policy, cloudUrl: undefined };
+    expect(decidePlacement(noCloudReactor, big, { local: 1, cloud: 2 })).toMatchObject({ target: 'cloud', pool: 'cloud', reactor_url: 'http://local', reason: expect.stringMatching(/worker pool cloud \(2 live\)$/) });
+    expect(decidePlacement(noCloudReactor, big, { cloud: 1, gpu: 1 })).toMatchObject({ target: 'cloud', pool: 'gpu' });
+    // Small jobs stay with the reactor's own runners; only local workers alive: local, with the warning.
+    expect(decidePlacement(noCloudReactor, { mb: 2, basis: 'x' }, { cloud: 1 })).toMatchObject({ target: 'local' });
+    expect(decidePlacement(noCloudReactor, { mb: 2, basis: 'x' }, { cloud: 1 }).pool).toBeUndefined();
+    expect(decidePlacement(noCloudReactor, big, { local: 3, cloud: 0 })).toMatchObject({ target: 'local', warning: expect.stringMatching(/no gpu or cloud worker runs/) });
+    // A configured cloud reactor (older setups) keeps precedence.
+    expect(decidePlacement(policy, big, { gpu: 1 })).toMatchObject({ target: 'cloud', reactor_url: 'http://cloud' });
+    expect(decidePlacement(policy, big, { gpu: 1 }).pool).toBeUndefined();
+  });
+
   it('estimates the data as reactor usable count × the average size jarvis forwarded', () => {
     expect(estimateDataSize(2048, { experiences: 10, bytes: 5120 })).toEqual({ mb: 1, basis: '2048 usable × 0.5 KB' });
     expect(estimateDataSize(undefined, { experiences: 0, bytes: 0 })).toEqual({ mb: 0, basis: '0 forwarded × 1 KB assumed' });

@@ -41,6 +41,29 @@ describe('training job claims', () => {
     expect(jobs.get('a')).toMatchObject({ status: 'training', workerId: 'w1' });
   });
 
+  it("gives a job only to runners of its pool: a cloud job waits for a cloud worker, a local runner takes only local jobs", () => {
+    const { claims, other, jobs } = setup();
+    jobs.create({ jobId: 'big', modelType: 'nlu', request: {}, totalEpochs: 2, workerPool: 'cloud' });
+    jobs.create({ jobId: 'small', modelType: 'nlu', request: {}, totalEpochs: 2 });
+    expect(claims.claimNext('reactor-runner', elsewhere(1), TTL, 1000)?.jobId).toBe('small');
+    expect(claims.claimNext('reactor-runner', elsewhere(1), TTL, 1000)).toBeNull();
+    expect(other.claimNext('gpu-worker', elsewhere(2), TTL, 1000, 'gpu')).toBeNull();
+    expect(other.claimNext('cloud-worker', elsewhere(3), TTL, 1000, 'cloud')?.jobId).toBe('big');
+    expect(jobs.get('big')).toMatchObject({ workerPool: 'cloud', workerId: 'cloud-worker' });
+  });
+
+  it('lists the runners that beat within their TTL, with their pools, and drops one that left', () => {
+    const { jobs } = setup();
+    jobs.roster.beat('w-local', 'local', elsewhere(1), TTL, 1000);
+    jobs.roster.beat('w-cloud', 'cloud', elsewhere(2), TTL, 1000);
+    jobs.roster.beat('w-cloud', 'cloud', elsewhere(2), TTL, 1008);
+    expect(jobs.roster.live(1009).map((w) => [w.workerId, w.pool])).toEqual([['w-cloud', 'cloud'], ['w-local', 'local']]);
+    // w-local's last beat was at 1000: gone after its TTL; w-cloud leaves on its own.
+    expect(jobs.roster.live(1011).map((w) => w.workerId)).toEqual(['w-cloud']);
+    jobs.roster.leave('w-cloud');
+    expect(jobs.roster.live(1011)).toEqual([]);
+  });
+
   it('lets another runner take a job whose lease ran out, under a larger token; the stale holder can neither renew nor append', () => {
     const { claims, other, add, jobs } = setup();
     add('a');

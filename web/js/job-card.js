@@ -15,7 +15,8 @@ export const ACTIVE_STATUSES = new Set(['queued', 'training']);
  * @typedef {{job_id: string, model_type: string, status: string, epoch: number, total_epochs: number,
  *   loss: number | null, accuracy: number | null, metrics: Record<string, number | null> | null,
  *   model_version: string | null, error: string | null, created_at?: string, started_at: string | null,
- *   completed_at: string | null, resumed_from_epoch: number | null, experiences?: number}} Job
+ *   completed_at: string | null, resumed_from_epoch: number | null, experiences?: number,
+ *   worker_id?: string | null, worker_pool?: string}} Job
  */
 
 const STREAM_LABELS = { live: 'live', reconnecting: 'reconnecting…', ended: '', refused: 'stream refused' };
@@ -149,6 +150,7 @@ export class JobCard {
       job.started_at ? `started ${time(job.started_at)}` : `created ${time(job.created_at)}`,
       job.completed_at ? `ended ${time(job.completed_at)}` : '',
       job.resumed_from_epoch ? `resumed from epoch ${job.resumed_from_epoch}` : '',
+      runnerText(job),
       job.model_version ? `→ ${job.model_version}` : '',
       job.error ? `error: ${job.error}` : '',
     ];
@@ -192,4 +194,15 @@ function figure(title, chart) {
  */
 function metric(label, value) {
   return h('div', { class: 'metric' }, h('span', { class: 'metric-label', text: label }), h('span', { class: 'metric-value', text: value }));
+}
+
+/**
+ * Which runner trains the job (a reactor's own, or a `trinity worker`) and its pool; a queued job of a
+ * pool other than local waits for such a worker.
+ * @param {Job} job
+ */
+function runnerText(job) {
+  const pool = job.worker_pool && job.worker_pool !== 'local' ? ` (${job.worker_pool} pool)` : '';
+  if (job.worker_id) return `${job.status === 'training' ? 'on' : 'ran on'} ${job.worker_id}${pool}`;
+  return job.status === 'queued' && pool ? `waiting for a ${job.worker_pool} worker` : '';
 }

@@ -3,13 +3,14 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { runService } from '../lib/run-service.js';
 import { Worker } from '../../worker/worker-service.js';
+import { WORKER_POOLS } from '../../worker-pools.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('worker')
     .description('run a training worker: claims queued jobs from the shared database and trains them (health and metrics over HTTP only)')
     .option('--port <port>', 'health and metrics port (overrides TRINITY_WORKER_PORT, default 8091; 0 picks a free one)')
-    .addOption(new Option('--pool <pool>', 'the pool this worker reports in health and metrics (TRINITY_WORKER_POOL)').choices(['local', 'cloud', 'gpu']))
+    .addOption(new Option('--pool <pool>', 'the pool whose jobs this worker claims (TRINITY_WORKER_POOL; default local)').choices(WORKER_POOLS))
     .addHelpText(
       'after',
       `

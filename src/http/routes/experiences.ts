@@ -2,12 +2,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ExperienceInvalid } from '../../errors.js';
 import { ingestBody } from '../../experiences/index.js';
-import type { ExperienceStore } from '../../experiences/experiences-store.js';
+import type { ExperienceSink, ExperienceStore } from '../../experiences/experiences-store.js';
 import { useStreamingJson } from '../streaming-json.js';
 
 export interface ExperienceRoutesOptions {
   /** The buffer; its `minQuality` (MIN_EXPERIENCE_QUALITY) decides what counts as usable. */
   store: ExperienceStore;
+  /** Where posted batches are inserted: its writer thread; the store itself when absent. */
+  sink?: ExperienceSink;
 }
 
 // No body schema: Fastify's Ajv coerces types ('array' mode wraps a bare string into a list), and the
@@ -30,7 +32,7 @@ const postSchema = {
   },
 } as const;
 
-export const experienceRoutes: FastifyPluginAsync<ExperienceRoutesOptions> = async (app, { store }) => {
+export const experienceRoutes: FastifyPluginAsync<ExperienceRoutesOptions> = async (app, { store, sink = store }) => {
   // Batches may be tens of megabytes: parsed as they arrive and stored in slices (ingestBody), so health
   // and other requests keep being answered meanwhile.
   useStreamingJson(app);
@@ -42,7 +44,7 @@ export const experienceRoutes: FastifyPluginAsync<ExperienceRoutesOptions> = asy
         'invalid experiences body: must be a JSON object or array',
       );
     }
-    return ingestBody(body, store);
+    return ingestBody(body, sink);
   });
 
   app.get('/api/experiences/stats', async () => {

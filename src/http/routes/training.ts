@@ -31,6 +31,8 @@ export const trainingRoutes: FastifyPluginAsync<TrainingRoutesOptions> = async (
     return { jobs: training.list({ status, modelType: model_type, limit: n }) };
   });
 
+  app.get('/api/training/workers', async () => training.workers());
+
   app.get<{ Params: { jobId: string } }>('/api/training/stream/:jobId', async (req, reply) => {
     const jobId = req.params.jobId;
     if (!training.get(jobId)) throw TrainingJobNotFound();

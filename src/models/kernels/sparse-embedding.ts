@@ -84,6 +84,63 @@ function weightedRowSum(src: Float32Array, dim: number, rows: Int32Array, w: Flo
   }
 }
 
+/**
+ * weightedRowSum into a float32 `out` from 0, also returning Σ out[d]² (float64, d ascending, over the
+ * stored float32 values): the row-wise second moment's input, without a second pass over the row.
+ */
+function weightedRowSumSquares(src: Float32Array, dim: number, rows: Int32Array, w: Float32Array, p0: number, p1: number, out: Float32Array): number {
+  const fround = Math.fround;
+  let gg = 0;
+  let d = 0;
+  for (; d + 8 <= dim; d += 8) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (let p = p0; p < p1; p++) {
+      const wp = w[p];
+      const base = rows[p] * dim + d;
+      a0 += wp * src[base];
+      a1 += wp * src[base + 1];
+      a2 += wp * src[base + 2];
+      a3 += wp * src[base + 3];
+      a4 += wp * src[base + 4];
+      a5 += wp * src[base + 5];
+      a6 += wp * src[base + 6];
+      a7 += wp * src[base + 7];
+    }
+    a0 = fround(a0);
+    a1 = fround(a1);
+    a2 = fround(a2);
+    a3 = fround(a3);
+    a4 = fround(a4);
+    a5 = fround(a5);
+    a6 = fround(a6);
+    a7 = fround(a7);
+    out[d] = a0;
+    out[d + 1] = a1;
+    out[d + 2] = a2;
+    out[d + 3] = a3;
+    out[d + 4] = a4;
+    out[d + 5] = a5;
+    out[d + 6] = a6;
+    out[d + 7] = a7;
+    gg += a0 * a0;
+    gg += a1 * a1;
+    gg += a2 * a2;
+    gg += a3 * a3;
+    gg += a4 * a4;
+    gg += a5 * a5;
+    gg += a6 * a6;
+    gg += a7 * a7;
+  }
+  for (; d < dim; d++) {
+    let a = 0;
+    for (let p = p0; p < p1; p++) a += w[p] * src[rows[p] * dim + d];
+    a = fround(a);
+    out[d] = a;
+    gg += a * a;
+  }
+  return gg;
+}
+
 /** Where Adam keeps its second moment; see the file comment. */
 export type SecondMoment = 'element' | 'row';
 
@@ -123,7 +180,7 @@ export class SparseEmbedding {
 
   /** Uniform in [-limit, limit), row by row, from the job's generator. */
   initUniform(rng: Rng, limit: number): void {
-    for (let i = 0; i < this.table.length; i++) this.table[i] = (2 * rng.next() - 1) * limit;
+    rng.fillUniform(this.table, limit);
   }
 
   /** Pools examples `order[start..end)` into `out`; see poolRows. */
@@ -143,11 +200,17 @@ export class SparseEmbedding {
     const step = adamStepSize(this.firstMoment ? adam : { ...adam, beta1: 0 }, t);
     const { dim, touched, useStart, useExample, useWeight, rowGrad } = this;
     for (let s = 0; s < touched.length; s++) {
-      weightedRowSum(dPooled, dim, useExample, useWeight, useStart[s], useStart[s + 1], rowGrad, 0);
       const r = touched[s];
-      if (this.secondMoment === 'element') this.elementwiseAdam(r, adam, step);
-      else if (this.firstMoment) this.rowwiseAdam(r, adam, step);
-      else this.rowwiseRmsprop(r, adam, step);
+      if (this.secondMoment === 'element') {
+        weightedRowSum(dPooled, dim, useExample, useWeight, useStart[s], useStart[s + 1], rowGrad, 0);
+        this.elementwiseAdam(r, adam, step);
+      } else {
+        // The row's gradient and its sum of squares in one pass over the row (the second moment needs both).
+        const gg = weightedRowSumSquares(dPooled, dim, useExample, useWeight, useStart[s], useStart[s + 1], rowGrad);
+        const scale = step / (Math.sqrt(this.rowSecondMoment(r, adam, gg)) + adam.epsilon);
+        if (this.firstMoment) this.rowwiseAdam(r, adam, scale);
+        else this.rowwiseRmsprop(r, scale);
+      }
       this.slot[r] = -1;
     }
     touched.length = 0;
@@ -206,12 +269,12 @@ export class SparseEmbedding {
     }
   }
 
-  private rowwiseAdam(r: number, adam: AdamSettings, step: number): void {
+  /** Row-wise Adam: the row's momentum scaled by `scale` (step size over the row's RMS). */
+  private rowwiseAdam(r: number, adam: AdamSettings, scale: number): void {
     const { dim, rowGrad, table, m } = this;
-    const { beta1, epsilon } = adam;
+    const { beta1 } = adam;
     const c1 = 1 - beta1;
     const fround = Math.fround;
-    const scale = step / (Math.sqrt(this.rowSecondMoment(r, adam)) + epsilon);
     const base = r * dim;
     for (let d = 0; d < dim; d++) {
       const i = base + d;
@@ -220,20 +283,17 @@ export class SparseEmbedding {
     }
   }
 
-  /** Row-wise Adam without the first moment: the row's gradient scaled by its running RMS. */
-  private rowwiseRmsprop(r: number, adam: AdamSettings, step: number): void {
+  /** Row-wise Adam without the first moment: the row's gradient scaled by `scale`. */
+  private rowwiseRmsprop(r: number, scale: number): void {
     const { dim, rowGrad, table } = this;
-    const scale = step / (Math.sqrt(this.rowSecondMoment(r, adam)) + adam.epsilon);
     const base = r * dim;
     for (let d = 0; d < dim; d++) table[base + d] -= scale * rowGrad[d];
   }
 
-  /** Updates and returns row r's second moment: the running mean of its squared gradient elements. */
-  private rowSecondMoment(r: number, adam: AdamSettings): number {
-    const { dim, rowGrad, v } = this;
-    let gg = 0;
-    for (let d = 0; d < dim; d++) gg += rowGrad[d] * rowGrad[d];
-    return (v[r] = Math.fround(adam.beta2 * v[r] + ((1 - adam.beta2) / dim) * gg));
+  /** Updates and returns row r's second moment, from `gg`, the sum of its squared gradient elements. */
+  private rowSecondMoment(r: number, adam: AdamSettings, gg: number): number {
+    const v = this.v;
+    return (v[r] = Math.fround(adam.beta2 * v[r] + ((1 - adam.beta2) / this.dim) * gg));
   }
 }
 

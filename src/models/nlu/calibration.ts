@@ -37,7 +37,7 @@
  * of an intent the model never learnt, close to this one, would score. That estimate is pessimistic for
  * unrelated text and about right for a neighbouring intent.
  */
-import { TextFeaturizer, type FeatureMatrix, type FeatureVocab } from './features.js';
+import type { FeatureMatrix, FeatureVocab } from './features.js';
 import { poolRows } from '../kernels/sparse-embedding.js';
 import { denseLogits } from '../voice/predictor.js';
 
@@ -204,10 +204,10 @@ export interface ScopeCalibrationInput {
   /** Training utterances each row occurs in (rows are most frequent first). */
   rowDocFreq: Uint32Array;
   examples: FeatureMatrix;
-  /** The examples' texts, for the word check (through serving's featuriser). */
-  texts: readonly string[];
-  /** The training texts, for the word check's quantile; empty when `examples` are the training set. */
-  trainingTexts: readonly string[];
+  /** Per example, the row of its most frequent known word (the row count when none), for the word check. */
+  topWordRows: ArrayLike<number>;
+  /** The same for the training utterances, for the word check's quantile; empty when `examples` are the training set. */
+  trainingTopWordRows: ArrayLike<number>;
   /** Intent id per example, -1 for an intent the model does not know. */
   labels: Int32Array;
   calibratedOn: 'validation' | 'train';
@@ -223,16 +223,11 @@ export function calibrateExport(input: ScopeCalibrationInput): NluScopeCalibrati
     poolRows(table, dim, examples, [i], 0, 1, pooled);
     logits.push(denseLogits(layerSizes, head, pooled));
   }
-  const featurizer = new TextFeaturizer(input.vocab);
   // A training utterance's words are counted in rowDocFreq, itself included: one less is what it would score as a new one.
-  const topWordDocFreq = (text: string, self: number) => {
-    featurizer.ranksOf(text);
-    const row = featurizer.topWordRow();
-    return row < rowDocFreq.length ? Math.max(0, rowDocFreq[row] - self) : 0;
-  };
+  const topWordDocFreq = (row: number, self: number) => (row < rowDocFreq.length ? Math.max(0, rowDocFreq[row] - self) : 0);
   const onTraining = input.calibratedOn === 'train';
-  const docFreq = input.texts.map((text) => topWordDocFreq(text, onTraining ? 1 : 0));
-  const training = onTraining ? [] : input.trainingTexts.map((text) => topWordDocFreq(text, 1));
+  const docFreq = Array.from(input.topWordRows, (row) => topWordDocFreq(row, onTraining ? 1 : 0));
+  const training = onTraining ? [] : Array.from(input.trainingTopWordRows, (row) => topWordDocFreq(row, 1));
   const rowsWithDocFreq = (df: number) => {
     let rows = 0;
     while (rows < rowDocFreq.length && rowDocFreq[rows] >= df) rows++;

@@ -4,7 +4,7 @@
  * once so an epoch is tight loops over typed arrays. Training texts are hashed once for both.
  */
 import { TextFeatureHasher } from '../text/text-feature-hasher.js';
-import { hashFeatures, type TextFeatureConfig } from '../text/text-features.js';
+import type { TextFeatureConfig } from '../text/text-features.js';
 import type { Example } from '../types.js';
 
 /** How an example's feature rows are weighted before they are summed into one vector. */
@@ -31,20 +31,51 @@ export interface FeatureMatrix {
   readonly weights: Float32Array;
 }
 
-/** Every text's bucket ids: text i has ids[offsets[i] .. offsets[i+1]). */
+/** Every text's bucket ids: text i has ids[offsets[i] .. offsets[i+1]), its word unigrams first (`words[i]` of them). */
 interface HashedTexts {
   offsets: Uint32Array;
   ids: Uint32Array;
+  words: Uint32Array;
 }
 
+/** Through serving's hasher (the same ids as hashFeatures, test/training/text-feature-hasher.test.ts), without its per-text arrays. */
 function hashAll(texts: readonly string[], config: TextFeatureConfig): HashedTexts {
-  const ids: number[] = [];
+  const hasher = new TextFeatureHasher(config);
   const offsets = new Uint32Array(texts.length + 1);
+  const words = new Uint32Array(texts.length);
+  let ids = new Uint32Array(texts.length * 128 + 1024);
+  let at = 0;
   texts.forEach((text, i) => {
-    hashFeatures(text, config, ids);
-    offsets[i + 1] = ids.length;
+    const n = hasher.hash(text);
+    if (at + n > ids.length) {
+      const grown = new Uint32Array(Math.max(at + n, ids.length * 2));
+      grown.set(ids.subarray(0, at));
+      ids = grown;
+    }
+    ids.set(hasher.ids.subarray(0, n), at);
+    at += n;
+    offsets[i + 1] = at;
+    words[i] = hasher.wordCount;
   });
-  return { offsets, ids: Uint32Array.from(ids) };
+  return { offsets, ids: ids.subarray(0, at), words };
+}
+
+/**
+ * Per text, the row of its most frequent known word unigram (rows are most frequent first), or the row
+ * count when none is known: TextFeaturizer.topWordRow's answer, from the hashing training already did.
+ */
+function topWordRows(hashed: HashedTexts, vocab: FeatureVocab): Int32Array {
+  const count = hashed.words.length;
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    let min = vocab.buckets.length;
+    for (let k = hashed.offsets[i]; k < hashed.offsets[i] + hashed.words[i]; k++) {
+      const r = vocab.lookup[hashed.ids[k]];
+      if (r >= 0 && r < min) min = r;
+    }
+    out[i] = min;
+  }
+  return out;
 }
 
 /** The vocabulary of the training texts (buckets in at least `minCount` texts) and their matrix, from one hashing pass. */
@@ -53,7 +84,7 @@ export function buildTrainingFeatures(
   config: TextFeatureConfig,
   weighting: FeatureWeighting,
   minCount = 1,
-): { vocab: FeatureVocab; matrix: FeatureMatrix } {
+): { vocab: FeatureVocab; matrix: FeatureMatrix; topWordRows: Int32Array } {
   const hashed = hashAll(texts, config);
   const size = 1 << config.hashBits;
   // Document frequency per bucket; `lastDoc` counts each bucket once per text without a Set per text.
@@ -81,7 +112,7 @@ export function buildTrainingFeatures(
     rowWeight[r] = weighting === 'idf' ? Math.log((1 + texts.length) / (1 + docFreq[buckets[r]])) + 1 : 1;
   }
   const vocab = vocabFrom(config, weighting, buckets, rowWeight);
-  return { vocab, matrix: matrixFrom(hashed, vocab) };
+  return { vocab, matrix: matrixFrom(hashed, vocab), topWordRows: topWordRows(hashed, vocab) };
 }
 
 /** Rebuilds the bucket → row lookup of a stored vocabulary. */
@@ -115,6 +146,7 @@ function writeSparse(ids: ArrayLike<number>, from: number, to: number, vocab: Fe
     const r = vocab.lookup[ids[k]];
     if (r >= 0) scratch.known[n++] = r;
   }
+  // Not RowSorter: training rows are most frequent first, so most fall in its first bucket.
   scratch.known.subarray(0, n).sort();
   return writeKnown(n, vocab.rowWeight, scratch, rows, weights, at);
 }
@@ -164,7 +196,13 @@ export function rowDocFreq(matrix: FeatureMatrix, rows: number): Uint32Array {
 
 /** The matrix of texts outside training (validation), over an existing vocabulary. */
 export function featurizeAll(texts: readonly string[], vocab: FeatureVocab): FeatureMatrix {
-  return matrixFrom(hashAll(texts, vocab.config), vocab);
+  return featurizeTexts(texts, vocab).matrix;
+}
+
+/** featurizeAll, and each text's top word row (see topWordRows) from the same hashing. */
+export function featurizeTexts(texts: readonly string[], vocab: FeatureVocab): { matrix: FeatureMatrix; topWordRows: Int32Array } {
+  const hashed = hashAll(texts, vocab.config);
+  return { matrix: matrixFrom(hashed, vocab), topWordRows: topWordRows(hashed, vocab) };
 }
 
 /** Set bits of a 32-bit word. */

@@ -20,7 +20,7 @@ import type { Rng } from '../kernels/rng.js';
 import { checkTextFeatureConfig } from '../text/text-features.js';
 import { initHeadWeights } from '../kernels/dense-head-weights.js';
 import { OrtDenseHead } from '../kernels/dense-head-ort.js';
-import { buildTrainingFeatures, extractTexts, featurizeAll, rowDocFreq, type FeatureMatrix, type FeatureVocab } from './features.js';
+import { buildTrainingFeatures, extractTexts, featurizeTexts, rowDocFreq, type FeatureMatrix, type FeatureVocab } from './features.js';
 import { calibrateExport } from './calibration.js';
 import { readNluState, writeNluModel, writeNluState } from './files.js';
 import { EVAL_BATCH_SIZE, NLU_DEFAULTS, resolveNluSettings, type NluSettings } from './options.js';
@@ -60,9 +60,9 @@ interface Prepared {
   /** -1 for a validation intent the training set never had: always counted wrong, adds no loss. */
   valY: Int32Array;
   valKnown: number;
-  /** The texts `in_scope` is calibrated on at export (the word check's quantile takes training's too). */
-  trainTexts: string[];
-  valTexts: string[];
+  /** Per example, its most frequent known word's row: the word check's input at export (calibration.ts). */
+  trainTopWordRows: Int32Array;
+  valTopWordRows: Int32Array;
   layerSizes: number[];
   /** Identifies data + settings, so a checkpoint is never loaded into a different model. */
   fingerprint: string;
@@ -104,7 +104,8 @@ class NluTrainer implements ModelTrainer {
     const labels = [...new Set(tr.labels)].sort();
     if (labels.length < 2) throw TrainingNoData('nlu', `needs at least 2 intents; all ${tr.labels.length} training examples are ${JSON.stringify(labels[0])}`);
     const labelId = new Map(labels.map((l, i) => [l, i]));
-    const { vocab, matrix } = buildTrainingFeatures(tr.texts, settings.features, settings.weighting, minCount);
+    const { vocab, matrix, topWordRows } = buildTrainingFeatures(tr.texts, settings.features, settings.weighting, minCount);
+    const val = featurizeTexts(va.texts, vocab);
     const layerSizes = [dim, ...settings.hidden, labels.length];
     const valY = Int32Array.from(va.labels, (l) => labelId.get(l) ?? -1);
     this.p = {
@@ -113,11 +114,11 @@ class NluTrainer implements ModelTrainer {
       vocab,
       train: matrix,
       trainY: Int32Array.from(tr.labels, (l) => labelId.get(l) as number),
-      val: featurizeAll(va.texts, vocab),
+      val: val.matrix,
       valY,
       valKnown: valY.filter((y) => y >= 0).length,
-      trainTexts: tr.texts,
-      valTexts: va.texts,
+      trainTopWordRows: topWordRows,
+      valTopWordRows: val.topWordRows,
       layerSizes,
       fingerprint: fingerprint(settings, labels, vocab, layerSizes),
     };
@@ -216,8 +217,8 @@ class NluTrainer implements ModelTrainer {
       vocab: p.vocab,
       rowDocFreq: rowDocFreq(p.train, p.vocab.buckets.length),
       examples: onVal ? p.val : p.train,
-      texts: onVal ? p.valTexts : p.trainTexts,
-      trainingTexts: onVal ? p.trainTexts : [],
+      topWordRows: onVal ? p.valTopWordRows : p.trainTopWordRows,
+      trainingTopWordRows: onVal ? p.trainTopWordRows : [],
       labels: onVal ? p.valY : p.trainY,
       calibratedOn: onVal ? 'validation' : 'train',
     });
