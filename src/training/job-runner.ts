@@ -24,7 +24,7 @@ import type { WorkerRoster } from './worker-roster.js';
 import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 import { trainerOptions, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
-import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
+import { keepaliveTimeoutMs, type ChildMessage, type TrainerJobSpec } from './trainer-protocol.js';
 import { storageTrouble } from '../util/fs.js';
 import { thisProcess, type ProcessIdentity } from '../util/process-identity.js';
 import type { ExportAssessor, TrainingDataPort, TrainingServiceListener, VersionPort } from './training-types.js';
@@ -207,7 +207,10 @@ export class JobRunner extends EventEmitter {
         continue;
       }
       if (!renewal.held) this.lose(h, 'its claim was renewed too late and another runner holds it now, or a cancel ended it');
-      else if (renewal.cancelRequested && h.stopping !== 'cancel') void this.cancel(h.claim.jobId);
+      else {
+        h.child?.keepalive();
+        if (renewal.cancelRequested && h.stopping !== 'cancel') void this.cancel(h.claim.jobId);
+      }
     }
     this.fill();
   }
@@ -285,6 +288,7 @@ export class JobRunner extends EventEmitter {
       checkpointInterval: req.checkpointInterval,
       exportDir: join(this.opts.checkpointsRoot, job.jobId, 'export'),
       resume: true,
+      keepaliveTimeoutMs: keepaliveTimeoutMs(this.opts.leaseTtlSeconds),
     };
     const child = new TrainerChild(spec);
     h.child = child;
