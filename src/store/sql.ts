@@ -44,16 +44,35 @@ class Mutex {
   }
 }
 
+/** One per database file in this process: see SqliteSql. */
+interface FileGate {
+  mutex: Mutex;
+  open: number;
+}
+const gates = new Map<string, FileGate>();
+
+function gateFor(db: Db): FileGate {
+  // ':memory:' and '' are private to their handle.
+  if (db.memory || db.name === '') return { mutex: new Mutex(), open: 0 };
+  let g = gates.get(db.name);
+  if (!g) {
+    g = { mutex: new Mutex(), open: 0 };
+    gates.set(db.name, g);
+  }
+  return g;
+}
+
 /**
  * SQLite through the process's better-sqlite3 handle, shared with the stores not yet on the seam. Each
- * call runs synchronously and resolves at once; statements are prepared once per SQL text. A call made
- * outside a transaction while one is open waits for it, so it cannot slip into it.
+ * call runs synchronously and resolves at once; statements are prepared once per SQL text. Transactions
+ * on one file are serialised per process, and a call made outside one while it is open waits for it: a
+ * second handle on the same file in this thread would otherwise block the thread in busy_timeout while
+ * the transaction it waits for can never resume (a real deadlock, found by the outbox race test).
  */
 export class SqliteSql implements SqlDb {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
-  private readonly mutex = new Mutex();
-  private open = 0;
+  private readonly gate: FileGate;
   private readonly tx: Sql = {
     dialect: 'sqlite',
     all: <T>(sql: string, params: readonly unknown[] = []) => attempt(() => this.prepare(sql).all(...params) as T[]),
@@ -61,7 +80,9 @@ export class SqliteSql implements SqlDb {
     run: (sql: string, params: readonly unknown[] = []) => attempt(() => ({ changes: this.prepare(sql).run(...params).changes })),
   };
 
-  constructor(readonly db: Db) {}
+  constructor(readonly db: Db) {
+    this.gate = gateFor(db);
+  }
 
   private prepare(sql: string): Statement {
     let s = this.statements.get(sql);
@@ -73,8 +94,8 @@ export class SqliteSql implements SqlDb {
   }
 
   private async outside<T>(f: (q: Sql) => Promise<T>): Promise<T> {
-    if (this.open === 0) return f(this.tx);
-    const release = await this.mutex.lock();
+    if (this.gate.open === 0) return f(this.tx);
+    const release = await this.gate.mutex.lock();
     try {
       return await f(this.tx);
     } finally {
@@ -95,8 +116,8 @@ export class SqliteSql implements SqlDb {
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    this.open++;
-    const release = await this.mutex.lock();
+    this.gate.open++;
+    const release = await this.gate.mutex.lock();
     try {
       // IMMEDIATE takes the write lock up front, as better-sqlite3's .immediate() did: a read-then-write
       // transaction cannot fail to upgrade when another process wrote in between.
@@ -110,7 +131,7 @@ export class SqliteSql implements SqlDb {
         throw err;
       }
     } finally {
-      this.open--;
+      this.gate.open--;
       release();
     }
   }
