@@ -27,7 +27,7 @@ async function probe(): Promise<string | null> {
   }
 }
 
-const unreachable = await probe();
+export const unreachable = await probe();
 if (unreachable && process.env.CI) throw new Error(`${unreachable}: CI must run the Postgres half of the store suites`);
 
 export interface Fresh {
