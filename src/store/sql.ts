@@ -1,10 +1,11 @@
 /**
  * The async store seam (docs/decisions.md, "Postgres: the store seam"): one small interface over SQLite
  * (better-sqlite3, the default) and Postgres (`pg`). Stores write their own SQL with `?` placeholders
- * and ask `dialect` for the few fragments that differ (sql-dialect.ts). A transaction holds one
- * connection: on SQLite the process's single handle under BEGIN IMMEDIATE, on Postgres one pooled client.
- * Transaction bodies run SQL only: awaiting anything else (files, HTTP) inside one would hold the
- * SQLite write lock, or a Postgres connection, for as long as that takes.
+ * and ask `dialect` for the few fragments that differ (inList, greatest, skipLocked, forUpdate below). A
+ * transaction holds one connection: on SQLite the process's single handle under BEGIN IMMEDIATE, on
+ * Postgres one pooled client. Transaction bodies run SQL only, through their `tx`: awaiting anything else
+ * (files, HTTP) would hold the SQLite write lock or a Postgres connection that long, and a call on the
+ * outer SqlDb from inside waits for the transaction itself on SQLite (a deadlock).
  */
 import type { Statement } from 'better-sqlite3';
 import pg from 'pg';
@@ -31,7 +32,7 @@ export interface SqlDb extends Sql {
   close(): Promise<void>;
 }
 
-/** Serialises async transactions of this process on the one SQLite handle. */
+/** A FIFO lock: each holder runs after the previous one released. */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
   async lock(): Promise<() => void> {
