@@ -48,6 +48,20 @@ describeStores('migrations', (fresh, dialect) => {
     if (dialect === 'postgres') expect(cols).toEqual(await columns(new SqliteSql(openDatabase({ path: ':memory:' }))));
   });
 
+  it('have the same named indexes (the ones a migration creates; keys are compared with the columns)', async () => {
+    const { db } = await fresh();
+    const names = async (d: SqlDb) =>
+      (d.dialect === 'sqlite'
+        ? await d.all<{ n: string }>("SELECT name AS n FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        : await d.all<{ n: string }>("SELECT indexname AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'")
+      )
+        .map((r) => r.n)
+        .sort();
+    const mine = await names(db);
+    expect(mine).toContain('deployments_one_active');
+    expect(mine).toEqual(await names(new SqliteSql(openDatabase({ path: ':memory:' }))));
+  });
+
   if (dialect === 'postgres') {
     it('applies each migration once, however many processes start together', async () => {
       const { db, another } = await fresh();
