@@ -81,6 +81,7 @@ export class JobRunner extends EventEmitter {
   private readonly warnings = new Map<string, string>();
   private readonly owner: ProcessIdentity;
   private heartbeat: NodeJS.Timeout | null = null;
+  private lastBeat: Promise<void> | undefined;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: JobRunnerOptions) {
@@ -111,11 +112,10 @@ export class JobRunner extends EventEmitter {
   }
 
   private showAlive(): void {
-    try {
-      this.opts.roster?.beat(this.opts.workerId, this.pool, this.owner, this.opts.leaseTtlSeconds, this.now());
-    } catch (err) {
+    const beat = this.opts.roster?.beat(this.opts.workerId, this.pool, this.owner, this.opts.leaseTtlSeconds, this.now()).catch((err: unknown) => {
       this.opts.logger.warn({ err }, 'could not record this runner as alive; trying again on the next heartbeat');
-    }
+    });
+    if (beat) this.lastBeat = beat;
   }
 
   /** Looks for work now (a job was just queued). */
@@ -181,7 +181,9 @@ export class JobRunner extends EventEmitter {
       }
       this.held.clear();
       try {
-        this.opts.roster?.leave(this.opts.workerId);
+        // A beat still on its way (Postgres) must not put the row back after it is gone.
+        await this.lastBeat;
+        await this.opts.roster?.leave(this.opts.workerId);
       } catch (err) {
         this.opts.logger.warn({ err }, 'could not take this runner off the roster; it drops off once its lease runs out');
       }
