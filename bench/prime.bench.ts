@@ -4,21 +4,20 @@
  * a fixed answer of the same shape (the ceiling). The load comes from processes of their own
  * (lib/http-load.ts): wrk flat out for throughput, evenly spaced requests for latency at 1,000 req/s.
  * Both servers get the same SNIPS test texts with session ids, in alternating rounds, and each figure is
- * the median of the rounds. Targets (issue 4): prime ≥ 50 % of the bare handler's throughput, and
+ * the median of the rounds. Targets (issue 4, raised by issue 15): prime ≥ 60 % of the bare handler's throughput, and
  * p99 ≤ 5 ms at 1,000 req/s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsvRows } from './lib/data.js';
+import { BIN, launch, until } from './lib/services.js';
 import { ensureWrk, measureAtRate, measureThroughput, type LoadTarget, type RateFigures, type ThroughputFigures } from './lib/http-load.js';
 import type { BenchResult } from './lib/report.js';
 import { metCell } from './lib/targets.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/trinity.js');
 const SECONDS = 4;
 const ROUNDS = 5;
 /** wrk's connections flat out (one wrk thread: the server under test keeps the other core). */
@@ -27,31 +26,9 @@ const RATE = 1000;
 const RATE_CONNECTIONS = 16;
 /** Distinct session ids cycled through with the texts (the sticky split hashes each one). */
 const SESSIONS = 500;
-const TARGET_RATIO = 0.5;
+/** Issue 4 asked for 50 %; issue 15 (the onnxruntime engine) asks that it stays at or above 60 %. */
+const TARGET_RATIO = 0.6;
 const TARGET_P99_MS = 5;
-
-function launch(args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, args, { env: { ...process.env, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on port (\d+)/.exec(out);
-      if (m) resolve({ proc, port: Number(m[1]) });
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)));
-  });
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

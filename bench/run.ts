@@ -8,6 +8,7 @@ import { benchIngestion } from './ingestion.bench.js';
 import { benchNlu } from './nlu.bench.js';
 import { benchOnnxDense } from './onnx-dense.bench.js';
 import { benchPrime } from './prime.bench.js';
+import { benchScaleout } from './scaleout.bench.js';
 import { benchThroughput } from './throughput.bench.js';
 import { benchVision } from './vision.bench.js';
 import { benchVoice } from './voice.bench.js';
@@ -23,6 +24,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   throughput: benchThroughput,
   prime: benchPrime,
   'onnx-dense': benchOnnxDense,
+  scaleout: benchScaleout,
 };
 
 const wanted = process.argv.slice(2);

@@ -61,6 +61,8 @@ export class ExperienceForwarder extends EventEmitter<ExperienceForwarderEvents>
   private lastFileAt: string | null = null;
   private lastError: string | null = null;
   private closing: Promise<void> | null = null;
+  /** The outbox's row count as last read (after each add, claim and file): status() stays synchronous for health. */
+  private pending = 0;
 
   constructor(private readonly opts: ExperienceForwarderOptions) {
     super();
@@ -79,16 +81,18 @@ export class ExperienceForwarder extends EventEmitter<ExperienceForwarderEvents>
   }
 
   /** Keeps the experiences durably; a type that reached a full batch is written right away. */
-  add(items: OutboxItem[]): number {
+  async add(items: OutboxItem[]): Promise<number> {
     if (items.length === 0) return 0;
-    this.opts.outbox.add(items, this.now() / 1000);
-    const full = this.opts.outbox.pendingByType().some((p) => p.count >= this.batchSize);
-    if (full) void this.flush({ fullOnly: true });
+    await this.opts.outbox.add(items, this.now() / 1000);
+    const byType = await this.opts.outbox.pendingByType();
+    this.pending = byType.reduce((n, p) => n + p.count, 0);
+    if (byType.some((p) => p.count >= this.batchSize)) void this.flush({ fullOnly: true });
     return items.length;
   }
 
+  /** `pending` is as of the last add or flush (at most one flush interval old; other processes' adds included then). */
   status(): ForwarderStatus {
-    return { pending: this.opts.outbox.pendingTotal(), filesWritten: this.filesWritten, lastFileAt: this.lastFileAt, lastError: this.lastError };
+    return { pending: this.pending, filesWritten: this.filesWritten, lastFileAt: this.lastFileAt, lastError: this.lastError };
   }
 
   /**
@@ -109,6 +113,10 @@ export class ExperienceForwarder extends EventEmitter<ExperienceForwarderEvents>
           this.wantAll = false;
           await this.flushOnce(!all);
         } while (this.again && !this.closing);
+      } catch (err) {
+        // The outbox itself failed (a database away): callers fire and forget, so it is reported, not thrown.
+        this.lastError = (err as Error).message;
+        this.emit('failed', err as Error);
       } finally {
         this.flushing = null;
       }
@@ -117,10 +125,12 @@ export class ExperienceForwarder extends EventEmitter<ExperienceForwarderEvents>
   }
 
   private async flushOnce(fullOnly: boolean): Promise<void> {
-    for (const { modelType, count } of this.opts.outbox.pendingByType()) {
+    const byType = await this.opts.outbox.pendingByType();
+    this.pending = byType.reduce((n, p) => n + p.count, 0);
+    for (const { modelType, count } of byType) {
       let left = count;
       while (left > 0 && (!fullOnly || left >= this.batchSize)) {
-        const batch = this.opts.outbox.claim(modelType, this.opts.claimer, this.batchSize, CLAIM_SECONDS, this.now() / 1000);
+        const batch = await this.opts.outbox.claim(modelType, this.opts.claimer, this.batchSize, CLAIM_SECONDS, this.now() / 1000);
         if (!batch) break;
         if (!(await this.write(batch))) return;
         left -= batch.seqs.length;
@@ -138,13 +148,15 @@ export class ExperienceForwarder extends EventEmitter<ExperienceForwarderEvents>
       await ensureDirAsync(this.opts.eventsDir);
       await writeFileAtomic(join(this.opts.eventsDir, name), text);
     } catch (err) {
-      this.opts.outbox.unclaim(batch);
+      // Should this fail too, the claim runs out after CLAIM_SECONDS.
+      await this.opts.outbox.unclaim(batch).catch(() => undefined);
       const error = CoordinatorForwardFailed.with({ cause: err }, this.opts.eventsDir, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
       this.lastError = error.message;
       this.emit('failed', error);
       return false;
     }
-    this.opts.outbox.complete(batch);
+    await this.opts.outbox.complete(batch);
+    this.pending = Math.max(0, this.pending - batch.seqs.length);
     this.filesWritten++;
     this.lastFileAt = created;
     this.lastError = null;

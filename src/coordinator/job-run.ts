@@ -91,7 +91,7 @@ export class JobRun {
   private async place(signal: AbortSignal): Promise<Placement> {
     const stats = await this.ctx.links.local.experienceStats(signal).catch(() => undefined);
     const usable = stats?.[this.job.modelType]?.usable ?? undefined;
-    const size = estimateDataSize(usable ?? undefined, this.ctx.forwarded(this.job.modelType));
+    const size = estimateDataSize(usable ?? undefined, await this.ctx.forwarded(this.job.modelType));
     const pools = await this.ctx.links.local.workerPools(signal);
     const placement = decidePlacement(this.ctx.placement, size, pools);
     this.details.placement = placement;

@@ -35,7 +35,7 @@ export interface JobRunnerOptions {
   gate: ResourceGate;
   placement: PlacementPolicy;
   /** What jarvis forwarded of a type, for the data size estimate. */
-  forwarded: (modelType: ModelType) => ForwardedStats;
+  forwarded: (modelType: ModelType) => Promise<ForwardedStats>;
   deployPolicy: DeployPolicy;
   /** AUTO_RESUME_FAILED_TRAINING: retry a failed training once. */
   autoResume: boolean;

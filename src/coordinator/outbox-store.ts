@@ -4,8 +4,7 @@
  * if it dies in between the claim runs out and the batch goes again (reactor ignores the repeat: an
  * experience's identity is its id or content hash). Only this file knows the outbox SQL.
  */
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/database.js';
+import { greatest, inList, listParam, skipLocked, type SqlDb } from '../store/sql.js';
 
 export interface OutboxItem {
   modelType: string;
@@ -37,77 +36,82 @@ export interface ForwardedStats {
   files: number;
 }
 
+/** On the async store seam (src/store/sql.ts): the same statements on SQLite and Postgres. */
 export class OutboxStore {
-  private readonly s: Record<string, Statement>;
-
-  constructor(private readonly db: Db) {
-    const p = (sql: string) => db.prepare(sql);
-    this.s = {
-      insert: p('INSERT INTO experience_outbox (model_type, body, bytes, created_at) VALUES (?, ?, ?, ?)'),
-      pending: p(`SELECT model_type AS modelType, COUNT(*) AS count, MIN(created_at) AS oldest
-        FROM experience_outbox GROUP BY model_type ORDER BY model_type`),
-      total: p('SELECT COUNT(*) FROM experience_outbox').pluck(),
-      claimable: p(`SELECT seq, body, bytes FROM experience_outbox
-        WHERE model_type = ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?`),
-      claim: p('UPDATE experience_outbox SET claimed_by = ?, claimed_until = ? WHERE seq IN (SELECT value FROM json_each(?))'),
-      unclaim: p('UPDATE experience_outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND seq IN (SELECT value FROM json_each(?))'),
-      remove: p('DELETE FROM experience_outbox WHERE claimed_by = ? AND seq IN (SELECT value FROM json_each(?))'),
-      fileTs: p(`INSERT INTO experience_forwarded (model_type, last_file_ms) VALUES (@type, @now)
-        ON CONFLICT (model_type) DO UPDATE SET last_file_ms = MAX(last_file_ms + 1, @now) RETURNING last_file_ms`).pluck(),
-      forwarded: p(`UPDATE experience_forwarded SET experiences = experiences + ?, bytes = bytes + ?, files = files + 1
-        WHERE model_type = ?`),
-      stats: p('SELECT experiences, bytes, files FROM experience_forwarded WHERE model_type = ?'),
-    };
-  }
+  constructor(private readonly db: SqlDb) {}
 
   /** Stores experiences durably (one transaction: all or none). */
-  add(items: OutboxItem[], now: number): number {
-    this.db
-      .transaction(() => {
-        for (const it of items) this.s.insert.run(it.modelType, it.body, Buffer.byteLength(it.body), now);
-      })
-      .immediate();
+  async add(items: OutboxItem[], now: number): Promise<number> {
+    if (this.db.dialect === 'postgres') {
+      // One statement for the lot: a round trip per row cost 24 ms per 100 rows on a local server.
+      await this.db.run(
+        `INSERT INTO experience_outbox (model_type, body, bytes, created_at)
+        SELECT t, b, n, ? FROM unnest(?::text[], ?::text[], ?::bigint[]) AS u(t, b, n)`,
+        [now, items.map((i) => i.modelType), items.map((i) => i.body), items.map((i) => Buffer.byteLength(i.body))],
+      );
+      return items.length;
+    }
+    await this.db.transaction(async (tx) => {
+      for (const it of items) {
+        await tx.run('INSERT INTO experience_outbox (model_type, body, bytes, created_at) VALUES (?, ?, ?, ?)', [it.modelType, it.body, Buffer.byteLength(it.body), now]);
+      }
+    });
     return items.length;
   }
 
-  pendingByType(): PendingByType[] {
-    return this.s.pending.all() as PendingByType[];
+  pendingByType(): Promise<PendingByType[]> {
+    return this.db.all<PendingByType>(`SELECT model_type AS "modelType", COUNT(*) AS count, MIN(created_at) AS oldest
+      FROM experience_outbox GROUP BY model_type ORDER BY model_type`);
   }
 
-  pendingTotal(): number {
-    return this.s.total.get() as number;
+  async pendingTotal(): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM experience_outbox'))?.n ?? 0;
   }
 
   /** Claims up to `limit` unclaimed experiences of a type for `claimSeconds`; null when there are none. */
-  claim(modelType: string, claimer: string, limit: number, claimSeconds: number, nowSeconds: number): OutboxBatch | null {
-    return this.db
-      .transaction((): OutboxBatch | null => {
-        const rows = this.s.claimable.all(modelType, nowSeconds, limit) as { seq: number; body: string; bytes: number }[];
-        if (rows.length === 0) return null;
-        const seqs = rows.map((r) => r.seq);
-        this.s.claim.run(claimer, nowSeconds + claimSeconds, JSON.stringify(seqs));
-        const fileTs = this.s.fileTs.get({ type: modelType, now: Math.floor(nowSeconds * 1000) }) as number;
-        return { modelType, claimer, seqs, bodies: rows.map((r) => r.body), bytes: rows.reduce((n, r) => n + r.bytes, 0), fileTs };
-      })
-      .immediate();
+  claim(modelType: string, claimer: string, limit: number, claimSeconds: number, nowSeconds: number): Promise<OutboxBatch | null> {
+    const d = this.db.dialect;
+    return this.db.transaction(async (tx): Promise<OutboxBatch | null> => {
+      const rows = await tx.all<{ seq: number; body: string; bytes: number }>(
+        `SELECT seq, body, bytes FROM experience_outbox
+        WHERE model_type = ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?${skipLocked(d)}`,
+        [modelType, nowSeconds, limit],
+      );
+      if (rows.length === 0) return null;
+      const seqs = rows.map((r) => r.seq);
+      await tx.run(`UPDATE experience_outbox SET claimed_by = ?, claimed_until = ? WHERE ${inList(d, 'seq', 'bigint')}`, [claimer, nowSeconds + claimSeconds, listParam(d, seqs)]);
+      const ts = await tx.get<{ last_file_ms: number }>(
+        `INSERT INTO experience_forwarded (model_type, last_file_ms) VALUES (?, ?)
+        ON CONFLICT (model_type) DO UPDATE SET last_file_ms = ${greatest(d, 'experience_forwarded.last_file_ms + 1', 'excluded.last_file_ms')} RETURNING last_file_ms`,
+        [modelType, Math.floor(nowSeconds * 1000)],
+      );
+      return { modelType, claimer, seqs, bodies: rows.map((r) => r.body), bytes: rows.reduce((n, r) => n + r.bytes, 0), fileTs: ts!.last_file_ms };
+    });
   }
 
   /** The batch's file is in place: its rows go, and the type's forwarded figures grow. */
-  complete(batch: OutboxBatch): void {
-    this.db
-      .transaction(() => {
-        this.s.remove.run(batch.claimer, JSON.stringify(batch.seqs));
-        this.s.forwarded.run(batch.seqs.length, batch.bytes, batch.modelType);
-      })
-      .immediate();
+  async complete(batch: OutboxBatch): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.transaction(async (tx) => {
+      await tx.run(`DELETE FROM experience_outbox WHERE claimed_by = ? AND ${inList(d, 'seq', 'bigint')}`, [batch.claimer, listParam(d, batch.seqs)]);
+      await tx.run('UPDATE experience_forwarded SET experiences = experiences + ?, bytes = bytes + ?, files = files + 1 WHERE model_type = ?', [
+        batch.seqs.length,
+        batch.bytes,
+        batch.modelType,
+      ]);
+    });
   }
 
   /** The file could not be written: the rows are free for the next attempt at once. */
-  unclaim(batch: OutboxBatch): void {
-    this.s.unclaim.run(batch.claimer, JSON.stringify(batch.seqs));
+  async unclaim(batch: OutboxBatch): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.run(`UPDATE experience_outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND ${inList(d, 'seq', 'bigint')}`, [
+      batch.claimer,
+      listParam(d, batch.seqs),
+    ]);
   }
 
-  forwarded(modelType: string): ForwardedStats {
-    return (this.s.stats.get(modelType) as ForwardedStats | undefined) ?? { experiences: 0, bytes: 0, files: 0 };
+  async forwarded(modelType: string): Promise<ForwardedStats> {
+    return (await this.db.get<ForwardedStats>('SELECT experiences, bytes, files FROM experience_forwarded WHERE model_type = ?', [modelType])) ?? { experiences: 0, bytes: 0, files: 0 };
   }
 }

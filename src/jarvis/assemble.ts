@@ -22,6 +22,7 @@ import {
 import type { Db } from '../store/database.js';
 import { CoordinatorStore } from '../coordinator/coordinator-store.js';
 import { OutboxStore } from '../coordinator/outbox-store.js';
+import { SqliteSql, type SqlDb } from '../store/sql.js';
 
 /** A state file older than this many STATE_FILE_INTERVALs (and at least 15 s) is stale. */
 export const STALE_STATE_INTERVALS = 3;
@@ -57,10 +58,13 @@ function link(config: Config, name: string, baseUrl: string): ReactorLink {
   });
 }
 
-/** `hostAvailableBytes` replaces the host's MemAvailable (tests). */
-export function assembleCoordinator(config: Config, db: Db, instanceId: string, o: { hostAvailableBytes?: () => number } = {}): CoordinatorParts {
+/**
+ * `hostAvailableBytes` replaces the host's MemAvailable (tests). `sql`: the async store seam for the stores
+ * already on it (the outbox); default: the same SQLite handle.
+ */
+export function assembleCoordinator(config: Config, db: Db, instanceId: string, o: { hostAvailableBytes?: () => number; sql?: SqlDb } = {}): CoordinatorParts {
   const store = new CoordinatorStore(db);
-  const outbox = new OutboxStore(db);
+  const outbox = new OutboxStore(o.sql ?? new SqliteSql(db));
   const local = link(config, 'local', config.reactor.url);
   const cloud = config.reactor.cloudUrl === undefined ? undefined : link(config, 'cloud', config.reactor.cloudUrl);
   const t = config.training;

@@ -16,6 +16,7 @@ import { serviceAllowedHosts } from '../http/origin-guard.js';
 import { healthRoutes, type HealthReport } from '../http/routes/health.js';
 import { jarvisExperienceRoutes } from '../http/routes/jarvis-experiences.js';
 import { jarvisTrainingRoutes } from '../http/routes/jarvis-training.js';
+import { openSqlDb } from '../store/open-sql.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { ensureDir } from '../util/fs.js';
 import { TRINITY_VERSION } from '../version.js';
@@ -73,8 +74,9 @@ export class Jarvis {
     const { config, logger } = this.opts;
     ensureDir(config.paths.crossRepo);
     ensureDir(config.paths.logs);
-    this.db = openDatabase({ path: config.databasePath });
-    const parts = assembleCoordinator(config, this.db, this.instanceId);
+    // On a Postgres URL this connects and migrates, then refuses while stores are left on SQLite only.
+    const sql = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
+    const parts = assembleCoordinator(config, this.db!, this.instanceId, { sql });
     logCoordinatorEvents(parts, logger.child({ component: 'coordinator' }));
     // Routes first, so health answers `starting` until the loops run.
     this.app.register(healthRoutes, {

@@ -1,8 +1,15 @@
-/** Numbered schema migrations. Append only: a released migration is never edited. */
+/**
+ * Numbered schema migrations. Append only: a released migration is never edited. Each carries its SQLite
+ * text (`sql`) and the Postgres equivalent (`pg`), applied by the same runner (database.ts, pg-migrate.ts):
+ * REAL is double precision, INTEGER bigint, AUTOINCREMENT an identity column, JSON stays text. jobs and
+ * deployments get an explicit identity column named rowid, because their queries break ties on SQLite's
+ * implicit rowid.
+ */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  pg: string;
 }
 
 export const migrations: Migration[] = [
@@ -114,6 +121,91 @@ export const migrations: Migration[] = [
         seen INTEGER NOT NULL
       );
     `,
+    pg: `
+      CREATE TABLE experiences (
+        seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id              text NOT NULL UNIQUE,
+        model_type      text,
+        kind            text NOT NULL CHECK (kind IN ('example', 'correction', 'negative', 'unusable')),
+        unusable_reason text,
+        split           text NOT NULL CHECK (split IN ('train', 'validation')),
+        quality         double precision,
+        example         text,
+        body            text NOT NULL,
+        source          text NOT NULL,
+        created_at      double precision NOT NULL
+      );
+      CREATE INDEX experiences_by_type ON experiences (model_type, seq);
+      CREATE TABLE ingested_files (
+        sha256       text PRIMARY KEY,
+        name         text NOT NULL,
+        accepted     bigint NOT NULL,
+        duplicates   bigint NOT NULL,
+        rejected     bigint NOT NULL,
+        ingested_at  double precision NOT NULL
+      );
+      CREATE TABLE training_marks (
+        model_type      text PRIMARY KEY,
+        last_seq        bigint NOT NULL,
+        last_trained_at double precision NOT NULL
+      );
+      CREATE TABLE jobs (
+        job_id             text PRIMARY KEY,
+        model_type         text NOT NULL,
+        status             text NOT NULL,
+        request            text NOT NULL,
+        total_epochs       bigint NOT NULL,
+        epoch              bigint NOT NULL DEFAULT 0,
+        metrics            text,
+        model_version      text,
+        error              text,
+        checkpoint         text,
+        resumed_from_epoch bigint,
+        dataset_path       text,
+        dataset_size       bigint,
+        buffer_max_seq     bigint,
+        created_at         double precision NOT NULL,
+        started_at         double precision,
+        completed_at       double precision,
+        rowid              bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+      );
+      CREATE INDEX jobs_by_status ON jobs (status, created_at);
+      CREATE TABLE job_events (
+        job_id     text NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        seq        bigint NOT NULL,
+        event      text NOT NULL,
+        data       text NOT NULL,
+        created_at double precision NOT NULL,
+        PRIMARY KEY (job_id, seq)
+      );
+      CREATE TABLE model_versions (
+        model_type  text NOT NULL,
+        version     text NOT NULL,
+        major       bigint NOT NULL,
+        minor       bigint NOT NULL,
+        patch       bigint NOT NULL,
+        job_id      text NOT NULL,
+        digest      text NOT NULL,
+        manifest    text NOT NULL,
+        created_at  double precision NOT NULL,
+        PRIMARY KEY (model_type, version)
+      );
+      CREATE UNIQUE INDEX model_versions_by_job ON model_versions (job_id);
+      CREATE INDEX model_versions_newest ON model_versions (model_type, major DESC, minor DESC, patch DESC);
+      CREATE TABLE model_pointers (
+        model_type        text PRIMARY KEY,
+        stable            text,
+        canary            text,
+        canary_percentage double precision NOT NULL DEFAULT 0,
+        updated_at        double precision NOT NULL,
+        FOREIGN KEY (model_type, stable) REFERENCES model_versions (model_type, version),
+        FOREIGN KEY (model_type, canary) REFERENCES model_versions (model_type, version)
+      );
+      CREATE TABLE fencing_tokens (
+        name text PRIMARY KEY,
+        seen bigint NOT NULL
+      );
+    `,
   },
   {
     version: 2,
@@ -166,6 +258,47 @@ export const migrations: Migration[] = [
         instance_id TEXT NOT NULL,
         models      TEXT NOT NULL,
         read_at     REAL NOT NULL
+      );
+    `,
+    pg: `
+      CREATE TABLE deployments (
+        deployment_id    text PRIMARY KEY,
+        model_type       text NOT NULL,
+        model_version    text NOT NULL,
+        previous_version text,
+        strategy         text NOT NULL,
+        phase            text NOT NULL CHECK (phase IN ('deploying', 'paused', 'completed', 'rolled_back', 'aborted')),
+        spec             text NOT NULL,
+        status           text NOT NULL,
+        created_at       double precision NOT NULL,
+        updated_at       double precision NOT NULL,
+        finished_at      double precision,
+        rowid            bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+      );
+      CREATE UNIQUE INDEX deployments_one_active ON deployments (model_type) WHERE phase IN ('deploying', 'paused');
+      CREATE INDEX deployments_by_type ON deployments (model_type, created_at);
+      CREATE TABLE deployment_events (
+        deployment_id text NOT NULL REFERENCES deployments (deployment_id) ON DELETE CASCADE,
+        seq           bigint NOT NULL,
+        event         text NOT NULL,
+        data          text NOT NULL,
+        created_at    double precision NOT NULL,
+        PRIMARY KEY (deployment_id, seq)
+      );
+      CREATE TABLE deployment_counts (
+        deployment_id    text NOT NULL REFERENCES deployments (deployment_id) ON DELETE CASCADE,
+        version          text NOT NULL,
+        requests         bigint NOT NULL DEFAULT 0,
+        errors           bigint NOT NULL DEFAULT 0,
+        feedback_success bigint NOT NULL DEFAULT 0,
+        feedback_failure bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (deployment_id, version)
+      );
+      CREATE TABLE prime_stats_mark (
+        id          bigint PRIMARY KEY CHECK (id = 1),
+        instance_id text NOT NULL,
+        models      text NOT NULL,
+        read_at     double precision NOT NULL
       );
     `,
   },
@@ -243,6 +376,63 @@ export const migrations: Migration[] = [
         last_file_ms INTEGER NOT NULL DEFAULT 0
       );
     `,
+    pg: `
+      CREATE TABLE coordinator_jobs (
+        seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id         text NOT NULL UNIQUE,
+        model_type     text NOT NULL,
+        priority       bigint NOT NULL,
+        epochs         bigint,
+        source         text NOT NULL CHECK (source IN ('manual', 'auto')),
+        status         text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+        holder         text,
+        waiting_reason text,
+        trigger_count  bigint,
+        fencing_token  bigint,
+        reactor_job_id text,
+        model_version  text,
+        error          text,
+        details        text NOT NULL DEFAULT '{}',
+        created_at     double precision NOT NULL,
+        started_at     double precision,
+        finished_at    double precision,
+        updated_at     double precision NOT NULL
+      );
+      CREATE UNIQUE INDEX coordinator_jobs_one_queued ON coordinator_jobs (model_type) WHERE status = 'queued';
+      CREATE INDEX coordinator_jobs_next ON coordinator_jobs (status, priority DESC, seq);
+      CREATE INDEX coordinator_jobs_by_type ON coordinator_jobs (model_type, seq);
+      CREATE TABLE coordinator_leases (
+        name        text NOT NULL,
+        holder      text NOT NULL,
+        token       bigint NOT NULL,
+        job_id      text,
+        acquired_at double precision NOT NULL,
+        renewed_at  double precision NOT NULL,
+        expires_at  double precision NOT NULL,
+        PRIMARY KEY (name, holder)
+      );
+      CREATE TABLE coordinator_lease_tokens (
+        name       text PRIMARY KEY,
+        last_token bigint NOT NULL
+      );
+      CREATE TABLE experience_outbox (
+        seq           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        model_type    text NOT NULL,
+        body          text NOT NULL,
+        bytes         bigint NOT NULL,
+        claimed_by    text,
+        claimed_until double precision,
+        created_at    double precision NOT NULL
+      );
+      CREATE INDEX experience_outbox_by_type ON experience_outbox (model_type, seq);
+      CREATE TABLE experience_forwarded (
+        model_type   text PRIMARY KEY,
+        experiences  bigint NOT NULL DEFAULT 0,
+        bytes        bigint NOT NULL DEFAULT 0,
+        files        bigint NOT NULL DEFAULT 0,
+        last_file_ms bigint NOT NULL DEFAULT 0
+      );
+    `,
   },
   {
     version: 4,
@@ -254,6 +444,11 @@ export const migrations: Migration[] = [
       ALTER TABLE coordinator_leases ADD COLUMN owner_host TEXT;
       ALTER TABLE coordinator_leases ADD COLUMN owner_pid INTEGER;
       ALTER TABLE coordinator_leases ADD COLUMN owner_start INTEGER;
+    `,
+    pg: `
+      ALTER TABLE coordinator_leases ADD COLUMN owner_host text;
+      ALTER TABLE coordinator_leases ADD COLUMN owner_pid bigint;
+      ALTER TABLE coordinator_leases ADD COLUMN owner_start bigint;
     `,
   },
   {
@@ -278,6 +473,21 @@ export const migrations: Migration[] = [
         min_quality REAL NOT NULL
       );
     `,
+    pg: `
+      CREATE TABLE experience_counts (
+        model_type   text PRIMARY KEY,
+        total        bigint NOT NULL DEFAULT 0,
+        usable       bigint NOT NULL DEFAULT 0,
+        negative     bigint NOT NULL DEFAULT 0,
+        low_quality  bigint NOT NULL DEFAULT 0,
+        corrections  bigint NOT NULL DEFAULT 0,
+        new_since    bigint NOT NULL DEFAULT 0
+      );
+      CREATE TABLE experience_counts_basis (
+        id          bigint PRIMARY KEY CHECK (id = 1),
+        min_quality double precision NOT NULL
+      );
+    `,
   },
   {
     version: 6,
@@ -297,6 +507,15 @@ export const migrations: Migration[] = [
       ALTER TABLE jobs ADD COLUMN owner_start INTEGER;
       ALTER TABLE jobs ADD COLUMN cancel_requested_at REAL;
     `,
+    pg: `
+      ALTER TABLE jobs ADD COLUMN worker_id text;
+      ALTER TABLE jobs ADD COLUMN lease_until double precision;
+      ALTER TABLE jobs ADD COLUMN lease_token bigint NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN owner_host text;
+      ALTER TABLE jobs ADD COLUMN owner_pid bigint;
+      ALTER TABLE jobs ADD COLUMN owner_start bigint;
+      ALTER TABLE jobs ADD COLUMN cancel_requested_at double precision;
+    `,
   },
   {
     version: 7,
@@ -315,6 +534,18 @@ export const migrations: Migration[] = [
         started_at  REAL NOT NULL,
         seen_at     REAL NOT NULL,
         ttl_seconds REAL NOT NULL
+      );
+    `,
+    pg: `
+      ALTER TABLE jobs ADD COLUMN worker_pool text NOT NULL DEFAULT 'local';
+      CREATE TABLE training_workers (
+        worker_id   text PRIMARY KEY,
+        pool        text NOT NULL,
+        host        text NOT NULL,
+        pid         bigint NOT NULL,
+        started_at  double precision NOT NULL,
+        seen_at     double precision NOT NULL,
+        ttl_seconds double precision NOT NULL
       );
     `,
   },

@@ -18,6 +18,8 @@ export interface IntegrationTargets {
   /** False for an external J-Prime that is not a Trinity prime (llama.cpp, Ollama). */
   primeIsTrinity: boolean;
   jarvisUrl: string | null;
+  /** Training workers `up` started (their ids come from their health); none: the check is skipped. */
+  workerIds?: string[];
   token?: string;
 }
 
@@ -67,7 +69,31 @@ function sameEndpoint(a: string, b: string): boolean {
 const skip = (name: string, why: string): CheckResult => ({ name, ok: null, detail: why });
 
 export async function verifyIntegration(t: IntegrationTargets): Promise<CheckResult[]> {
-  return Promise.all([trainingApi(t), jarvisToReactor(t), primeToReactor(t), reactorToPrime(t)]);
+  return Promise.all([trainingApi(t), jarvisToReactor(t), primeToReactor(t), reactorToPrime(t), reactorSeesWorkers(t)]);
+}
+
+/** A worker's id as its own health says it (`worker_id`); null when it does not answer. */
+export async function workerIdOf(workerUrl: string, token: string | undefined): Promise<string | null> {
+  const r = await get(`${workerUrl}/api/health`, token);
+  const parsed = r.ok ? z.looseObject({ worker_id: z.string() }).safeParse(r.body) : null;
+  return parsed?.success ? parsed.data.worker_id : null;
+}
+
+const workersBody = z.looseObject({ workers: z.array(z.looseObject({ worker_id: z.string() })) });
+
+/** Each worker `up` started shares reactor's database: reactor lists it as a live training runner. */
+async function reactorSeesWorkers(t: IntegrationTargets): Promise<CheckResult> {
+  const name = 'reactor → workers';
+  if (!t.workerIds?.length) return skip(name, 'no training workers were started (trinity up --workers N)');
+  if (!t.reactorUrl) return skip(name, 'Reactor-Core is not running');
+  const url = `${t.reactorUrl}/api/training/workers`;
+  const r = await get(url, t.token);
+  if (!r.ok) return { name, ok: false, detail: `GET ${url} → ${r.error}` };
+  const parsed = workersBody.safeParse(r.body);
+  const live = new Set(parsed.success ? parsed.data.workers.map((w) => w.worker_id) : []);
+  const missing = t.workerIds.filter((id) => !live.has(id));
+  if (missing.length) return { name, ok: false, detail: `reactor does not list ${missing.join(', ')} as live (do they share its JARVIS_HOME / TRINITY_DATABASE_URL?)` };
+  return { name, ok: true, detail: `reactor lists all ${t.workerIds.length} workers as live training runners` };
 }
 
 async function trainingApi(t: IntegrationTargets): Promise<CheckResult> {

@@ -28,7 +28,7 @@ const ANSI = {
   cyan: '\x1b[36m',
 } as const;
 
-const SERVICE_COLOURS: Record<ServiceName, string> = { reactor: ANSI.magenta, prime: ANSI.cyan, jarvis: ANSI.blue };
+const SERVICE_COLOURS: Record<string, string> = { reactor: ANSI.magenta, prime: ANSI.cyan, jarvis: ANSI.blue };
 
 export interface FormatOptions {
   /** ANSI colours (a TTY without NO_COLOR). Default false. */
@@ -42,7 +42,7 @@ export function paint(colour: boolean, code: keyof typeof ANSI, text: string): s
 /** `reactor │ ` with the service's colour. */
 export function servicePrefix(service: ServiceName, opts: FormatOptions = {}): string {
   const name = service.padEnd(NAME_WIDTH);
-  return `${opts.colour ? `${SERVICE_COLOURS[service]}${name}${ANSI.reset}` : name} │ `;
+  return `${opts.colour ? `${SERVICE_COLOURS[service] ?? ANSI.green}${name}${ANSI.reset}` : name} │ `;
 }
 
 /** Formats one output line of `service`; JSON records become one readable line. */

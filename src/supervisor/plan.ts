@@ -9,10 +9,15 @@
  */
 import type { Config, Env } from '../config/config.js';
 import { ConfigInvalid } from '../errors.js';
-import type { ServiceName, ServiceSpec } from './types.js';
+import type { SERVICE_NAMES, ServiceSpec } from './types.js';
+
+type MainService = (typeof SERVICE_NAMES)[number];
+
+/** Training workers `trinity up --workers` may start on one machine. */
+export const MAX_UP_WORKERS = 16;
 
 /** The design's health timeouts, in milliseconds. */
-export const DEFAULT_TIMEOUTS_MS: Readonly<Record<ServiceName, number>> = { reactor: 60_000, prime: 30_000, jarvis: 30_000 };
+export const DEFAULT_TIMEOUTS_MS: Readonly<Record<MainService, number>> = { reactor: 60_000, prime: 30_000, jarvis: 30_000 };
 
 /** Failed probes in the first seconds after launch are normal and not reported. */
 export const START_PERIOD_MS = 5_000;
@@ -20,7 +25,7 @@ export const START_PERIOD_MS = 5_000;
 /** A `degraded` answer that lasts this long is final for startup (see wait-healthy.ts). */
 export const DEGRADED_GRACE_MS = 5_000;
 
-const TIMEOUT_VARS: Readonly<Record<ServiceName, string>> = {
+const TIMEOUT_VARS: Readonly<Record<MainService, string>> = {
   reactor: 'TRINITY_UP_REACTOR_TIMEOUT',
   prime: 'TRINITY_UP_PRIME_TIMEOUT',
   jarvis: 'TRINITY_UP_JARVIS_TIMEOUT',
@@ -32,9 +37,10 @@ export interface UpPlan {
   degradedGraceMs: number;
 }
 
-export function createPlan(config: Config, env: Env): UpPlan {
+/** `workers`: training workers to start after the reactor (`trinity up --workers N`). */
+export function createPlan(config: Config, env: Env, workers = 0): UpPlan {
   const scale = positive(env, 'TRINITY_UP_TIMEOUT_SCALE') ?? 1;
-  const timeout = (name: ServiceName) => Math.round((positive(env, TIMEOUT_VARS[name]) ?? DEFAULT_TIMEOUTS_MS[name] / 1000) * 1000 * scale);
+  const timeout = (name: MainService) => Math.round((positive(env, TIMEOUT_VARS[name]) ?? DEFAULT_TIMEOUTS_MS[name] / 1000) * 1000 * scale);
   const prime = config.prime;
   const services: ServiceSpec[] = [
     {
@@ -80,6 +86,21 @@ export function createPlan(config: Config, env: Env): UpPlan {
       timeoutMs: timeout('jarvis'),
     },
   ];
+  // Workers share the reactor's database and folders, so they come right after it; each picks a free port.
+  const workerSpecs = Array.from({ length: workers }, (_, i): ServiceSpec => ({
+    name: `worker${i + 1}`,
+    title: `Worker ${i + 1}`,
+    serviceId: 'trinity-worker',
+    enabled: config.reactor.enabled,
+    external: false,
+    host: config.worker.host,
+    port: 0,
+    url: localUrl(config.worker.host, 0),
+    adoptable: false,
+    healthPaths: ['/api/health'],
+    timeoutMs: timeout('reactor'),
+  }));
+  services.splice(1, 0, ...workerSpecs);
   return { services, startPeriodMs: Math.round(START_PERIOD_MS * scale), degradedGraceMs: DEGRADED_GRACE_MS };
 }
 

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { TypedEmitter } from './emitter.js';
 import { descendantsOf, groupMembers, hasEnded, isSameProcess, type ProcStat } from './proc-info.js';
-import type { ChildExit, ChildStream, ServiceName } from './types.js';
+import { serviceCommand, type ChildExit, type ChildStream, type ServiceName } from './types.js';
 
 /** Lines of output kept for a failure report. */
 export const LAST_LINES_KEPT = 20;
@@ -53,7 +53,7 @@ export class ServiceProcess extends TypedEmitter<ServiceProcessListener> {
   constructor(opts: ServiceProcessOptions) {
     super();
     this.name = opts.name;
-    this.proc = spawn(opts.execPath, [opts.binPath, opts.name, '--port', String(opts.port)], {
+    this.proc = spawn(opts.execPath, [opts.binPath, serviceCommand(opts.name), '--port', String(opts.port)], {
       env: opts.env,
       // The IPC channel tells the service when we die: it then stops itself (see cli/lib/run-service.ts).
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

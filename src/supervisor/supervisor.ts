@@ -13,13 +13,13 @@ import type { Config } from '../config/config.js';
 import { bringUp, type BringUpContext, type Running } from './bring-up.js';
 import { ChildPool, describeExit, type ChildPoolOptions } from './child-pool.js';
 import { TypedEmitter } from './emitter.js';
-import { readDeployedModels, verifyIntegration } from './integration.js';
+import { readDeployedModels, verifyIntegration, workerIdOf } from './integration.js';
 import { localUrl, type UpPlan } from './plan.js';
 import { probeHealth } from './probe.js';
 import { summaryRecord } from './summary.js';
 import { rssBytes } from '../util/proc.js';
 import { waitHealthy } from './wait-healthy.js';
-import type { ServiceName, ServiceReport, ServiceSpec, SupervisorListener, UpOutcome, UpReport } from './types.js';
+import { isWorker, type ServiceName, type ServiceReport, type ServiceSpec, type SupervisorListener, type UpOutcome, type UpReport } from './types.js';
 
 export interface SupervisorOptions {
   config: Config;
@@ -101,8 +101,9 @@ export class Supervisor extends TypedEmitter<SupervisorListener> {
     // rollouts): a port 0 for a launched prime is settled now instead of after it starts.
     const primePort = prime.enabled && !prime.external && prime.port === 0 ? await freePort(prime.host) : prime.port;
     const primeSpec: ServiceSpec = primePort === prime.port ? prime : { ...prime, port: primePort, url: localUrl(prime.host, primePort), adoptable: false };
+    const workers = this.opts.plan.services.filter((s) => isWorker(s.name));
     const phases: Array<[string, ServiceSpec[]]> = [
-      ['Reactor-Core (training, registry, rollouts)', [reactor]],
+      [workers.length ? `Reactor-Core and ${workers.length} training worker${workers.length === 1 ? '' : 's'}` : 'Reactor-Core (training, registry, rollouts)', [reactor, ...workers]],
       ['J-Prime and JARVIS (serving, coordination)', [primeSpec, jarvis]],
     ];
     for (const [index, [title, specs]] of phases.entries()) {
@@ -171,8 +172,11 @@ export class Supervisor extends TypedEmitter<SupervisorListener> {
     const get = (n: ServiceName) => this.running.get(n);
     const up = (r: Running | undefined) => (r && r.url && (r.status === 'healthy' || r.status === 'degraded') ? r.url : null);
     const prime = get('prime');
+    const workerUrls = [...this.running.values()].filter((r) => isWorker(r.spec.name)).map(up).filter((u): u is string => u !== null);
+    const workerIds = (await Promise.all(workerUrls.map((u) => workerIdOf(u, this.opts.config.apiToken)))).map((id, i) => id ?? workerUrls[i]);
     const [checks, models] = await Promise.all([
       verifyIntegration({
+        workerIds,
         reactorUrl: up(get('reactor')),
         primeUrl: up(prime),
         primeIsTrinity: prime?.mode !== 'external',

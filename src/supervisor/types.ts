@@ -5,7 +5,18 @@
 
 /** The three services, in dependency order: prime reconciles from reactor, jarvis needs both. */
 export const SERVICE_NAMES = ['reactor', 'prime', 'jarvis'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** `trinity up --workers N` adds training workers worker1 … workerN, started after the reactor. */
+export type WorkerName = `worker${number}`;
+export type ServiceName = (typeof SERVICE_NAMES)[number] | WorkerName;
+
+export function isWorker(name: ServiceName): name is WorkerName {
+  return /^worker\d+$/.test(name);
+}
+
+/** The `trinity` command that runs a service. */
+export function serviceCommand(name: ServiceName): string {
+  return isWorker(name) ? 'worker' : name;
+}
 
 /** How a service came to run: launched by us, found running, pointed at elsewhere, or switched off. */
 export type ServiceMode = 'started' | 'adopted' | 'external' | 'disabled';

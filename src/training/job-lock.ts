@@ -7,7 +7,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readStat } from '../supervisor/proc-info.js';
+import { readStat } from '../util/proc.js';
 import { PRIVATE_FILE_MODE } from '../util/fs.js';
 import { isRunning } from '../util/process-identity.js';
 

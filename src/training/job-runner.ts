@@ -24,7 +24,7 @@ import type { WorkerRoster } from './worker-roster.js';
 import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 import { trainerOptions, type StartRequest } from './job-request.js';
 import { TrainerChild } from './trainer-child.js';
-import type { ChildMessage, TrainerJobSpec } from './trainer-protocol.js';
+import { keepaliveTimeoutMs, type ChildMessage, type TrainerJobSpec } from './trainer-protocol.js';
 import { storageTrouble } from '../util/fs.js';
 import { thisProcess, type ProcessIdentity } from '../util/process-identity.js';
 import type { ExportAssessor, TrainingDataPort, TrainingServiceListener, VersionPort } from './training-types.js';
@@ -81,6 +81,7 @@ export class JobRunner extends EventEmitter {
   private readonly warnings = new Map<string, string>();
   private readonly owner: ProcessIdentity;
   private heartbeat: NodeJS.Timeout | null = null;
+  private lastBeat: Promise<void> | undefined;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: JobRunnerOptions) {
@@ -111,11 +112,10 @@ export class JobRunner extends EventEmitter {
   }
 
   private showAlive(): void {
-    try {
-      this.opts.roster?.beat(this.opts.workerId, this.pool, this.owner, this.opts.leaseTtlSeconds, this.now());
-    } catch (err) {
+    const beat = this.opts.roster?.beat(this.opts.workerId, this.pool, this.owner, this.opts.leaseTtlSeconds, this.now()).catch((err: unknown) => {
       this.opts.logger.warn({ err }, 'could not record this runner as alive; trying again on the next heartbeat');
-    }
+    });
+    if (beat) this.lastBeat = beat;
   }
 
   /** Looks for work now (a job was just queued). */
@@ -181,7 +181,9 @@ export class JobRunner extends EventEmitter {
       }
       this.held.clear();
       try {
-        this.opts.roster?.leave(this.opts.workerId);
+        // A beat still on its way (Postgres) must not put the row back after it is gone.
+        await this.lastBeat;
+        await this.opts.roster?.leave(this.opts.workerId);
       } catch (err) {
         this.opts.logger.warn({ err }, 'could not take this runner off the roster; it drops off once its lease runs out');
       }
@@ -207,7 +209,10 @@ export class JobRunner extends EventEmitter {
         continue;
       }
       if (!renewal.held) this.lose(h, 'its claim was renewed too late and another runner holds it now, or a cancel ended it');
-      else if (renewal.cancelRequested && h.stopping !== 'cancel') void this.cancel(h.claim.jobId);
+      else {
+        h.child?.keepalive();
+        if (renewal.cancelRequested && h.stopping !== 'cancel') void this.cancel(h.claim.jobId);
+      }
     }
     this.fill();
   }
@@ -285,6 +290,7 @@ export class JobRunner extends EventEmitter {
       checkpointInterval: req.checkpointInterval,
       exportDir: join(this.opts.checkpointsRoot, job.jobId, 'export'),
       resume: true,
+      keepaliveTimeoutMs: keepaliveTimeoutMs(this.opts.leaseTtlSeconds),
     };
     const child = new TrainerChild(spec);
     h.child = child;

@@ -5,6 +5,7 @@
 import type { Db } from '../store/database.js';
 import { JobClaims } from './job-claims.js';
 import { WorkerRoster } from './worker-roster.js';
+import { SqliteSql, type SqlDb } from '../store/sql.js';
 import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 
 export type JobStatus = 'queued' | 'training' | 'completed' | 'failed' | 'cancelled';
@@ -169,9 +170,13 @@ export class JobStore {
   /** The runners alive now, by pool (worker-roster.ts). */
   readonly roster: WorkerRoster;
 
-  constructor(private readonly db: Db) {
+  /** `sql`: the async seam for the parts already on it (the roster); default: the same SQLite handle. */
+  constructor(
+    private readonly db: Db,
+    sql: SqlDb = new SqliteSql(db),
+  ) {
     this.claims = new JobClaims(db);
-    this.roster = new WorkerRoster(db);
+    this.roster = new WorkerRoster(sql);
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO jobs (job_id, model_type, status, request, total_epochs, created_at, worker_pool)

@@ -60,6 +60,11 @@ export class TrainerChild extends EventEmitter {
     return this.exited;
   }
 
+  /** Tells the trainer its runner is alive and still holds the job (TrainerJobSpec.keepaliveTimeoutMs). */
+  keepalive(): void {
+    this.send({ cmd: 'keepalive' });
+  }
+
   private send(msg: ParentMessage): void {
     if (this.proc.connected) this.proc.send(msg);
   }

@@ -54,6 +54,21 @@ function orphaned(): boolean {
   return process.ppid !== parentPid;
 }
 
+/** When the runner last spoke, and how long its silence may last (TrainerJobSpec.keepaliveTimeoutMs). */
+let lastHeard = Date.now();
+let silenceLimitMs: number | undefined;
+
+/** True once the runner has been silent too long (paused or hung: it has lost its claim by now). */
+function abandoned(): boolean {
+  return orphaned() || (silenceLimitMs !== undefined && Date.now() - lastHeard > silenceLimitMs);
+}
+
+// Also checked on a timer: a paused runner stops reading its IPC pipe, so a report to it can wait forever
+// (the epochs themselves check after every batch). Half-written checkpoints are cleared by the next trainer.
+setInterval(() => {
+  if (abandoned()) process.exit(3);
+}, 1_000).unref();
+
 /** Holds the job's lock, clears what an earlier trainer of the job left, and says so. */
 async function takeOver(checkpoints: CheckpointDir): Promise<void> {
   ensureDir(checkpoints.root);
@@ -119,8 +134,8 @@ async function run(spec: TrainerJobSpec): Promise<void> {
   for (let epoch = startEpoch; epoch <= total; epoch++) {
     const t0 = performance.now();
     // A shutdown lets the epoch finish so it can be checkpointed; a cancel stops after the current batch.
-    const metrics = await trainer.runEpoch(epoch, rng, () => stopReason === 'cancel' || orphaned());
-    if (orphaned()) process.exit(3); // the restarted reactor resumes from the last checkpoint
+    const metrics = await trainer.runEpoch(epoch, rng, () => stopReason === 'cancel' || abandoned());
+    if (abandoned()) process.exit(3); // the runner that holds the job now (or the restarted reactor) resumes from the last checkpoint
     if (stopReason === 'cancel') {
       await send({ type: 'stopped', reason: 'cancel', epoch: epoch - 1 });
       trainer.dispose();
@@ -176,11 +191,14 @@ async function checkpoint(checkpoints: CheckpointDir, trainer: ModelTrainer, spe
 }
 
 process.on('message', (msg: ParentMessage) => {
+  lastHeard = Date.now();
+  if (msg.cmd === 'keepalive') return;
   if (msg.cmd === 'stop') {
     stopReason = msg.reason;
     return;
   }
   if (msg.cmd === 'start') {
+    silenceLimitMs = msg.job.keepaliveTimeoutMs;
     run(msg.job)
       .then(() => process.exit(0))
       .catch(async (err: unknown) => {

@@ -20,6 +20,12 @@ export interface TrainerJobSpec {
   exportDir: string;
   /** Continue from the latest checkpoint if there is one. */
   resume: boolean;
+  /**
+   * Milliseconds without a keepalive from the runner after which the trainer stops on its own (exit 3, no
+   * checkpoint): a runner that is paused (SIGSTOP) or hung loses its claim after its lease TTL, and its
+   * trainer must then let the job's lock go for the runner that took the job over. Absent: no such check.
+   */
+  keepaliveTimeoutMs?: number;
 }
 
 /** One line of a job's dataset file. */
@@ -33,7 +39,12 @@ export interface DatasetLine {
 
 export type StopReason = 'cancel' | 'shutdown';
 
-export type ParentMessage = { cmd: 'start'; job: TrainerJobSpec } | { cmd: 'stop'; reason: StopReason };
+export type ParentMessage = { cmd: 'start'; job: TrainerJobSpec } | { cmd: 'stop'; reason: StopReason } | { cmd: 'keepalive' };
+
+/** A trainer's keepalive timeout for a runner whose claims last `leaseTtlSeconds`: the TTL and 5 s more, at least 10 s. */
+export function keepaliveTimeoutMs(leaseTtlSeconds: number): number {
+  return Math.max(10_000, leaseTtlSeconds * 1000 + 5_000);
+}
 
 export interface EpochReport extends EpochMetrics {
   epoch: number;

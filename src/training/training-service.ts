@@ -206,10 +206,11 @@ export class TrainingService extends EventEmitter {
   }
 
   /** GET /api/training/workers: the runners alive now (this reactor's own and `trinity worker`s) and what they train. */
-  workers(): { workers: Record<string, unknown>[]; pools: Record<string, number> } {
+  async workers(): Promise<{ workers: Record<string, unknown>[]; pools: Record<string, number> }> {
     const now = Date.now() / 1000;
+    const live = await this.opts.jobs.roster.live(now);
     const training = this.opts.jobs.withStatus('training');
-    const workers = this.opts.jobs.roster.live(now).map((w) => ({
+    const workers = live.map((w) => ({
       worker_id: w.workerId,
       pool: w.pool,
       host: w.host,

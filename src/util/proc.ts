@@ -71,3 +71,25 @@ export class CpuMeter {
 export function hostMemory(): { totalGb: number; availableGb: number; cores: number } {
   return { totalGb: toGb(totalmem()), availableGb: toGb(availableMemoryBytes()), cores: cpus().length };
 }
+
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  /** R running, S sleeping, Z zombie (exited, waiting to be reaped)… */
+  state: string;
+  /** Start time in clock ticks since boot: together with the pid, it names one process for good. */
+  startTime: number;
+}
+
+/** Parses /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after the last ")". */
+export function readStat(pid: number): ProcStat | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the name: state(3) ppid(4) pgrp(5) … starttime(22), so offsets 1, 2 and 19.
+    return { pid, state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: Number(fields[19]) };
+  } catch {
+    return null;
+  }
+}

@@ -6,7 +6,7 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { readStat } from '../supervisor/proc-info.js';
+import { readStat } from './proc.js';
 
 export interface ProcessIdentity {
   /** hostname, boot id and pid namespace; '' parts where the system does not tell. */

@@ -3,20 +3,22 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExperienceForwarder, collectExperiences, type ForwardedFile } from '../../src/coordinator/index.js';
 import { containerFromText } from '../../src/experiences/index.js';
-import { openDatabase } from '../../src/store/database.js';
 import { OutboxStore } from '../../src/coordinator/outbox-store.js';
 import { tempHome, waitFor } from '../helpers/processes.js';
+import { describeStores } from '../store/harness.js';
 
 const nlu = (i: number) => ({ type: 'command', input: { text: `turn on light ${i}` }, expected_output: { intent: 'lights_on' }, success: true });
 const files = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.')).sort();
 
-describe('ExperienceForwarder', () => {
+// The outbox is the first store on the async seam: the forwarder runs on SQLite and on Postgres.
+describeStores('ExperienceForwarder', (fresh) => {
   const open: ExperienceForwarder[] = [];
   afterEach(async () => {
     for (const f of open.splice(0)) await f.close();
   });
 
-  function create(dir: string, o: { batchSize: number; flushIntervalMs: number }, outbox = new OutboxStore(openDatabase({ path: ':memory:' }))) {
+  async function create(dir: string, o: { batchSize: number; flushIntervalMs: number }, outbox?: OutboxStore) {
+    outbox ??= new OutboxStore((await fresh()).db);
     const f = new ExperienceForwarder({ outbox, eventsDir: dir, claimer: `t-${open.length}`, ...o });
     open.push(f);
     return { f, outbox };
@@ -24,13 +26,13 @@ describe('ExperienceForwarder', () => {
 
   it('writes a full batch at once as a spec batch file experiences_<type>_<ts>.json, renamed into place', async () => {
     const dir = join(tempHome(), 'events');
-    const { f } = create(dir, { batchSize: 3, flushIntervalMs: 60_000 });
+    const { f } = await create(dir, { batchSize: 3, flushIntervalMs: 60_000 });
     const written: ForwardedFile[] = [];
     f.on('forwarded', (x) => written.push(x));
-    f.add((await collectExperiences({ experiences: [nlu(1), nlu(2)] })).items);
+    await f.add((await collectExperiences({ experiences: [nlu(1), nlu(2)] })).items);
     await f.flush({ fullOnly: true });
     expect(written).toEqual([]);
-    f.add((await collectExperiences([nlu(3), nlu(4)])).items);
+    await f.add((await collectExperiences([nlu(3), nlu(4)])).items);
     await waitFor(() => written.length === 1, 2_000, 'a full batch');
     const [name] = files(dir);
     expect(name).toMatch(/^experiences_nlu_\d{13}\.json$/);
@@ -45,10 +47,10 @@ describe('ExperienceForwarder', () => {
 
   it('writes what is pending every flush interval, one file per model type', async () => {
     const dir = join(tempHome(), 'events');
-    const { f } = create(dir, { batchSize: 100, flushIntervalMs: 50 });
+    const { f } = await create(dir, { batchSize: 100, flushIntervalMs: 50 });
     f.start();
     const voice = { type: 'voice_auth', input: { audio_embedding: [1, 2] }, expected_output: { user: 'a' }, success: true };
-    f.add((await collectExperiences([nlu(1), voice, { ...nlu(2), model_type: 'nlu' }])).items);
+    await f.add((await collectExperiences([nlu(1), voice, { ...nlu(2), model_type: 'nlu' }])).items);
     await waitFor(() => f.status().pending === 0, 2_000, 'time flush');
     expect(files(dir).map((n) => n.replace(/\d+/, 'TS'))).toEqual(['experiences_nlu_TS.json', 'experiences_voice_TS.json']);
   });
@@ -58,11 +60,11 @@ describe('ExperienceForwarder', () => {
     const dir = join(home, 'blocked', 'events');
     // A file where a folder should be: mkdir fails (ENOTDIR) even for root, as on a read-only mount.
     writeFileSync(join(home, 'blocked'), 'not a folder');
-    const { f } = create(dir, { batchSize: 2, flushIntervalMs: 30 });
+    const { f } = await create(dir, { batchSize: 2, flushIntervalMs: 30 });
     const failures: Error[] = [];
     f.on('failed', (e) => failures.push(e));
     f.start();
-    f.add((await collectExperiences([nlu(1), nlu(2), nlu(3)])).items);
+    await f.add((await collectExperiences([nlu(1), nlu(2), nlu(3)])).items);
     await waitFor(() => failures.length >= 2, 2_000, 'failed writes');
     expect(failures[0].message).toMatch(/could not write experience file in .*blocked\/events: (ENOTDIR|EEXIST)/);
     expect(f.status()).toMatchObject({ pending: 3, filesWritten: 0, lastError: expect.stringMatching(/ENOTDIR|EEXIST/) });
@@ -78,17 +80,19 @@ describe('ExperienceForwarder', () => {
   it('gives two processes sharing the outbox distinct file names and each experience once', async () => {
     const home = tempHome();
     const dir = join(home, 'events');
-    const db = openDatabase({ path: join(home, 'trinity.db') });
-    const a = create(dir, { batchSize: 1, flushIntervalMs: 60_000 }, new OutboxStore(db));
-    const b = create(dir, { batchSize: 1, flushIntervalMs: 60_000 }, new OutboxStore(openDatabase({ path: join(home, 'trinity.db') })));
-    a.f.add((await collectExperiences(Array.from({ length: 20 }, (_, i) => nlu(i)))).items);
+    const { db, another } = await fresh();
+    const a = await create(dir, { batchSize: 1, flushIntervalMs: 60_000 }, new OutboxStore(db));
+    const b = await create(dir, { batchSize: 1, flushIntervalMs: 60_000 }, new OutboxStore(await another()));
+    await a.f.add((await collectExperiences(Array.from({ length: 20 }, (_, i) => nlu(i)))).items);
     await Promise.all([a.f.flush(), b.f.flush(), a.f.flush(), b.f.flush()]);
     const names = files(dir);
     expect(names).toHaveLength(20);
     const texts = names.map((n) => JSON.stringify((JSON.parse(readFileSync(join(dir, n), 'utf8')) as { experiences: unknown[] }).experiences[0]));
     expect(new Set(texts).size).toBe(20);
   });
+});
 
+describe('collectExperiences', () => {
   it('refuses bodies that are no experiences, and reports items that map to no model type', async () => {
     await expect(collectExperiences({ foo: 1 })).rejects.toThrow(/invalid experiences body: wrong shape/);
     const r = await collectExperiences({ experiences: [nlu(1), { type: 'smell', input: {} }, 'x'] });

@@ -4,6 +4,7 @@
  * TRINITY_ARTIFACT_DIR. Six queued jobs finish once each; then the worker holding a job is SIGKILLed after a
  * checkpoint and the other resumes the job from it within TRAINING_LEASE_TTL + 5 s, ending with the weights
  * of an uninterrupted run, while an SSE stream read from the reactor sees every event id once, in order.
+ * A worker paused with SIGSTOP loses its job the same way once its trainer notices the silence.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,35 @@ describe('training on worker processes: a reactor that queues and two workers th
     expect(claimed[0].length).toBeGreaterThan(0);
     expect(claimed[1].length).toBeGreaterThan(0);
     expect(claimed[0].filter((id) => claimed[1].includes(id))).toEqual([]);
+  }, 400_000);
+
+  it('takes a job over from a paused (SIGSTOPped) worker: its trainer stops when the worker goes silent, the other resumes, and the woken worker writes nothing more', async () => {
+    // Many short epochs: the paused worker's trainer would go on for longer than a new trainer waits for the
+    // job's lock (LOCK_WAIT_MS, 20 s) if it did not stop when its worker fell silent.
+    const experiences = snipsExperiences(rows.filter((_, i) => i % 40 === 5), 'p');
+    expect((await postJson(`${reactor.url}/api/training/start`, { job_id: 'paused', model_type: 'nlu', experiences, epochs: 1500, checkpoint_interval: 50, config: { seed: 7 } })).status).toBe(200);
+    let paused: ServiceProcess | null = null;
+    const stream = readSse(`${reactor.url}/api/training/stream/paused`, (e) => {
+      if (e.event !== 'checkpoint' || paused) return;
+      // Alive but frozen: its lease runs out, and its trainer child (not stopped) keeps the job's lock
+      // until it notices that its worker went silent.
+      paused = workers.find((w) => w.output().includes('"job_id":"paused"')) ?? null;
+      paused?.proc.kill('SIGSTOP');
+    });
+    const events = await stream;
+    expect(paused).not.toBeNull();
+    const other = workers.find((w) => w !== paused)!;
+    expect(events.at(-1)!.data.error ?? null).toBeNull();
+    expect(events.at(-1)!.event).toBe('completed');
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    expect(events.filter((e) => e.event === 'status' && typeof e.data.resumed_from_epoch === 'number')).toHaveLength(1);
+    expect(other.output()).toMatch(/"job_id":"paused"[^\n]*claimed training job|claimed training job[^\n]*"job_id":"paused"/);
+    // Woken, the paused worker finds its claim gone and lets the job be: no event after the completion.
+    paused!.proc.kill('SIGCONT');
+    await waitFor(async () => (await health(paused!)).current_job === null, 10_000, 'the woken worker to let the job go');
+    const after = await readSse(`${reactor.url}/api/training/stream/paused`, () => undefined);
+    expect(after.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect((await status('paused')).status).toBe('completed');
   }, 400_000);
 
   it('resumes a job on the other worker within the lease TTL + 5 s after its holder is SIGKILLed, with the weights of an uninterrupted run and a gapless stream', async () => {

@@ -75,7 +75,7 @@ export function startUp(home: string, env: Record<string, string | undefined> = 
   };
 }
 
-const ROW = /^ {2}(Reactor-Core|J-Prime|JARVIS)\s+(\d+|-)\s+(\d+|-)\s+(started|adopted|external|disabled)\s+\S+(?: s)?\s+\S+(?: MB)?\s+(\S+)$/gm;
+const ROW = /^ {2}(Reactor-Core|Worker \d+|J-Prime|JARVIS)\s+(\d+|-)\s+(\d+|-)\s+(started|adopted|external|disabled)\s+\S+(?: s)?\s+\S+(?: MB)?\s+(\S+)$/gm;
 
 export function summaryRows(output: string): Map<string, SummaryRow> {
   const rows = new Map<string, SummaryRow>();

@@ -69,6 +69,35 @@ describe('trinity up', () => {
     expect(processesWithHome(home)).toEqual([]);
   });
 
+  it('--workers 2 starts two training workers after the reactor, which leaves training to them; reactor lists both and a job trains on one', async () => {
+    const home = tempHome('trinity-up-workers-');
+    up = startUp(home, {}, ['--workers', '2']);
+    await up.waitForOutput(SUMMARY, START_MS);
+    const out = up.output();
+    const rows = summaryRows(out);
+    expect([...rows.keys()]).toEqual(['Reactor-Core', 'Worker 1', 'Worker 2', 'J-Prime', 'JARVIS']);
+    for (const [title, row] of rows) expect(row, title).toMatchObject({ mode: 'started', status: 'healthy' });
+    expect(out).toMatch(/PHASE 1: Reactor-Core and 2 training workers/);
+    expect(out).toMatch(/✓ reactor → workers: reactor lists all 2 workers as live training runners/);
+    expect(out).toMatch(/FULL MODE/);
+    expect(out).toMatch(/^worker1 │ /m);
+
+    const reactorUrl = `http://127.0.0.1:${rows.get('Reactor-Core')!.port}`;
+    const workerIds = await Promise.all([1, 2].map(async (n) => (await getJson<{ worker_id: string }>(`http://127.0.0.1:${rows.get(`Worker ${n}`)!.port}/api/health`)).body.worker_id));
+    const experiences = snipsExperiences(readSnips('train').filter((_, i) => i % 40 === 0));
+    await postJson(`${reactorUrl}/api/training/start`, { job_id: 'on-a-worker', model_type: 'nlu', experiences, epochs: 2 });
+    const done = await waitFor(async () => {
+      const s = (await getJson<{ status: string; worker_id: string | null }>(`${reactorUrl}/api/training/status/on-a-worker`)).body;
+      return s.status === 'completed' ? s : null;
+    }, 120_000, 'the job to complete');
+    expect(workerIds).toContain(done.worker_id);
+
+    const pids = [...rows.values()].map((r) => r.pid!);
+    expect((await up.stop('SIGTERM')).code).toBe(0);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    expect(processesWithHome(home)).toEqual([]);
+  });
+
   it('adopts a reactor that already answers its health probe, keeps its pid, and leaves it running on exit', async () => {
     const home = tempHome('trinity-up-adopt-');
     reactor = await startService('reactor', home);

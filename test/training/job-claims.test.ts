@@ -52,18 +52,6 @@ describe('training job claims', () => {
     expect(jobs.get('big')).toMatchObject({ workerPool: 'cloud', workerId: 'cloud-worker' });
   });
 
-  it('lists the runners that beat within their TTL, with their pools, and drops one that left', () => {
-    const { jobs } = setup();
-    jobs.roster.beat('w-local', 'local', elsewhere(1), TTL, 1000);
-    jobs.roster.beat('w-cloud', 'cloud', elsewhere(2), TTL, 1000);
-    jobs.roster.beat('w-cloud', 'cloud', elsewhere(2), TTL, 1008);
-    expect(jobs.roster.live(1009).map((w) => [w.workerId, w.pool])).toEqual([['w-cloud', 'cloud'], ['w-local', 'local']]);
-    // w-local's last beat was at 1000: gone after its TTL; w-cloud leaves on its own.
-    expect(jobs.roster.live(1011).map((w) => w.workerId)).toEqual(['w-cloud']);
-    jobs.roster.leave('w-cloud');
-    expect(jobs.roster.live(1011)).toEqual([]);
-  });
-
   it('lets another runner take a job whose lease ran out, under a larger token; the stale holder can neither renew nor append', () => {
     const { claims, other, add, jobs } = setup();
     add('a');

@@ -152,6 +152,31 @@ describe('VoiceTrainer', () => {
   });
 });
 
+describe('VoiceTrainer steps per onnxruntime run', () => {
+  it('repeats bit for bit when an epoch is runs of 16 and 6 steps and a shorter last batch, and stops within one run when asked', async () => {
+    const small = { train: fsdd.train.slice(0, 90), val: fsdd.val.slice(0, 30) };
+    // Batch 4: 22 full batches (a run of 16 steps, then 6) and a last batch of 2.
+    const a = await train(small, 2, { batchSize: 4 });
+    const b = await train(small, 2, { batchSize: 4 });
+    const [da, db] = [tempDir(), tempDir()];
+    await a.trainer.saveState(da);
+    await b.trainer.saveState(db);
+    a.trainer.dispose();
+    b.trainer.dispose();
+    expect(readFileSync(join(da, 'state.bin')).equals(readFileSync(join(db, 'state.bin')))).toBe(true);
+
+    const trainer = createVoiceTrainer();
+    const rng = new Rng(SEED);
+    await trainer.init(small.train, small.val, { epochs: 1, batchSize: 4 }, rng);
+    let asked = 0;
+    const m = await trainer.runEpoch(1, rng, () => ++asked > 0);
+    trainer.dispose();
+    // One run of 16 steps of 4, then the stop is seen: not the whole epoch's 90 samples.
+    expect(asked).toBe(1);
+    expect(m.samples).toBe(64);
+  });
+});
+
 describe('VoiceTrainer with audio_embedding input', () => {
   /** Four users, each a Gaussian cloud around its own centre in 16 dimensions. */
   function embeddings(perUser: number, rng: Rng, prefix: string): Example[] {

@@ -10,6 +10,7 @@ import { gatherFacts, runChecks } from '../../doctor/index.js';
 import { createLogger } from '../../util/logger.js';
 import {
   RULE,
+  MAX_UP_WORKERS,
   Supervisor,
   createPlan,
   describeExit,
@@ -29,6 +30,7 @@ import { EXIT } from '../lib/exit-codes.js';
 import { describeCheck } from '../lib/format-doctor.js';
 
 interface UpFlags {
+  workers?: number;
   reactorPort?: string;
   primePort?: string;
   jarvisPort?: string;
@@ -40,6 +42,12 @@ const KEEP_ALIVE_MS = 60_000;
 
 const MARKS: Record<StepKind, string> = { info: '→', ok: '✓', fail: '✗', warn: '!' };
 const MARK_COLOURS = { info: 'dim', ok: 'green', fail: 'red', warn: 'yellow' } as const;
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n > MAX_UP_WORKERS) throw new InvalidArgumentError(`expected a number of workers 0-${MAX_UP_WORKERS}.`);
+  return n;
+}
 
 function parsePort(value: string): string {
   const n = Number(value);
@@ -67,6 +75,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--reactor-port <port>', 'Reactor-Core port (overrides REACTOR_CORE_PORT)', parsePort)
     .option('--prime-port <port>', 'J-Prime port (overrides JARVIS_PRIME_PORT)', parsePort)
     .option('--jarvis-port <port>', 'JARVIS port (overrides JARVIS_PORT)', parsePort)
+    .option('--workers <n>', `also start n training workers (trinity worker) next to a reactor that leaves training to them (0-${MAX_UP_WORKERS})`, parseWorkers)
     .option('--json', "pass the services' JSON log lines through on stdout; progress and summary go to stderr")
     .addHelpText('after', HELP)
     .action(action(ctx, (flags: UpFlags) => up(ctx, flags)));
@@ -77,8 +86,11 @@ async function up(ctx: CliContext, flags: UpFlags): Promise<number> {
   if (flags.reactorPort !== undefined) env.REACTOR_CORE_PORT = flags.reactorPort;
   if (flags.primePort !== undefined) env.JARVIS_PRIME_PORT = flags.primePort;
   if (flags.jarvisPort !== undefined) env.JARVIS_PORT = flags.jarvisPort;
+  const workers = flags.workers ?? 0;
+  // With workers of its own the reactor queues, streams and registers, and they train (unless told otherwise).
+  if (workers > 0 && (env.TRAINING_WORKERS ?? '').trim() === '') env.TRAINING_WORKERS = 'external';
   const config = parseConfig(env);
-  const plan = createPlan(config, env);
+  const plan = createPlan(config, env, workers);
   const logger = createLogger({ service: 'supervisor', level: config.logLevel, logDir: config.paths.logs });
   // --json keeps stdout a clean stream of JSON records; everything meant for a person goes to stderr.
   const json = flags.json === true;

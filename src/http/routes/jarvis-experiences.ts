@@ -33,7 +33,7 @@ export const jarvisExperienceRoutes: FastifyPluginAsync<JarvisExperienceRoutesOp
     let accepted = 0;
     for (let start = 0; start < items.length; start += OUTBOX_SLICE) {
       if (start > 0) await nextTurn();
-      accepted += forwarder.add(items.slice(start, start + OUTBOX_SLICE));
+      accepted += await forwarder.add(items.slice(start, start + OUTBOX_SLICE));
     }
     return { accepted, rejected, pending: forwarder.status().pending };
   });

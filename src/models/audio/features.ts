@@ -19,12 +19,13 @@ export function minSampleRate(c: AudioFeatureConfig): number {
   return Math.ceil(2 * c.maxHz);
 }
 
-/** Per-frame cepstra [frames, mfcc] and log energies of one clip. */
-function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeatureConfig): { cep: Float64Array; logEnergy: Float64Array; frames: number } {
+/**
+ * Per-frame cepstra into `cep` ([frames, mfcc]) and log energies into `logEnergy`. It returns nothing: V8
+ * compiles this loop mid-run, and code after it that builds an object it has not seen built yet (the
+ * result it used to return) threw that compiled code away on one clip in ten.
+ */
+function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeatureConfig, frames: number, cep: Float64Array, logEnergy: Float64Array): void {
   const { frameLength, hop, fftSize, window, filters, dct } = plan;
-  const frames = n <= frameLength ? 1 : 1 + Math.floor((n - frameLength) / hop);
-  const cep = new Float64Array(frames * c.mfcc);
-  const logEnergy = new Float64Array(frames);
   const frame = new Float64Array(fftSize);
   const power = new Float64Array(fftSize / 2 + 1);
   const logMel = new Float64Array(c.melBands);
@@ -56,12 +57,10 @@ function cepstra(x: Float32Array, n: number, plan: AnalysisPlan, c: AudioFeature
       cep[f * c.mfcc + k] = s;
     }
   }
-  return { cep, logEnergy, frames };
 }
 
-/** Regression deltas over ±width frames, edges clamped (as HTK and librosa's 'nearest' mode do). */
-function deltas(v: Float64Array, frames: number, dim: number, width: number): Float64Array {
-  const out = new Float64Array(v.length);
+/** Regression deltas over ±width frames, edges clamped (as HTK and librosa's 'nearest' mode do), into `out`. */
+function deltas(v: Float64Array, frames: number, dim: number, width: number, out: Float64Array): Float64Array {
   let norm = 0;
   for (let k = 1; k <= width; k++) norm += 2 * k * k;
   for (let t = 0; t < frames; t++) {
@@ -91,6 +90,18 @@ function pool(v: Float64Array, dim: number, keep: readonly number[], out: Float3
   }
 }
 
+/** Per-clip work arrays, kept between clips (featurising is synchronous): a training set is hundreds of clips. */
+let scratch = { cep: new Float64Array(0), d1: new Float64Array(0), d2: new Float64Array(0), logEnergy: new Float64Array(0) };
+
+function scratchFor(frames: number, dim: number): typeof scratch {
+  if (scratch.logEnergy.length < frames || scratch.cep.length < frames * dim) {
+    // Grown to the longest clip seen, up to maxSeconds of frames; every element used is written before it is read.
+    const size = Math.max(frames, 2 * scratch.logEnergy.length);
+    scratch = { cep: new Float64Array(size * dim), d1: new Float64Array(size * dim), d2: new Float64Array(size * dim), logEnergy: new Float64Array(size) };
+  }
+  return scratch;
+}
+
 /**
  * The feature vector of one decoded clip (length `featureLength(c)`, blocks in FEATURE_BLOCKS order).
  * Throws TrainingInvalidRequest naming `field` when the clip's rate cannot cover the mel range.
@@ -104,9 +115,13 @@ export function audioFeatures(audio: DecodedAudio, c: AudioFeatureConfig, field:
   }
   const plan = analysisPlan(sampleRate, c);
   const n = Math.min(samples.length, Math.round(c.maxSeconds * sampleRate));
-  const { cep, logEnergy, frames } = cepstra(samples, n, plan, c);
-  const d1 = deltas(cep, frames, c.mfcc, c.deltaWidth);
-  const d2 = deltas(d1, frames, c.mfcc, c.deltaWidth);
+  const frames = n <= plan.frameLength ? 1 : 1 + Math.floor((n - plan.frameLength) / plan.hop);
+  const s = scratchFor(frames, c.mfcc);
+  const [cep, d1, d2] = [s.cep, s.d1, s.d2].map((a) => a.subarray(0, frames * c.mfcc));
+  const logEnergy = s.logEnergy.subarray(0, frames);
+  cepstra(samples, n, plan, c, frames, cep, logEnergy);
+  deltas(cep, frames, c.mfcc, c.deltaWidth, d1);
+  deltas(d1, frames, c.mfcc, c.deltaWidth, d2);
   let loudest = -Infinity;
   for (const e of logEnergy) loudest = Math.max(loudest, e);
   // vadDb is a power ratio in dB; log energies are natural logs of power.

@@ -2,4 +2,4 @@
 export { audioFeatures, minSampleRate } from './features.js';
 export { analysisPlan, hzToMel, melToHz, type AnalysisPlan } from './filterbank.js';
 export { FEATURE_BLOCKS, featureLength, type AudioFeatureConfig } from './types.js';
-export { decodeBase64Wav, decodeWav, encodeWav, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, type DecodedAudio } from './wav.js';
+export { base64WavSampleRate, decodeBase64Wav, decodeWav, encodeWav, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, type DecodedAudio } from './wav.js';

@@ -8,8 +8,8 @@ import { AttrType, ElemType, encodeModelProto, IR_VERSION, OPSET, type ElemTypeN
 /** A dimension: a fixed size, or a symbolic name (e.g. "batch") that is fixed per run. */
 export type Dim = number | string;
 
-/** A node attribute, tagged with its ONNX type (a bare number would not say int or float). */
-export type Attr = { int: number } | { float: number } | { ints: readonly number[] } | { floats: readonly number[] };
+/** A node attribute, tagged with its ONNX type (a bare number would not say int or float); `graph` is a subgraph (a Loop's body). */
+export type Attr = { int: number } | { float: number } | { ints: readonly number[] } | { floats: readonly number[] } | { graph: GraphBuilder };
 
 interface ValueInfo {
   name: string;
@@ -33,6 +33,7 @@ function encodeAttr(name: string, a: Attr): Record<string, unknown> {
   if ('int' in a) return { name, type: AttrType.INT, i: a.int };
   if ('float' in a) return { name, type: AttrType.FLOAT, f: a.float };
   if ('ints' in a) return { name, type: AttrType.INTS, ints: [...a.ints] };
+  if ('graph' in a) return { name, type: AttrType.GRAPH, g: a.graph.graphProto() };
   return { name, type: AttrType.FLOATS, floats: [...a.floats] };
 }
 
@@ -42,31 +43,53 @@ function encodeAttr(name: string, a: Attr): Record<string, unknown> {
  */
 const bytesOf = (a: InitializerData): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+/**
+ * A graph, or with `outer` a subgraph of it (a Loop's body): a subgraph sees the outer graph's values by
+ * name, its constants and initializers are stored in the outermost graph, and names are unique across
+ * all of them (ONNX forbids a subgraph to shadow an outer name).
+ */
 export class GraphBuilder {
   private readonly nodes: Record<string, unknown>[] = [];
   private readonly inits: Record<string, unknown>[] = [];
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly metadata: { key: string; value: string }[] = [];
+  /** Values defined in this graph (not in an outer one). */
   private readonly names = new Set<string>();
+  /** Every name of this graph and its subgraphs: kept by the outermost graph. */
+  private readonly taken = new Set<string>();
   /** Constants already added, by type and value, so each is stored once. */
   private readonly constants = new Map<string, string>();
   private counter = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly outer?: GraphBuilder,
+  ) {}
 
-  /** Reserves `name`, which must be new to the graph. */
+  private get root(): GraphBuilder {
+    return this.outer ? this.outer.root : this;
+  }
+
+  /** Whether `name` is a value of this graph or of a graph it is nested in. */
+  private has(name: string): boolean {
+    return this.names.has(name) || (this.outer?.has(name) ?? false);
+  }
+
+  /** Reserves `name`, which must be new to the graph and to every graph it is nested in or holds. */
   private claim(name: string): string {
-    if (this.names.has(name)) throw new RangeError(`graph ${this.name} already has a value named ${name}`);
+    if (this.root.taken.has(name)) throw new RangeError(`graph ${this.name} already has a value named ${name}`);
+    this.root.taken.add(name);
     this.names.add(name);
     return name;
   }
 
   /** A name starting with `prefix` that no value has yet (claimed when the value is added). */
   private fresh(prefix: string): string {
+    const root = this.root;
     let name: string;
-    do name = `${prefix}_${this.counter++}`;
-    while (this.names.has(name));
+    do name = `${prefix}_${root.counter++}`;
+    while (root.taken.has(name));
     return name;
   }
 
@@ -78,7 +101,7 @@ export class GraphBuilder {
 
   /** Declares an existing value as a graph output with the given shape. */
   output(name: string, shape: readonly Dim[], type: ElemTypeName = 'float', doc?: string): void {
-    if (!this.names.has(name)) throw new RangeError(`graph ${this.name} has no value named ${name} to output`);
+    if (!this.has(name)) throw new RangeError(`graph ${this.name} has no value named ${name} to output`);
     this.outputs.push(valueInfo(name, shape, type, doc));
   }
 
@@ -90,6 +113,7 @@ export class GraphBuilder {
 
   /** A constant tensor stored in the model (weights of an exported model, or constants of the step). */
   initializer(name: string, data: InitializerData, dims: readonly number[]): string {
+    if (this.outer) return this.root.initializer(name, data, dims);
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) throw new RangeError(`initializer ${name} has ${data.length} values for shape [${dims.join(', ')}]`);
     this.inits.push({ name: this.claim(name), dims: [...dims], data_type: elemTypeOf(data), raw_data: bytesOf(data) });
@@ -107,6 +131,7 @@ export class GraphBuilder {
   }
 
   private constant(key: string, make: () => string): string {
+    if (this.outer) return this.root.constant(key, make);
     let name = this.constants.get(key);
     if (name === undefined) this.constants.set(key, (name = make()));
     return name;
@@ -117,7 +142,7 @@ export class GraphBuilder {
    * `count` fresh ones. Inputs must already exist ('' marks an omitted optional input).
    */
   nodeN(op: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: readonly string[] | number = 1): string[] {
-    for (const i of inputs) if (i !== '' && !this.names.has(i)) throw new RangeError(`${op} node in graph ${this.name}: unknown input ${i}`);
+    for (const i of inputs) if (i !== '' && !this.has(i)) throw new RangeError(`${op} node in graph ${this.name}: unknown input ${i}`);
     const wanted = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(op.toLowerCase())) : outputs;
     const outs = wanted.map((o) => this.claim(o));
     const attribute = Object.entries(attrs).map(([k, v]) => encodeAttr(k, v));
@@ -130,8 +155,21 @@ export class GraphBuilder {
     return this.nodeN(op, inputs, attrs, output === undefined ? 1 : [output])[0];
   }
 
+  /** A subgraph nested in this one, for a node's `graph` attribute. */
+  subgraph(name: string): GraphBuilder {
+    return new GraphBuilder(name, this);
+  }
+
+  /** A subgraph as the GraphProto a node attribute holds (its constants live in the outermost graph). */
+  graphProto(): Record<string, unknown> {
+    if (!this.outer) throw new RangeError(`graph ${this.name} is not a subgraph`);
+    if (this.outputs.length === 0) throw new RangeError(`graph ${this.name} has no outputs`);
+    return { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs };
+  }
+
   /** The model as ONNX protobuf bytes, ready for InferenceSession.create. */
   encode(): Uint8Array {
+    if (this.outer) throw new RangeError(`graph ${this.name} is a subgraph: encode the outermost graph`);
     if (this.outputs.length === 0) throw new RangeError(`graph ${this.name} has no outputs`);
     return encodeModelProto({
       ir_version: IR_VERSION,

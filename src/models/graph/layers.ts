@@ -40,8 +40,12 @@ export function softmaxCrossEntropy(g: GraphBuilder, logits: string, targets: st
   const n = rowCount(g, logits);
   const logP = logSoftmax(g, logits);
   const loss = div(g, neg(g, reduceSum(g, mul(g, targets, logP), [0, 1])), n, names.loss);
+  return { loss, dLogits: crossEntropyGradient(g, logits, targets, n, names.dLogits) };
+}
+
+/** ∂L/∂logits of softmaxCrossEntropy alone (a step whose loss is taken in JS from the logits), `n` the row count. */
+export function crossEntropyGradient(g: GraphBuilder, logits: string, targets: string, n = rowCount(g, logits), out?: string): string {
   const rowMass = reduceSum(g, targets, [1], true);
-  const dLogits = div(g, sub(g, mul(g, softmax(g, logits), rowMass), targets), n, names.dLogits);
-  return { loss, dLogits };
+  return div(g, sub(g, mul(g, softmax(g, logits), rowMass), targets), n, out);
 }
 

@@ -1,9 +1,10 @@
 /**
  * The dense classifier of the voice and nlu trainers on onnxruntime: its whole training step — forward,
- * hand-written backward, Adam — is one ONNX graph (src/models/graph), so a step is one native call (it
- * replaced a dozen TF.js kernels plus JS loops, with the same state layout and the same running
+ * hand-written backward, Adam — is one ONNX graph (src/models/graph), looped over several stacked batches
+ * when the inputs do not depend on the previous step (voice: trainSteps), so several steps are one native
+ * call (it replaced a dozen TF.js kernels plus JS loops, with the same state layout and the same running
  * loss/correct totals, so checkpoint formats and metrics did not change). The totals are computed in JS
- * from the step's logits (dense-step.ts).
+ * from each step's logits (dense-step.ts).
  *
  * Steps are async (onnxruntime runs a session off the JS thread); the trainer awaits each.
  */
@@ -17,6 +18,7 @@ import { adamStepSize, type AdamSettings } from './sparse-embedding.js';
 export class OrtDenseHead {
   private totals: BatchTotals = { lossSum: 0, correct: 0 };
   private readonly classes: number;
+  private stepSizes = new Float64Array(0);
 
   private constructor(
     private readonly core: DenseStepTrainer,
@@ -40,16 +42,35 @@ export class OrtDenseHead {
     this.totals.correct += t.correct;
   }
 
+  private checkAdam(adam: AdamSettings): void {
+    const { beta1, beta2, epsilon } = this.adam;
+    if (adam.beta1 !== beta1 || adam.beta2 !== beta2 || adam.epsilon !== epsilon) throw new RangeError('Adam β1, β2 and ε are fixed in the step graph; only the learning rate may change between steps');
+  }
+
   /**
    * One step on `n` rows of `x` with `labels` (≥ 0): mean cross-entropy, Adam step `t` at
    * `adam.learningRate`. Returns ∂loss/∂x ([n, in]) when the head was created with `inputGradient`.
    */
   async trainStep(x: Float32Array, n: number, labels: Int32Array, adam: AdamSettings, t: number): Promise<Float32Array | undefined> {
-    const { beta1, beta2, epsilon } = this.adam;
-    if (adam.beta1 !== beta1 || adam.beta2 !== beta2 || adam.epsilon !== epsilon) throw new RangeError('Adam β1, β2 and ε are fixed in the step graph; only the learning rate may change between steps');
+    this.checkAdam(adam);
     const { logits, inputGradient } = await this.core.trainStep(x, n, labels, adamStepSize(adam, t));
     this.add(logits, n, labels);
     return inputGradient;
+  }
+
+  /**
+   * `steps` steps in one run: step k on rows [k·n, (k+1)·n) of `x` and `labels`, Adam step `t + k` at
+   * learning rate `learningRates[k]` — the same bits as `steps` calls of trainStep, at one crossing into
+   * onnxruntime instead of `steps`. For inputs that do not depend on the previous step (voice's fixed
+   * features, not nlu's learnt table).
+   */
+  async trainSteps(x: Float32Array, steps: number, n: number, labels: Int32Array, adam: AdamSettings, learningRates: ArrayLike<number>, t: number): Promise<void> {
+    this.checkAdam(adam);
+    if (this.stepSizes.length < steps) this.stepSizes = new Float64Array(steps);
+    for (let k = 0; k < steps; k++) this.stepSizes[k] = adamStepSize({ ...adam, learningRate: learningRates[k] }, t + k);
+    const { logits } = await this.core.trainSteps(x, steps, n, labels, this.stepSizes);
+    const c = this.classes;
+    for (let k = 0; k < steps; k++) this.add(logits.subarray(k * n * c, (k + 1) * n * c), n, labels.subarray(k * n, (k + 1) * n));
   }
 
   /** Accumulates loss and correct count of `n` examples without training (validation); label -1 counts wrong. */

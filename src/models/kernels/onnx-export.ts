@@ -80,8 +80,7 @@ export const CLASSIFIER_DECISION = Object.freeze({
 
 /** Writes model.onnx and onnx.json into an export folder. */
 export async function writeOnnxExport(dir: string, model: Uint8Array, description: OnnxDescription): Promise<void> {
-  await writeFileAtomic(join(dir, ONNX_MODEL_FILE), model);
-  await writeFileAtomic(join(dir, ONNX_DESCRIPTION_FILE), JSON.stringify(description, null, 2) + '\n');
+  await Promise.all([writeFileAtomic(join(dir, ONNX_MODEL_FILE), model), writeFileAtomic(join(dir, ONNX_DESCRIPTION_FILE), JSON.stringify(description, null, 2) + '\n')]);
 }
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;

@@ -5,6 +5,30 @@
  */
 export type RngState = [number, number, number, number];
 
+const TWO_TO_MINUS_23 = 2 ** -23;
+/** Normals per call of fillNormalRange. */
+const NORMAL_CHUNK = 256;
+/** Where the ziggurat's base layer ends and its tail starts, and each layer's area (Marsaglia & Tsang 2000, 256 layers). */
+const ZIGGURAT_R = 3.6541528853610088;
+const ZIGGURAT_V = 0.00492867323399;
+
+/**
+ * Layer edges of the ziggurat under f(x) = exp(−x²/2): layer i is [0, X[i]] × [F[i], F[i+1]] with F = f(X),
+ * each of area ZIGGURAT_V; X[0] is the base layer's width as if its tail were a rectangle, X[256] = 0.
+ */
+const ZIGGURAT = ((): { X: Float64Array; F: Float64Array } => {
+  const f = (x: number): number => Math.exp(-0.5 * x * x);
+  const X = new Float64Array(257);
+  const F = new Float64Array(257);
+  X[0] = ZIGGURAT_V / f(ZIGGURAT_R);
+  X[1] = ZIGGURAT_R;
+  for (let i = 1; i < 255; i++) X[i + 1] = Math.sqrt(-2 * Math.log(ZIGGURAT_V / X[i] + f(X[i])));
+  X[256] = 0;
+  for (let i = 0; i <= 256; i++) F[i] = f(X[i]);
+  F[0] = 0;
+  return { X, F };
+})();
+
 export class Rng {
   private a = 0;
   private b = 0;
@@ -59,25 +83,69 @@ export class Rng {
   }
 
   /**
-   * Fills `out[0..count)` with standard normals by Marsaglia's polar method: two per accepted pair of
-   * uniforms, with one logarithm and one square root and no trigonometry (~2× normal() per element). Its
-   * own sequence, not normal()'s; it keeps no spare value, so the generator's state alone restores it.
+   * Fills `out[0..count)` with standard normals by the ziggurat method (Marsaglia & Tsang, 256 layers):
+   * one 32-bit draw per value in ~99 % of cases — its low 8 bits pick the layer, the other 24 the signed
+   * position — and a logarithm or exponential only in the rest (the wedges and the tail beyond r ≈ 3.654).
+   * ~5× faster than the polar method it replaced (voice draws 3,840 per training step: ~90 → ~18 µs); its
+   * own sequence, not normal()'s. It keeps no spare value, so the generator's state alone restores it.
    */
   fillNormal(out: Float32Array | Float64Array, count = out.length): void {
-    let i = 0;
-    while (i < count) {
-      let u: number;
-      let v: number;
-      let s: number;
-      do {
-        u = 2 * this.next() - 1;
-        v = 2 * this.next() - 1;
-        s = u * u + v * v;
-      } while (s >= 1 || s === 0);
-      const m = Math.sqrt((-2 * Math.log(s)) / s);
-      out[i++] = u * m;
-      if (i < count) out[i++] = v * m;
+    // In chunks: V8 optimises a short loop called often by its calls. One long loop was compiled mid-run,
+    // without feedback for the code after it, and that compiled code bailed out at the loop's exit call
+    // after call (~50 times in a voice job's first epochs).
+    for (let start = 0; start < count; start += NORMAL_CHUNK) this.fillNormalRange(out, start, Math.min(count, start + NORMAL_CHUNK));
+  }
+
+  private fillNormalRange(out: Float32Array | Float64Array, from: number, to: number): void {
+    const { X } = ZIGGURAT;
+    // sfc32 inlined on locals (nextUint32's exact sequence): a method call per value cost more than the rest.
+    let a = this.a | 0;
+    let b = this.b | 0;
+    let c = this.c | 0;
+    let d = this.d | 0;
+    for (let i = from; i < to; ) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (((c << 21) | (c >>> 11)) + t) | 0;
+      const layer = t & 255;
+      // The top 24 bits as a signed number: sign and position in one, no branch on the sign.
+      const x = (t >> 8) * TWO_TO_MINUS_23 * X[layer];
+      if (Math.abs(x) < X[layer + 1]) {
+        out[i++] = x;
+        continue;
+      }
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.d = d;
+      const value = this.zigguratEdge(layer, Math.abs(x));
+      a = this.a | 0;
+      b = this.b | 0;
+      c = this.c | 0;
+      d = this.d | 0;
+      if (value === value) out[i++] = x < 0 ? -value : value;
     }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+  }
+
+  /** The ziggurat's rare cases: a value from the tail (layer 0), or `x` if it falls under the curve in its wedge, else NaN (draw again). */
+  private zigguratEdge(layer: number, x: number): number {
+    if (layer === 0) {
+      let tx: number;
+      let ty: number;
+      do {
+        tx = -Math.log(1 - this.next()) / ZIGGURAT_R;
+        ty = -Math.log(1 - this.next());
+      } while (ty + ty < tx * tx);
+      return ZIGGURAT_R + tx;
+    }
+    const { F } = ZIGGURAT;
+    return F[layer] + this.next() * (F[layer + 1] - F[layer]) < Math.exp(-0.5 * x * x) ? x : NaN;
   }
 
   /**

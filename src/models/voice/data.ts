@@ -5,7 +5,7 @@
  * its reason, never silently dropped and never allowed to fail the whole job.
  */
 import { TrainingNoData } from '../../errors.js';
-import { decodeBase64Wav } from '../audio/index.js';
+import { base64WavSampleRate } from '../audio/index.js';
 import { audioConfigFor, type VoiceTuning } from './options.js';
 import { AUDIO_FIELD, featurizerLength, inputKind, inputVector, type VoiceFeaturizer } from './input.js';
 import type { Example } from '../types.js';
@@ -69,7 +69,7 @@ function chooseFeaturizer(train: readonly Example[], tuning: VoiceTuning): Voice
     } else if (kind === 'audio') {
       audio += 1;
       try {
-        minRate = Math.min(minRate, decodeBase64Wav(ex.input.audio, AUDIO_FIELD).sampleRate);
+        minRate = Math.min(minRate, base64WavSampleRate(ex.input.audio, AUDIO_FIELD));
       } catch {
         // Counted when the example is featurised; it must not decide the mel range.
       }

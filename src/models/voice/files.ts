@@ -99,15 +99,16 @@ export async function writeVoiceModel(dir: string, model: VoiceModel, data: Voic
     weights_file: WEIGHTS_BIN,
     arrays: entries,
   };
-  await writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
   const onnx = buildVoiceOnnx(model);
-  await writeOnnxExport(dir, onnx.bytes, onnx.description);
-  await writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'voice', ...model.calibration, data }, null, 2) + '\n');
-  // Embedding input has a length fixed at training that prime's default probe (a silent clip) cannot know:
-  // the feature mean is an input of the right length. Audio input takes the default.
-  if (model.featurizer.kind === 'embedding') {
-    await writeFileAtomic(join(dir, EXPORT_PROBE_FILE), JSON.stringify({ input: { audio_embedding: Array.from(model.mean) } }) + '\n');
-  }
+  // The files are independent: written (and fsynced) side by side, the manifest last.
+  await Promise.all([
+    writeFileAtomic(join(dir, WEIGHTS_BIN), bytes),
+    writeOnnxExport(dir, onnx.bytes, onnx.description),
+    writeFileAtomic(join(dir, EXPORT_CALIBRATION_FILE), JSON.stringify({ model_type: 'voice', ...model.calibration, data }, null, 2) + '\n'),
+    // Embedding input has a length fixed at training that prime's default probe (a silent clip) cannot know:
+    // the feature mean is an input of the right length. Audio input takes the default.
+    model.featurizer.kind === 'embedding' ? writeFileAtomic(join(dir, EXPORT_PROBE_FILE), JSON.stringify({ input: { audio_embedding: Array.from(model.mean) } }) + '\n') : undefined,
+  ]);
   await writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(manifest, null, 2) + '\n');
 }
 

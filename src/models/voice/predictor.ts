@@ -22,6 +22,15 @@ export interface VoicePrediction extends Record<string, unknown> {
   top_k: { user: string; score: number }[];
 }
 
+/**
+ * out += a · w[row .. row + out.length): a function of its own so V8 optimises it by its calls; as the
+ * inner loop of denseLogits it was compiled on stack and discarded at the loop's exit, row after row,
+ * when an export calibrates on hundreds of vectors.
+ */
+function addScaledRow(out: Float64Array, w: Float32Array, row: number, a: number): void {
+  for (let j = 0; j < out.length; j++) out[j] += a * w[row + j];
+}
+
 /** Logits of a dense ReLU stack for one standardised vector, in float64. */
 export function denseLogits(sizes: readonly number[], head: readonly Float32Array[], x: ArrayLike<number>): Float64Array {
   let h: ArrayLike<number> = x;
@@ -31,9 +40,7 @@ export function denseLogits(sizes: readonly number[], head: readonly Float32Arra
     const nOut = sizes[l + 1];
     for (let i = 0; i < sizes[l]; i++) {
       const hi = h[i];
-      if (hi === 0) continue;
-      const row = i * nOut;
-      for (let j = 0; j < nOut; j++) out[j] += hi * w[row + j];
+      if (hi !== 0) addScaledRow(out, w, i * nOut, hi);
     }
     if (l + 2 < sizes.length) for (let j = 0; j < nOut; j++) out[j] = Math.max(0, out[j]);
     h = out;

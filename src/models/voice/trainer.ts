@@ -7,9 +7,10 @@
  * by default) gives softmax scores over the enrolled users. Training adds Gaussian noise to the
  * standardised features (drawn from the job's Rng) — on a few hundred clips per user it is the regulariser
  * that keeps held-out accuracy at the training accuracy. The learning rate decays linearly over the
- * planned epochs so the last epoch is also the best one. Each training step (forward, backward, Adam) is
- * one onnxruntime graph (dense-head-ort.ts, src/models/graph); the checkpoint holds the same weights and
- * Adam moments as before, so the state format is unchanged.
+ * planned epochs so the last epoch is also the best one. Training steps (forward, backward, Adam) run in
+ * onnxruntime, up to 16 of them per run: a Loop graph over stacked batches (dense-head-ort.ts,
+ * src/models/graph), the same bits as one run per step; the checkpoint holds the same weights and Adam
+ * moments as before, so the state format is unchanged.
  *
  * The threshold for `authenticated` is fitted on the validation split at export (voice-calibration.ts);
  * the export holds it with its false-accept and false-reject rates (model.json and calibration.json).
@@ -41,6 +42,16 @@ import { classifierEpochMetrics } from '../kernels/dense-step.js';
  */
 const ORT_THREADS = 1;
 
+/**
+ * Training steps per onnxruntime run: one run costs ~100 µs of crossing and copying whatever it holds, a
+ * 120-128-6 step at batch 32 ~90 µs (docs/decisions.md), so several steps share one crossing. Capped by
+ * rows so the stacked batches stay small (16 × 32 rows × 120 features: 245 KB) and a cancel is seen
+ * within a few milliseconds; a batch of 1,024 rows or more runs alone.
+ */
+const MAX_STEPS_PER_RUN = 16;
+const MAX_ROWS_PER_RUN = 1024;
+const stepsPerRun = (batchSize: number): number => Math.max(1, Math.min(MAX_STEPS_PER_RUN, Math.floor(MAX_ROWS_PER_RUN / batchSize)));
+
 /** What a finished (or running) voice trainer can tell about its data and calibration. */
 export interface VoiceTrainerSummary extends VoiceDataSummary {
   input: VoiceData['featurizer'];
@@ -67,6 +78,8 @@ export class VoiceTrainer implements ModelTrainer {
   /** Standard normals for one batch of input noise. */
   private noise = new Float64Array(0);
   private batchY = new Int32Array(0);
+  private learningRates = new Float64Array(0);
+  private stepsPerRun = 1;
   private busy = false;
   private featureSeconds = 0;
   private calibration: VoiceCalibration | null = null;
@@ -83,9 +96,11 @@ export class VoiceTrainer implements ModelTrainer {
     const weights = initHeadWeights(layerSizes, rng);
     const head = await OrtDenseHead.create(layerSizes, weights, settings.adam, { threads: ORT_THREADS });
     this.state = { data, settings, head, layerSizes, fingerprint: fingerprint(settings, data, layerSizes) };
-    this.batchX = new Float32Array(settings.batchSize * data.dim);
+    this.stepsPerRun = stepsPerRun(settings.batchSize);
+    this.batchX = new Float32Array(this.stepsPerRun * settings.batchSize * data.dim);
     this.noise = new Float64Array(settings.batchSize * data.dim);
-    this.batchY = new Int32Array(settings.batchSize);
+    this.batchY = new Int32Array(this.stepsPerRun * settings.batchSize);
+    this.learningRates = new Float64Array(this.stepsPerRun);
   }
 
   private ready(): Ready {
@@ -103,23 +118,27 @@ export class VoiceTrainer implements ModelTrainer {
       const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
       const stepsPlanned = settings.epochs * Math.ceil(n / settings.batchSize);
       const scale = settings.inputNoise;
+      const batch = settings.batchSize;
+      const { batchX, batchY, noise, learningRates } = this;
       let samples = 0;
       let stopped = false;
-      for (let start = 0; start < n && !stopped; start += settings.batchSize) {
-        const count = Math.min(settings.batchSize, n - start);
-        const { batchX, batchY, noise } = this;
-        rng.fillNormal(noise, count * dim);
-        for (let b = 0; b < count; b++) {
-          const row = order[start + b] * dim;
-          const o = b * dim;
-          for (let d = 0; d < dim; d++) batchX[o + d] = x[row + d] + scale * noise[o + d];
-          batchY[b] = y[order[start + b]];
-        }
-        this.step += 1;
-        const decay = linearDecay(this.step, stepsPlanned, LR_FLOOR);
+      let start = 0;
+      while (start < n && !stopped) {
+        // Up to stepsPerRun full batches go to onnxruntime in one run; the epoch's last, shorter one alone.
+        const count = Math.min(batch, n - start);
+        const first = this.step + 1;
+        let k = 0;
+        do {
+          rng.fillNormal(noise, count * dim);
+          fillBatch(batchX, batchY, k * count, x, y, order, start, count, dim, noise, scale);
+          this.step += 1;
+          learningRates[k] = settings.adam.learningRate * linearDecay(this.step, stepsPlanned, LR_FLOOR);
+          k += 1;
+          start += count;
+        } while (k < this.stepsPerRun && count === batch && n - start >= batch);
         // The input is fixed features, not a learnt layer: no gradient w.r.t. it.
-        await head.trainStep(this.batchX, count, this.batchY, { ...settings.adam, learningRate: settings.adam.learningRate * decay }, this.step);
-        samples += count;
+        await head.trainSteps(batchX, k, count, batchY, settings.adam, learningRates, first);
+        samples += k * count;
         stopped = shouldStop();
       }
       const trained = head.takeTotals();
@@ -167,6 +186,21 @@ export class VoiceTrainer implements ModelTrainer {
   dispose(): void {
     this.state?.head.dispose();
     this.state = undefined;
+  }
+}
+
+/**
+ * Rows `order[start .. start + count)` of `x` plus `scale` × `noise` into `batchX` from row `at`, their
+ * labels into `batchY`. A function of its own so V8 optimises it by its calls (inlined in runEpoch's
+ * loop it was compiled mid-loop and bailed out at the loop's exit, batch after batch).
+ */
+function fillBatch(batchX: Float32Array, batchY: Int32Array, at: number, x: Float32Array, y: Int32Array, order: Uint32Array, start: number, count: number, dim: number, noise: Float64Array, scale: number): void {
+  for (let b = 0; b < count; b++) {
+    const row = order[start + b] * dim;
+    const o = b * dim;
+    const out = (at + b) * dim;
+    for (let d = 0; d < dim; d++) batchX[out + d] = x[row + d] + scale * noise[o + d];
+    batchY[at + b] = y[order[start + b]];
   }
 }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { adamUpdate } from '../../../src/models/graph/adam.js';
-import { buildDenseGradientGraph, buildDenseInferenceGraph, INPUT_GRADIENT, paramNames, paramShapes } from '../../../src/models/graph/dense-graphs.js';
+import { buildDenseGradientGraph, buildDenseInferenceGraph, buildDenseStepGraph, INPUT_GRADIENT, newName, paramNames, paramShapes, stateNames } from '../../../src/models/graph/dense-graphs.js';
 import { DenseStepTrainer } from '../../../src/models/graph/dense-trainer.js';
 import { Rng } from '../../../src/models/kernels/rng.js';
 import { initHeadWeights } from '../../../src/models/kernels/dense-head-weights.js';
@@ -19,7 +19,7 @@ const SIZES = [6, 7, 5, 3];
 
 function oneHot(labels: readonly number[], c: number): Float32Array {
   const t = new Float32Array(labels.length * c);
-  labels.forEach((y, i) => (t[i * c + y] = 1));
+  labels.forEach((y, i) => y >= 0 && (t[i * c + y] = 1));
   return t;
 }
 
@@ -126,7 +126,8 @@ describe('DenseStepTrainer (the step graph)', () => {
     const losses: number[] = [];
     for (let t = 1; t <= steps; t++) {
       const { x, labels } = toyBatch(rng, batch, trainer.sizes);
-      losses.push((await trainer.trainStep(x, batch, labels, adamStepSize(ADAM, t))).loss);
+      const { logits } = await trainer.trainStep(x, batch, labels, adamStepSize(ADAM, t));
+      losses.push(softmaxCrossEntropy(logits, labels, batch, trainer.sizes[trainer.sizes.length - 1]).lossSum / batch);
     }
     return losses;
   }
@@ -141,10 +142,9 @@ describe('DenseStepTrainer (the step graph)', () => {
       const feeds: Record<string, [Float32Array, number[]]> = { x: [x, [10, SIZES[0]]], targets: [oneHot([...labels], 3), [10, 3]] };
       paramNames(SIZES).forEach((name, i) => (feeds[name] = [weights[i], shapes[i]]));
       const grads = await runGraph(buildDenseGradientGraph(SIZES), feeds);
-      expect(step.loss).toBe(grads.loss[0]);
       expect([...step.logits]).toEqual([...grads.logits]);
-      // The JS path's loss on the same logits (the trainers' metrics) agrees with the graph's.
-      expect(softmaxCrossEntropy(step.logits, labels, 10, 3).lossSum / 10).toBeCloseTo(step.loss, 5);
+      // The JS loss on the step's logits (the trainers' metrics) agrees with the gradient graph's.
+      expect(softmaxCrossEntropy(step.logits, labels, 10, 3).lossSum / 10).toBeCloseTo(grads.loss[0], 5);
       const state = trainer.getState();
       paramNames(SIZES).forEach((name, i) => {
         const adam = new FlatAdam(weights[i].length);
@@ -208,6 +208,86 @@ describe('DenseStepTrainer (the step graph)', () => {
       const { x, labels } = toyBatch(new Rng(13), 200, SIZES);
       const logits = await trainer.logits(x, 200);
       expect(softmaxCrossEntropy(logits, labels, 200, 3).correct / 200).toBeGreaterThan(0.8);
+    } finally {
+      await trainer.dispose();
+    }
+  });
+});
+
+describe('multi-step graph (Loop over stacked batches, flat state)', () => {
+  /** `steps` runs of the one-step graph with per-tensor state: the reference the Loop must equal bit for bit. */
+  async function perTensorSteps(sizes: readonly number[], weights: Float32Array[], x: Float32Array, labels: Int32Array, steps: number, n: number, inputGradient: boolean) {
+    const shapes = paramShapes(sizes);
+    const names = stateNames(sizes);
+    const [dim, c] = [sizes[0], sizes[sizes.length - 1]];
+    let state = [...weights, ...weights.map((w) => new Float32Array(w.length)), ...weights.map((w) => new Float32Array(w.length))];
+    const logits: number[] = [];
+    const dx: number[] = [];
+    const model = buildDenseStepGraph(sizes, ADAM, { inputGradient });
+    for (let k = 0; k < steps; k++) {
+      const feeds: Record<string, [Float32Array, number[]]> = {
+        x: [x.slice(k * n * dim, (k + 1) * n * dim), [n, dim]],
+        targets: [oneHot([...labels.subarray(k * n, (k + 1) * n)], c), [n, c]],
+        step_size: [Float32Array.of(adamStepSize(ADAM, k + 1)), []],
+      };
+      names.forEach((name, i) => (feeds[name] = [state[i], shapes[i % shapes.length]]));
+      const out = await runGraph(model, feeds);
+      state = names.map((name) => out[newName(name)]);
+      logits.push(...out.logits);
+      if (inputGradient) dx.push(...out[INPUT_GRADIENT]);
+    }
+    return { state, logits, dx };
+  }
+
+  it.each([
+    ['6-7-5-3, 5 steps of 8 rows', SIZES, 5, 8, false],
+    ['6-3 (no hidden layer), 3 steps of 4 rows', [6, 3], 3, 4, false],
+    ['6-7-5-3 with ∂loss/∂x, 1 step of 7 rows', SIZES, 1, 7, true],
+    ['6-7-5-3 with ∂loss/∂x, 4 steps of 5 rows', SIZES, 4, 5, true],
+  ])('gives the bits of one-step runs with per-tensor state: %s', async (_name, sizes, steps, n, inputGradient) => {
+    const rng = new Rng(21);
+    const weights = initHeadWeights(sizes, rng);
+    const { x, labels } = toyBatch(rng, steps * n, sizes);
+    labels[1] = -1; // a row with no known label: no loss, no gradient
+    const want = await perTensorSteps(sizes, weights, x, labels, steps, n, inputGradient);
+    const trainer = await DenseStepTrainer.create(sizes, weights, ADAM, { threads: 1 }, { inputGradient });
+    try {
+      const got = await trainer.trainSteps(x, steps, n, labels, Array.from({ length: steps }, (_, k) => adamStepSize(ADAM, k + 1)));
+      expect(Buffer.from(got.logits.buffer, got.logits.byteOffset, got.logits.byteLength).equals(Buffer.from(Float32Array.from(want.logits).buffer))).toBe(true);
+      if (inputGradient) expect([...(got.inputGradient ?? [])]).toEqual(want.dx);
+      else expect(got.inputGradient).toBeUndefined();
+      const state = trainer.getState();
+      expect(state).toHaveLength(want.state.length);
+      state.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(want.state[i].buffer, want.state[i].byteOffset, want.state[i].byteLength)), `state array ${i}`).toBe(true));
+      // The steps moved the weights: equal bits are not equal starting points.
+      expect(maxRelError(state[0], weights[0])).toBeGreaterThan(1e-3);
+    } finally {
+      await trainer.dispose();
+    }
+  });
+
+  it('gives the same bits in one run of K steps as in K runs of one step', async () => {
+    const rng = new Rng(22);
+    const weights = initHeadWeights(SIZES, rng);
+    const { x, labels } = toyBatch(rng, 6 * 8, SIZES);
+    const sizesOf = Array.from({ length: 6 }, (_, k) => adamStepSize(ADAM, k + 1));
+    const [once, apart] = await Promise.all([DenseStepTrainer.create(SIZES, weights, ADAM, { threads: 1 }), DenseStepTrainer.create(SIZES, weights, ADAM, { threads: 1 })]);
+    try {
+      const all = await once.trainSteps(x, 6, 8, labels, sizesOf);
+      const each: number[] = [];
+      for (let k = 0; k < 6; k++) each.push(...(await apart.trainStep(x.subarray(k * 48), 8, labels.subarray(k * 8), sizesOf[k])).logits);
+      expect([...all.logits]).toEqual(each);
+      expect(once.getState()).toEqual(apart.getState());
+    } finally {
+      await Promise.all([once.dispose(), apart.dispose()]);
+    }
+  });
+
+  it('refuses a run without a step size for every step', async () => {
+    const trainer = await DenseStepTrainer.create(SIZES, initHeadWeights(SIZES, new Rng(1)), ADAM, { threads: 1 });
+    try {
+      const { x, labels } = toyBatch(new Rng(2), 4, SIZES);
+      await expect(trainer.trainSteps(x, 2, 2, labels, [0.1])).rejects.toThrow(/a step size for each/);
     } finally {
       await trainer.dispose();
     }

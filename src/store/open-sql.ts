@@ -1,0 +1,85 @@
+/**
+ * Opens the store seam (sql.ts) for a service: SQLite over the process's handle by default, Postgres when
+ * TRINITY_DATABASE_URL names one, with the same numbered migrations applied to either.
+ */
+import { ConfigInvalid } from '../errors.js';
+import type { Db } from './database.js';
+import { migrations } from './migrations.js';
+import { connectPostgres, redactUrl, SqliteSql, type PostgresSql, type SqlDb } from './sql.js';
+
+/** Serialises migrating processes on one Postgres database (any constant; this one spells "trin"). */
+const MIGRATION_LOCK = 0x7472696e;
+
+/**
+ * Applies every Postgres migration above the recorded version, each in its own transaction under an
+ * advisory lock, so two services starting together apply each migration once. Returns the version.
+ */
+export async function migratePostgres(db: PostgresSql): Promise<number> {
+  let version = 0;
+  for (const m of migrations) {
+    await db.transaction(async (tx) => {
+      await tx.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+      await tx.run(`CREATE TABLE IF NOT EXISTS trinity_schema (
+        version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const row = await tx.get<{ v: number | null }>('SELECT MAX(version) AS v FROM trinity_schema');
+      version = row?.v ?? 0;
+      if (version >= m.version) return;
+      await tx.run(m.pg);
+      await tx.run('INSERT INTO trinity_schema (version, name) VALUES (?, ?)', [m.version, m.name]);
+      version = m.version;
+    });
+  }
+  return version;
+}
+
+export async function postgresSchemaVersion(db: SqlDb): Promise<number> {
+  const row = await db.get<{ v: number | null }>('SELECT MAX(version) AS v FROM trinity_schema');
+  return row?.v ?? 0;
+}
+
+/** Stores not on the seam yet: a service given a Postgres URL refuses to start while any is left. */
+export const STORES_NOT_ON_POSTGRES = [
+  'experiences (src/experiences/experiences-store.ts)',
+  'training jobs, claims and events (src/training/jobs-store.ts, job-claims.ts)',
+  'model registry (src/registry/models-store.ts)',
+  'deployments (src/rollout/deployments-store.ts)',
+  'coordinator queue and leases (src/coordinator/coordinator-store.ts)',
+] as const;
+
+export interface SeamOptions {
+  /** TRINITY_DATABASE_URL; undefined: SQLite. */
+  databaseUrl: string | undefined;
+  /** Opens the SQLite handle (openDatabase, which migrates it); called only when there is no URL. */
+  sqlite: () => Db;
+}
+
+/** The seam for a service; on Postgres it connects and migrates, then refuses while stores are left. */
+export async function openSqlDb(o: SeamOptions): Promise<SqlDb> {
+  return o.databaseUrl === undefined ? new SqliteSql(o.sqlite()) : openPostgres(o.databaseUrl);
+}
+
+/** For a service started with TRINITY_DATABASE_URL: throws ConfigInvalid (after connecting and migrating) while stores are left. */
+export async function checkDatabaseUrl(databaseUrl: string | undefined): Promise<void> {
+  if (databaseUrl !== undefined) await (await openPostgres(databaseUrl)).close();
+}
+
+async function openPostgres(url: string): Promise<PostgresSql> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw ConfigInvalid(`TRINITY_DATABASE_URL must be a postgres:// URL (got ${redactUrl(url)}); leave it unset for SQLite`);
+  }
+  const db = await connectPostgres({ url });
+  try {
+    await migratePostgres(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  if (STORES_NOT_ON_POSTGRES.length > 0) {
+    await db.close();
+    throw ConfigInvalid(
+      `TRINITY_DATABASE_URL: Postgres at ${redactUrl(url)} is reachable and migrated to version ${migrations.length}, but these stores do not run on it yet: ` +
+        `${STORES_NOT_ON_POSTGRES.join('; ')}. Unset TRINITY_DATABASE_URL to keep everything on SQLite (issue 16 item 1).`,
+    );
+  }
+  return db;
+}

@@ -1,0 +1,89 @@
+/**
+ * Runs one store suite against both databases: SQLite in a temp file, and Postgres in a schema of its own
+ * per `fresh()` call, dropped after the file. Postgres is TRINITY_TEST_POSTGRES_URL or the local server;
+ * when it cannot be reached the Postgres half is skipped with the reason, except under CI, where it fails.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe } from 'vitest';
+import { openDatabase, type Db } from '../../src/store/database.js';
+import { migratePostgres } from '../../src/store/open-sql.js';
+import { PostgresSql, SqliteSql, type Dialect, type SqlDb } from '../../src/store/sql.js';
+
+export const POSTGRES_URL = process.env.TRINITY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function probe(): Promise<string | null> {
+  const c = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return null;
+  } catch (err) {
+    return `Postgres at ${POSTGRES_URL} unreachable (${(err as Error).message}); start it or set TRINITY_TEST_POSTGRES_URL`;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export const unreachable = await probe();
+if (unreachable && process.env.CI) throw new Error(`${unreachable}: CI must run the Postgres half of the store suites`);
+
+export interface Fresh {
+  db: SqlDb;
+  dialect: Dialect;
+  /** A second, independent handle on the same database (another process's view). */
+  another(): Promise<SqlDb>;
+  /** The SQLite handle behind `db` (SQLite only), for the stores not on the seam yet. */
+  sqlite?: Db;
+}
+
+/** `suite` declares its tests; each calls `fresh()` for an empty, migrated database. */
+export function describeStores(name: string, suite: (fresh: () => Promise<Fresh>, dialect: Dialect) => void): void {
+  describe(`${name} [sqlite]`, () => {
+    const dirs: string[] = [];
+    const handles: Db[] = [];
+    afterAll(() => {
+      for (const h of handles) h.close();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+    suite(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'trinity-store-'));
+      dirs.push(dir);
+      const path = join(dir, 'trinity.db');
+      const open = () => {
+        const h = openDatabase({ path });
+        handles.push(h);
+        return h;
+      };
+      const sqlite = open();
+      return { db: new SqliteSql(sqlite), dialect: 'sqlite', sqlite, another: async () => new SqliteSql(open()) };
+    }, 'sqlite');
+  });
+
+  describe.skipIf(unreachable !== null)(`${name} [postgres]${unreachable ? ` skipped: ${unreachable}` : ''}`, () => {
+    const schemas: string[] = [];
+    const pools: PostgresSql[] = [];
+    afterAll(async () => {
+      for (const p of pools) await p.end();
+      if (schemas.length === 0) return;
+      const admin = new PostgresSql({ url: POSTGRES_URL, max: 1 });
+      for (const s of schemas) await admin.run(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+      await admin.close();
+    });
+    suite(async () => {
+      const schema = `trinity_test_${process.pid}_${schemas.length}_${Math.random().toString(36).slice(2, 8)}`;
+      schemas.push(schema);
+      const open = () => {
+        const p = new PostgresSql({ url: POSTGRES_URL, schema });
+        pools.push(p);
+        return p;
+      };
+      const db = open();
+      await db.run(`CREATE SCHEMA ${schema}`);
+      await migratePostgres(db);
+      return { db, dialect: 'postgres', another: async () => open() };
+    }, 'postgres');
+  });
+}
