@@ -89,58 +89,13 @@ function weightedRowSum(src: Float32Array, dim: number, rows: Int32Array, w: Flo
 
 /**
  * weightedRowSum into a float32 `out` from 0, also returning Σ out[d]² (float64, d ascending, over the
- * stored float32 values): the row-wise second moment's input, without a second pass over the row.
+ * stored float32 values): the row-wise second moment's input. (The JS path; the wasm kernel fuses both.)
  */
 export function weightedRowSumSquares(src: Float32Array, dim: number, rows: Int32Array, w: Float32Array, p0: number, p1: number, out: Float32Array): number {
-  const fround = Math.fround;
+  weightedRowSum(src, dim, rows, w, p0, p1, out, 0);
+  // A second pass over one row in cache: the same float32 values summed in the same order as one fused pass.
   let gg = 0;
-  let d = 0;
-  for (; d + 8 <= dim; d += 8) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-    for (let p = p0; p < p1; p++) {
-      const wp = w[p];
-      const base = rows[p] * dim + d;
-      a0 += wp * src[base];
-      a1 += wp * src[base + 1];
-      a2 += wp * src[base + 2];
-      a3 += wp * src[base + 3];
-      a4 += wp * src[base + 4];
-      a5 += wp * src[base + 5];
-      a6 += wp * src[base + 6];
-      a7 += wp * src[base + 7];
-    }
-    a0 = fround(a0);
-    a1 = fround(a1);
-    a2 = fround(a2);
-    a3 = fround(a3);
-    a4 = fround(a4);
-    a5 = fround(a5);
-    a6 = fround(a6);
-    a7 = fround(a7);
-    out[d] = a0;
-    out[d + 1] = a1;
-    out[d + 2] = a2;
-    out[d + 3] = a3;
-    out[d + 4] = a4;
-    out[d + 5] = a5;
-    out[d + 6] = a6;
-    out[d + 7] = a7;
-    gg += a0 * a0;
-    gg += a1 * a1;
-    gg += a2 * a2;
-    gg += a3 * a3;
-    gg += a4 * a4;
-    gg += a5 * a5;
-    gg += a6 * a6;
-    gg += a7 * a7;
-  }
-  for (; d < dim; d++) {
-    let a = 0;
-    for (let p = p0; p < p1; p++) a += w[p] * src[rows[p] * dim + d];
-    a = fround(a);
-    out[d] = a;
-    gg += a * a;
-  }
+  for (let d = 0; d < dim; d++) gg += out[d] * out[d];
   return gg;
 }
 
