@@ -57,8 +57,9 @@ describe('VisionForward', () => {
     const optimizer = await CnnOptimizer.create(layout, initCnnParams(layout, new Rng(5)), adam, 1);
     const data = stack(train);
     const order = Uint32Array.from({ length: train.length }, (_, i) => i);
-    for (let start = 0, t = 1; start < train.length; start += 64, t++) {
-      await optimizer.trainStep(data, { labels, order, start, end: start + 64, labelSmoothing: VISION_DEFAULTS.labelSmoothing }, adam, t);
+    // 16 steps of 64 digits, 4 runs of 4 steps.
+    for (let start = 0, t = 1; start < train.length; start += 4 * 64, t += 4) {
+      await optimizer.trainSteps(data, { labels, order, start, size: 64, steps: 4, labelSmoothing: VISION_DEFAULTS.labelSmoothing }, adam, [adam.learningRate, adam.learningRate, adam.learningRate, adam.learningRate], t);
     }
     const testData = stack(test);
     const trained = await optimizer.logits(testData, Uint32Array.from({ length: test.length }, (_, i) => i), 0, test.length);

@@ -142,14 +142,20 @@ describe('VisionTrainer', () => {
     other.dispose();
   });
 
-  it('stops after the batch where shouldStop turns true, skipping validation', async () => {
+  it('stops after the run (up to 16 batches) where shouldStop turns true, skipping validation', async () => {
     const trainer = createVisionTrainer();
     const rng = new Rng(SEED);
     await trainer.init(digitExamples(trainRows.slice(0, 300), 's'), heldOut.slice(0, 50), { epochs: 1, batchSize: 64 }, rng);
+    // 300 digits: one run of the four full batches of 64, then the last 44 alone.
     const m = await trainer.runEpoch(1, rng, () => true);
     trainer.dispose();
-    expect(m.samples).toBe(64);
+    expect(m.samples).toBe(256);
     expect(m.val_accuracy).toBeNaN();
+    const small = createVisionTrainer();
+    await small.init(digitExamples(trainRows.slice(0, 300), 's'), heldOut.slice(0, 50), { epochs: 1, batchSize: 16 }, rng);
+    const s = await small.runEpoch(1, rng, () => true);
+    small.dispose();
+    expect(s.samples).toBe(16 * 16);
   });
 
   it('predicts the same in a fresh process from dist/ as in this one, errors included', () => {
