@@ -14,6 +14,7 @@ import { fingerprintOf, linearDecay } from '../kernels/schedule.js';
 import { TrainingInvalidRequest, TrainingNoData, TrinityError } from '../../errors.js';
 import type { Rng } from '../kernels/rng.js';
 import { initCnnParams, type CnnLayout } from './cnn.js';
+import { firstPatchRows, firstPatchWidth } from '../graph/cnn-graphs.js';
 import { readVisionState, writeVisionModel, writeVisionState } from './files.js';
 import { chooseGeometry, inputSize, readVisionInput, toModelInput, type RawImage, type VisionGeometry } from './input.js';
 import { filtersFor, LR_FLOOR, resolveVisionSettings, VISION_THREADS, type VisionSettings, type VisionTuning } from './options.js';
@@ -73,13 +74,16 @@ interface Prepared {
 
 /**
  * Training steps per onnxruntime run: each run costs a crossing from JS, its tensors in and out and their
- * garbage, so several steps share one (docs/decisions.md). Capped by rows so the stacked patches stay
- * small (16 × 64 optdigits examples: 2.8 MB) and a cancel is seen within tens of milliseconds; a batch
- * of 1,024 examples or more runs alone.
+ * garbage, so several steps share one (docs/decisions.md). Capped so the stacked first-layer patches stay
+ * within 4 MiB (16 optdigits batches of 64: 2.8 MB; at 32×32 RGB one batch of 64 is 7.4 MB and runs
+ * alone) and a cancel is seen within tens of milliseconds.
  */
 const MAX_STEPS_PER_RUN = 16;
-const MAX_ROWS_PER_RUN = 1024;
-const stepsPerRun = (batchSize: number): number => Math.max(1, Math.min(MAX_STEPS_PER_RUN, Math.floor(MAX_ROWS_PER_RUN / batchSize)));
+const MAX_PATCH_BYTES_PER_RUN = 4 * 1024 * 1024;
+const stepsPerRun = (batchSize: number, layout: CnnLayout): number => {
+  const batchBytes = 4 * batchSize * firstPatchRows(layout) * firstPatchWidth(layout);
+  return Math.max(1, Math.min(MAX_STEPS_PER_RUN, Math.floor(MAX_PATCH_BYTES_PER_RUN / batchBytes)));
+};
 
 class VisionTrainer implements ModelTrainer {
   readonly modelType = 'vision' as const;
@@ -135,7 +139,7 @@ class VisionTrainer implements ModelTrainer {
       const n = p.trainY.length;
       const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
       const { batchSize, adam } = p.settings;
-      const perRun = stepsPerRun(batchSize);
+      const perRun = stepsPerRun(batchSize, p.layout);
       if (this.learningRates.length < perRun) this.learningRates = new Float64Array(perRun);
       let samples = 0;
       let stopped = false;
