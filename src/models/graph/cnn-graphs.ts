@@ -151,30 +151,36 @@ export function buildCnnStepGraph(s: CnnShape, adam: AdamConstants): Uint8Array 
 const STEPS: Dim = 'steps';
 
 /**
- * K Adam steps of the CNN in one run: an ONNX Loop over K stacked batches, the parameters and both moments
- * as its loop-carried state. Each iteration is buildCnnStepGraph's step on batch k (the same nodes on the
- * same values, so the same bits; cnn-graphs.test.ts holds it), so one run costs one crossing from JS and
- * three state tensors in and out for K steps. Inputs: `patches` [K, patch_rows, firstPatchWidth],
- * `targets` [K, n, classes], `step_size` [K], `params`, `m`, `v`; outputs `logits` [K, n, classes] (each
- * step's, before its update), `new_params`, `new_m`, `new_v`. K and n are fixed per run.
+ * K Adam steps of the CNN in one run: an ONNX Loop over K batches, the parameters and both moments as its
+ * loop-carried state. Each iteration is buildCnnStepGraph's step on batch k (the same nodes on the same
+ * values, so the same bits; cnn-graphs.test.ts holds it), so one run costs one crossing from JS and three
+ * state tensors in and out for K steps. The patches come as a table of examples' first-layer patches
+ * (firstPatchRows × firstPatchWidth each): a whole training set's, cut once, or just this run's; batch k
+ * is the examples `rows[k]` of it, copied out in whole blocks.
+ *
+ * Inputs: `patch_table` [examples, firstPatchRows, firstPatchWidth], `rows` [K, n] (int64), `targets`
+ * [K, n, classes], `step_size` [K], `params`, `m`, `v`. Outputs: `logits` [K, n, classes] (each step's,
+ * before its update), `new_params`, `new_m`, `new_v`.
  */
 export function buildCnnStepsGraph(s: CnnShape, adam: AdamConstants): Uint8Array {
   check(s);
   const g = new GraphBuilder('cnn_steps');
   const total = cnnParamSizes(s).reduce((a, b) => a + b, 0);
-  const patches = g.input('patches', [STEPS, 'patch_rows', firstPatchWidth(s)]);
+  const table = g.input('patch_table', ['examples', firstPatchRows(s), firstPatchWidth(s)]);
+  const rows = g.input('rows', [STEPS, N], 'int64');
   const targets = g.input('targets', [STEPS, N, s.classes]);
   const stepSizes = g.input('step_size', [STEPS]);
   const state = ['params', 'm', 'v'].map((n) => g.input(n, [total]));
-  const tripCount = g.node('Squeeze', [g.node('Shape', [patches], { start: { int: 0 }, end: { int: 1 } }), g.ints([0])]);
+  const tripCount = g.node('Squeeze', [g.node('Shape', [rows], { start: { int: 0 }, end: { int: 1 } }), g.ints([0])]);
 
   const body = g.subgraph('cnn_step');
   const k = body.input('k', [], 'int64');
   const condIn = body.input('cond_in', [], 'bool');
   const [p, m, v] = ['params', 'm', 'v'].map((n) => body.input(`${n}_in`, [total]));
   const pick = (all: string): string => body.node('Gather', [all, k], { axis: { int: 0 } });
-  const inp: Inputs = { patches: pick(patches), targets: pick(targets), params: p };
-  const { grad } = lossAndGradient(body, s, inp, undefined, 'logits_k');
+  const examples = body.node('Gather', [table, pick(rows)], { axis: { int: 0 } });
+  const patches = body.node('Reshape', [examples, body.ints([-1, firstPatchWidth(s)])]);
+  const { grad } = lossAndGradient(body, s, { patches, targets: pick(targets), params: p }, undefined, 'logits_k');
   adamUpdate(body, { w: p, grad, m, v, stepSize: pick(stepSizes) }, adam, { w: 'params_out', m: 'm_out', v: 'v_out' });
   body.node('Identity', [condIn], {}, 'cond_out');
   body.output('cond_out', [], 'bool');

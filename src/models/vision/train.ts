@@ -11,12 +11,13 @@
  * The checkpoint layout is the one the TF.js path wrote before: the flat parameters, then Adam's first
  * and second moments, each as long as the parameters.
  */
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import type { AdamConstants } from '../graph/adam.js';
 import { buildCnnInferenceGraph, buildCnnStepsGraph, firstPatchRows, firstPatchWidth, PatchBuffer, type CnnShape } from '../graph/cnn-graphs.js';
 import { floatTensor, openSession } from '../graph/session.js';
 import { softmaxCrossEntropy } from '../kernels/dense-step.js';
 import { EVAL_BATCH_SIZE } from './cnn.js';
+import { PATCH_TABLE_BYTES } from './options.js';
 import { adamStepSize, type AdamSettings } from '../kernels/sparse-embedding.js';
 
 /** Running sums over the examples seen since the last reset. */
@@ -46,6 +47,9 @@ export class CnnOptimizer {
   private totals: CnnTotals = { lossSum: 0, correct: 0 };
   /** Scratch arrays grown to the largest run seen: a step allocates nothing big. */
   private readonly patches: PatchBuffer;
+  /** The training set's patches, cut once (when within PATCH_TABLE_BYTES), and the images they came from. */
+  private table?: { source: Float32Array; tensor: ort.Tensor };
+  private rows = new BigInt64Array(0);
   private targets = new Float32Array(0);
   private y = new Int32Array(0);
   private stepSizes = new Float32Array(0);
@@ -90,6 +94,22 @@ export class CnnOptimizer {
   }
 
   /**
+   * The first-layer patches of every example of `data`, cut once and kept while `data` is the one trained
+   * on; undefined when they would take more than PATCH_TABLE_BYTES (each step's are then cut as it runs).
+   */
+  private patchTable(data: Float32Array): ort.Tensor | undefined {
+    if (this.table?.source === data) return this.table.tensor;
+    const s = this.shape;
+    const count = data.length / (s.height * s.width * s.channels);
+    if (count * firstPatchRows(s) * firstPatchWidth(s) * 4 > PATCH_TABLE_BYTES) return undefined;
+    const cut = new PatchBuffer(s);
+    cut.write(data, Uint32Array.from({ length: count }, (_, i) => i), 0, count, 0);
+    const tensor = floatTensor(cut.data.subarray(0, count * cut.perExample), [count, firstPatchRows(s), firstPatchWidth(s)]);
+    this.table = { source: data, tensor };
+    return tensor;
+  }
+
+  /**
    * `b.steps` Adam steps in one run, step k (1-based number `first + k`) on the mean cross-entropy of batch
    * k against its smoothed targets, at learning rate `learningRates[k]`: the same bits as that many runs of
    * one step. The loss added to the running sums is against the plain labels, as validation's is.
@@ -110,8 +130,19 @@ export class CnnOptimizer {
       targets[i * classes + y[i]] += 1 - labelSmoothing;
     }
     for (let k = 0; k < steps; k++) this.stepSizes[k] = adamStepSize({ ...adam, learningRate: learningRates[k] }, first + k);
+    if (this.rows.length < rows) this.rows = new BigInt64Array(rows);
+    const picked = this.rows.subarray(0, rows);
+    let table = this.patchTable(data);
+    if (table) {
+      for (let i = 0; i < rows; i++) picked[i] = BigInt(order[start + i]);
+    } else {
+      // Too many examples to keep cut: this run's alone, in order.
+      table = this.patchTensor(data, order, start, start + rows, [rows, firstPatchRows(this.shape), firstPatchWidth(this.shape)]);
+      for (let i = 0; i < rows; i++) picked[i] = BigInt(i);
+    }
     const out = await this.steps.run({
-      patches: this.patchTensor(data, order, start, start + rows, [steps, firstPatchRows(this.shape) * n, firstPatchWidth(this.shape)]),
+      patch_table: table,
+      rows: new ort.Tensor('int64', picked, [steps, n]),
       targets: floatTensor(targets, [steps, n, classes]),
       step_size: floatTensor(this.stepSizes.subarray(0, steps), [steps]),
       params: this.params,
@@ -171,6 +202,7 @@ export class CnnOptimizer {
 
   /** Releases the onnxruntime sessions (in the background: nothing waits on them). */
   dispose(): void {
+    this.table = undefined;
     void Promise.all([this.steps.release(), this.forward.release()]);
   }
 }

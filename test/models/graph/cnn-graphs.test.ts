@@ -3,6 +3,7 @@
  * JS, the whole CNN gradient graph against the float64 reference network (test/fixtures/cnn-reference.ts),
  * and the multi-step graph (a Loop of steps) against runs of the one-step graph, bit for bit.
  */
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
 import { buildCnnGradientGraph, buildCnnStepGraph, buildCnnStepsGraph, cnnParamSizes, firstLayerPatches, firstPatchRows, firstPatchWidth, PatchBuffer } from '../../../src/models/graph/cnn-graphs.js';
@@ -173,19 +174,34 @@ describe('CNN multi-step graph (Loop over stacked batches)', () => {
     const all = new Float32Array(steps * rows * width);
     firstLayerPatches(layout, x, order, 0, steps * n, all);
     expect(bits(buffer.data.subarray(0, all.length))).toEqual(bits(all));
-    const out = await runGraph(buildCnnStepsGraph(layout, ADAM), {
-      patches: [buffer.data.subarray(0, all.length), [steps, rows, width]],
-      targets: [targets, [steps, n, c]],
-      step_size: [stepSizes, [steps]],
-      params: [params, [total]],
-      m: [new Float32Array(total), [total]],
-      v: [new Float32Array(total), [total]],
-    });
-    expect(bits(out.logits)).toEqual(bits(Float32Array.from(logits)));
-    expect(bits(out.new_params)).toEqual(bits(state[0]));
-    expect(bits(out.new_m)).toEqual(bits(state[1]));
-    expect(bits(out.new_v)).toEqual(bits(state[2]));
-    // The steps moved the weights: equal bits are not equal starting points.
-    expect(maxRelError(out.new_params, params)).toBeGreaterThan(1e-3);
+    // The patch table two ways: this run's examples in order, or every example once, picked by `order`.
+    const whole = new PatchBuffer(layout);
+    whole.write(x, Uint32Array.from({ length: steps * n }, (_, i) => i), 0, steps * n, 0);
+    const model = buildCnnStepsGraph(layout, ADAM);
+    const perExample = [firstPatchRows(layout), width];
+    for (const [table, picked] of [
+      [buffer.data.subarray(0, all.length), BigInt64Array.from({ length: steps * n }, (_, i) => BigInt(i))],
+      [whole.data.subarray(0, all.length), BigInt64Array.from(order, BigInt)],
+    ] as const) {
+      const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      const f = (a: Float32Array, dims: number[]) => new ort.Tensor('float32', a, dims);
+      const run = await session.run({
+        patch_table: f(table, [steps * n, ...perExample]),
+        rows: new ort.Tensor('int64', picked, [steps, n]),
+        targets: f(targets, [steps, n, c]),
+        step_size: f(stepSizes, [steps]),
+        params: f(params, [total]),
+        m: f(new Float32Array(total), [total]),
+        v: f(new Float32Array(total), [total]),
+      });
+      await session.release();
+      const out = Object.fromEntries(Object.entries(run).map(([k, t]) => [k, t.data as Float32Array]));
+      expect(bits(out.logits)).toEqual(bits(Float32Array.from(logits)));
+      expect(bits(out.new_params)).toEqual(bits(state[0]));
+      expect(bits(out.new_m)).toEqual(bits(state[1]));
+      expect(bits(out.new_v)).toEqual(bits(state[2]));
+      // The steps moved the weights: equal bits are not equal starting points.
+      expect(maxRelError(out.new_params, params)).toBeGreaterThan(1e-3);
+    }
   });
 });
