@@ -47,7 +47,7 @@ export class CnnOptimizer {
   private totals: CnnTotals = { lossSum: 0, correct: 0 };
   /** Scratch arrays grown to the largest run seen: a step allocates nothing big. */
   private readonly patches: PatchBuffer;
-  /** The training set's patches, cut once (when within PATCH_TABLE_BYTES), and the images they came from. */
+  /** The training set's patches, cut once (when within `tableBytes`), and the images they came from. */
   private table?: { source: Float32Array; tensor: ort.Tensor };
   private rows = new BigInt64Array(0);
   private targets = new Float32Array(0);
@@ -61,6 +61,7 @@ export class CnnOptimizer {
     private readonly steps: ort.InferenceSession,
     private readonly forward: ort.InferenceSession,
     initial: Float32Array,
+    private readonly tableBytes: number,
   ) {
     this.size = initial.length;
     this.patches = new PatchBuffer(shape);
@@ -72,12 +73,12 @@ export class CnnOptimizer {
   /**
    * Opens the steps and forward sessions for `shape` with `initial` parameters and zero moments. `threads`:
    * onnxruntime's intra-op threads (its GEMMs split their output blocks, never a sum, so any count gives
-   * the same bits).
+   * the same bits); `tableBytes`: the largest patch table kept (tests set 0 to cut every run's).
    */
-  static async create(shape: CnnShape, initial: Float32Array, adam: AdamConstants, threads: number): Promise<CnnOptimizer> {
+  static async create(shape: CnnShape, initial: Float32Array, adam: AdamConstants, threads: number, tableBytes = PATCH_TABLE_BYTES): Promise<CnnOptimizer> {
     const constants = { beta1: adam.beta1, beta2: adam.beta2, epsilon: adam.epsilon };
     const [steps, forward] = await Promise.all([openSession(buildCnnStepsGraph(shape, constants), { threads }), openSession(buildCnnInferenceGraph(shape), { threads })]);
-    return new CnnOptimizer(shape, constants, steps, forward, initial);
+    return new CnnOptimizer(shape, constants, steps, forward, initial, tableBytes);
   }
 
   private add(logits: Float32Array, labels: ArrayLike<number>, n: number): void {
@@ -95,13 +96,13 @@ export class CnnOptimizer {
 
   /**
    * The first-layer patches of every example of `data`, cut once and kept while `data` is the one trained
-   * on; undefined when they would take more than PATCH_TABLE_BYTES (each step's are then cut as it runs).
+   * on; undefined when they would take more than `tableBytes` (each step's are then cut as it runs).
    */
   private patchTable(data: Float32Array): ort.Tensor | undefined {
     if (this.table?.source === data) return this.table.tensor;
     const s = this.shape;
     const count = data.length / (s.height * s.width * s.channels);
-    if (count * firstPatchRows(s) * firstPatchWidth(s) * 4 > PATCH_TABLE_BYTES) return undefined;
+    if (count * firstPatchRows(s) * firstPatchWidth(s) * 4 > this.tableBytes) return undefined;
     const cut = new PatchBuffer(s);
     cut.write(data, Uint32Array.from({ length: count }, (_, i) => i), 0, count, 0);
     const tensor = floatTensor(cut.data.subarray(0, count * cut.perExample), [count, firstPatchRows(s), firstPatchWidth(s)]);
