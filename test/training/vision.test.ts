@@ -9,6 +9,12 @@ import { getTrainerModule } from '../../src/models/index.js';
 import type { EpochMetrics, Example, ModelTrainer } from '../../src/models/types.js';
 import { createVisionTrainer } from '../../src/models/vision/trainer.js';
 import { loadVisionPredictor, type VisionPredictor } from '../../src/models/vision/predictor.js';
+import { initCnnParams } from '../../src/models/vision/cnn.js';
+import { layoutOf, readVisionModel } from '../../src/models/vision/files.js';
+import { inputSize, readVisionInput, toModelInput } from '../../src/models/vision/input.js';
+import { LR_FLOOR, VISION_DEFAULTS } from '../../src/models/vision/options.js';
+import { CnnOptimizer } from '../../src/models/vision/train.js';
+import { linearDecay } from '../../src/models/kernels/schedule.js';
 import { digitExamples, digitPng, readOptdigits, type DigitRow } from '../fixtures/vision-optdigits.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -142,14 +148,51 @@ describe('VisionTrainer', () => {
     other.dispose();
   });
 
-  it('stops after the batch where shouldStop turns true, skipping validation', async () => {
+  it('ends an epoch of runs of 16 and 2 steps and a shorter last batch with the bits of one step per run', async () => {
+    // 150 digits in batches of 8: 18 full batches (runs of 16 and 2 steps), then 6 digits alone.
+    const rows = trainRows.slice(0, 150);
+    const trainer = createVisionTrainer();
+    const rng = new Rng(SEED);
+    await trainer.init(digitExamples(rows, 'g'), [], { epochs: 2, batchSize: 8 }, rng);
+    await trainer.runEpoch(1, rng, () => false);
+    const dir = tempDir();
+    await trainer.exportModel(dir);
+    trainer.dispose();
+    const model = await readVisionModel(dir);
+
+    // The same epoch by hand, one step per onnxruntime run: the same draws from the same seed.
+    const layout = layoutOf(model);
+    const ref = new Rng(SEED);
+    const adam = { learningRate: VISION_DEFAULTS.learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+    const optimizer = await CnnOptimizer.create(layout, initCnnParams(layout, ref), adam, 1);
+    const size = inputSize(model.geometry);
+    const data = new Float32Array(rows.length * size);
+    rows.forEach((r, i) => toModelInput(readVisionInput({ pixels: r.pixels, width: 8, height: 8 }), model.geometry, data, i * size));
+    const labels = Int32Array.from(rows, (r) => model.labels.indexOf(r.label));
+    const order = ref.shuffle(Uint32Array.from({ length: rows.length }, (_, i) => i)) as Uint32Array;
+    for (let start = 0, t = 1; start < rows.length; start += 8, t++) {
+      const batch = { labels, order, start, size: Math.min(8, rows.length - start), steps: 1, labelSmoothing: VISION_DEFAULTS.labelSmoothing };
+      await optimizer.trainSteps(data, batch, adam, [adam.learningRate * linearDecay(t, 2 * 19, LR_FLOOR)], t);
+    }
+    const want = optimizer.getParams();
+    optimizer.dispose();
+    expect(Buffer.from(model.params.buffer, model.params.byteOffset, model.params.byteLength).equals(Buffer.from(want.buffer))).toBe(true);
+  });
+
+  it('stops after the run (up to 16 batches) where shouldStop turns true, skipping validation', async () => {
     const trainer = createVisionTrainer();
     const rng = new Rng(SEED);
     await trainer.init(digitExamples(trainRows.slice(0, 300), 's'), heldOut.slice(0, 50), { epochs: 1, batchSize: 64 }, rng);
+    // 300 digits: one run of the four full batches of 64, then the last 44 alone.
     const m = await trainer.runEpoch(1, rng, () => true);
     trainer.dispose();
-    expect(m.samples).toBe(64);
+    expect(m.samples).toBe(256);
     expect(m.val_accuracy).toBeNaN();
+    const small = createVisionTrainer();
+    await small.init(digitExamples(trainRows.slice(0, 300), 's'), heldOut.slice(0, 50), { epochs: 1, batchSize: 16 }, rng);
+    const s = await small.runEpoch(1, rng, () => true);
+    small.dispose();
+    expect(s.samples).toBe(16 * 16);
   });
 
   it('predicts the same in a fresh process from dist/ as in this one, errors included', () => {

@@ -19,7 +19,7 @@
 import { adamUpdate, type AdamConstants } from './adam.js';
 import { GraphBuilder, type Dim } from './builder.js';
 import { addConvTaps, convBackward, convForward, convTaps, poolBackward, poolForward, tapOffset, windowMajorOrder } from './conv-layers.js';
-import { denseBackward, reluBackward, softmaxCrossEntropy } from './layers.js';
+import { crossEntropyGradient, denseBackward, reluBackward, softmaxCrossEntropy } from './layers.js';
 import { gemm, relu } from './ops.js';
 
 export interface CnnShape {
@@ -84,7 +84,7 @@ function declare(g: GraphBuilder, s: CnnShape, withTargets: boolean): Inputs {
  * The forward pass; returns what the backward pass reads, the logits (named `logits`) among them. Exported
  * for graphs that make the patches themselves (patchesFromPixels) and store the parameters.
  */
-export function cnnForward(g: GraphBuilder, s: CnnShape, inp: Pick<Inputs, 'patches' | 'params'>) {
+export function cnnForward(g: GraphBuilder, s: CnnShape, inp: Pick<Inputs, 'patches' | 'params'>, logitsName = 'logits') {
   const [c1, c2] = s.filters;
   const [h2, w2] = [s.height / 2, s.width / 2];
   const second = hasSecondPool(s);
@@ -105,15 +105,20 @@ export function cnnForward(g: GraphBuilder, s: CnnShape, inp: Pick<Inputs, 'patc
   const a2 = relu(g, pool2 ? pool2.pooled : conv2.z);
   // Each example's last map, [positions, c2] in NHWC order, is its row of the dense layer's input.
   const flat = g.node('Reshape', [a2, g.ints([-1, rest2])]);
-  const logits = gemm(g, flat, W3, { c: b3, out: 'logits' });
+  const logits = gemm(g, flat, W3, { c: b3, out: logitsName });
   return { W2, W3, pool1, a1, rest1, taps, conv2, pool2, a2, flat, rest2, logits };
 }
 
-/** Adds forward and backward; returns the loss and the flat gradient (cnnParamSizes order). */
-function lossAndGradient(g: GraphBuilder, s: CnnShape, inp: Inputs): { loss: string; grad: string } {
+/**
+ * Adds forward and backward; returns the flat gradient (cnnParamSizes order) and, when `lossName` is
+ * given, the loss under that name (the multi-step graph leaves it to JS, from the logits).
+ */
+function lossAndGradient(g: GraphBuilder, s: CnnShape, inp: Inputs, lossName?: string, logitsName = 'logits'): { loss?: string; grad: string } {
   const [c1, c2] = s.filters;
-  const f = cnnForward(g, s, inp);
-  const { loss, dLogits } = softmaxCrossEntropy(g, f.logits, inp.targets, { loss: 'loss' });
+  const f = cnnForward(g, s, inp, logitsName);
+  const sce = lossName === undefined ? undefined : softmaxCrossEntropy(g, f.logits, inp.targets, { loss: lossName });
+  // The same nodes softmaxCrossEntropy adds for its gradient: the same bits with or without the loss.
+  const dLogits = sce ? sce.dLogits : crossEntropyGradient(g, f.logits, inp.targets);
   const dense = denseBackward(g, f.flat, f.W3, dLogits, true);
   const dPre2 = reluBackward(g, f.flat, dense.dx as string);
   const dZ2 = g.node('Reshape', [f.pool2 ? poolBackward(g, f.pool2, dPre2, f.rest2) : dPre2, g.ints([-1, c2])]);
@@ -123,7 +128,7 @@ function lossAndGradient(g: GraphBuilder, s: CnnShape, inp: Inputs): { loss: str
   const dW1 = gemm(g, inp.patches, dZ1, { transA: true });
   const flatten = (v: string) => g.node('Reshape', [v, g.ints([-1])]);
   const grad = g.node('Concat', [dW1, conv2.dW, conv2.db, dense.dW, dense.db].map(flatten), { axis: { int: 0 } });
-  return { loss, grad };
+  return { loss: sce?.loss, grad };
 }
 
 /** One Adam step of the CNN of shape `s`, as ONNX bytes. */
@@ -135,11 +140,56 @@ export function buildCnnStepGraph(s: CnnShape, adam: AdamConstants): Uint8Array 
   const stepSize = g.input('step_size', []);
   const m = g.input('m', [total]);
   const v = g.input('v', [total]);
-  const { loss, grad } = lossAndGradient(g, s, inp);
+  const { loss, grad } = lossAndGradient(g, s, inp, 'loss');
   adamUpdate(g, { w: inp.params, grad, m, v, stepSize }, adam, { w: 'new_params', m: 'new_m', v: 'new_v' });
-  g.output(loss, []);
+  g.output(loss as string, []);
   g.output('logits', [N, s.classes]);
   for (const name of ['new_params', 'new_m', 'new_v']) g.output(name, [total]);
+  return g.encode();
+}
+
+const STEPS: Dim = 'steps';
+
+/**
+ * K Adam steps of the CNN in one run: an ONNX Loop over K batches, the parameters and both moments as its
+ * loop-carried state. Each iteration is buildCnnStepGraph's step on batch k (the same nodes on the same
+ * values, so the same bits; cnn-graphs.test.ts holds it), so one run costs one crossing from JS and three
+ * state tensors in and out for K steps. The patches come as a table of examples' first-layer patches
+ * (firstPatchRows × firstPatchWidth each): a whole training set's, cut once, or just this run's; batch k
+ * is the examples `rows[k]` of it, copied out in whole blocks.
+ *
+ * Inputs: `patch_table` [examples, firstPatchRows, firstPatchWidth], `rows` [K, n] (int64), `targets`
+ * [K, n, classes], `step_size` [K], `params`, `m`, `v`. Outputs: `logits` [K, n, classes] (each step's,
+ * before its update), `new_params`, `new_m`, `new_v`.
+ */
+export function buildCnnStepsGraph(s: CnnShape, adam: AdamConstants): Uint8Array {
+  check(s);
+  const g = new GraphBuilder('cnn_steps');
+  const total = cnnParamSizes(s).reduce((a, b) => a + b, 0);
+  const table = g.input('patch_table', ['examples', firstPatchRows(s), firstPatchWidth(s)]);
+  const rows = g.input('rows', [STEPS, N], 'int64');
+  const targets = g.input('targets', [STEPS, N, s.classes]);
+  const stepSizes = g.input('step_size', [STEPS]);
+  const state = ['params', 'm', 'v'].map((n) => g.input(n, [total]));
+  const tripCount = g.node('Squeeze', [g.node('Shape', [rows], { start: { int: 0 }, end: { int: 1 } }), g.ints([0])]);
+
+  const body = g.subgraph('cnn_step');
+  const k = body.input('k', [], 'int64');
+  const condIn = body.input('cond_in', [], 'bool');
+  const [p, m, v] = ['params', 'm', 'v'].map((n) => body.input(`${n}_in`, [total]));
+  const pick = (all: string): string => body.node('Gather', [all, k], { axis: { int: 0 } });
+  const examples = body.node('Gather', [table, pick(rows)], { axis: { int: 0 } });
+  const patches = body.node('Reshape', [examples, body.ints([-1, firstPatchWidth(s)])]);
+  const { grad } = lossAndGradient(body, s, { patches, targets: pick(targets), params: p }, undefined, 'logits_k');
+  adamUpdate(body, { w: p, grad, m, v, stepSize: pick(stepSizes) }, adam, { w: 'params_out', m: 'm_out', v: 'v_out' });
+  body.node('Identity', [condIn], {}, 'cond_out');
+  body.output('cond_out', [], 'bool');
+  for (const n of ['params', 'm', 'v']) body.output(`${n}_out`, [total]);
+  body.output('logits_k', [N, s.classes]);
+
+  g.nodeN('Loop', [tripCount, '', ...state], { body: { graph: body } }, ['new_params', 'new_m', 'new_v', 'logits']);
+  for (const n of ['new_params', 'new_m', 'new_v']) g.output(n, [total]);
+  g.output('logits', [STEPS, N, s.classes]);
   return g.encode();
 }
 
@@ -148,9 +198,9 @@ export function buildCnnGradientGraph(s: CnnShape): Uint8Array {
   check(s);
   const g = new GraphBuilder('cnn_gradient');
   const inp = declare(g, s, true);
-  const { loss, grad } = lossAndGradient(g, s, inp);
+  const { loss, grad } = lossAndGradient(g, s, inp, 'loss');
   g.node('Identity', [grad], {}, 'grad');
-  g.output(loss, []);
+  g.output(loss as string, []);
   g.output('logits', [N, s.classes]);
   g.output('grad', [cnnParamSizes(s).reduce((a, b) => a + b, 0)]);
   return g.encode();
@@ -233,6 +283,51 @@ export function firstLayerPatches(s: CnnShape, data: Float32Array, order: ArrayL
     for (let i = 0; i < table.length; i++, dst++) {
       const src = table[i];
       out[dst] = src >= 0 ? data[base + src] : src === PATCH_ONE ? 1 : 0;
+    }
+  }
+}
+
+/**
+ * firstLayerPatches for a trainer that cuts batch after batch: its buffer holds every example slot's
+ * constant values (the zeros and the ones) from the start, so a cut copies only the pixels, one
+ * table-driven copy per value (the same values firstLayerPatches writes).
+ */
+export class PatchBuffer {
+  /** [capacity · firstPatchRows, firstPatchWidth]; example slot e at e · perExample. */
+  data = new Float32Array(0);
+  readonly perExample: number;
+  private readonly template: Float32Array;
+  private readonly dst: Int32Array;
+  private readonly src: Int32Array;
+
+  constructor(private readonly s: CnnShape) {
+    const table = patchSources(s);
+    this.perExample = table.length;
+    this.template = Float32Array.from(table, (src) => (src === PATCH_ONE ? 1 : 0));
+    const copies = table.reduce((c, src) => c + (src >= 0 ? 1 : 0), 0);
+    [this.dst, this.src] = [new Int32Array(copies), new Int32Array(copies)];
+    let j = 0;
+    table.forEach((src, i) => {
+      if (src >= 0) [this.dst[j], this.src[j++]] = [i, src];
+    });
+  }
+
+  /** Room for `examples` slots (a grown buffer starts over from the template). */
+  reserve(examples: number): void {
+    if (this.data.length >= examples * this.perExample) return;
+    this.data = new Float32Array(examples * this.perExample);
+    for (let e = 0; e < examples; e++) this.data.set(this.template, e * this.perExample);
+  }
+
+  /** Cuts examples `order[start..end)` of `data` ([count, h, w, c], HWC) into slots `slot`, `slot + 1`, ... */
+  write(data: Float32Array, order: ArrayLike<number>, start: number, end: number, slot: number): void {
+    this.reserve(slot + end - start);
+    const size = this.s.height * this.s.width * this.s.channels;
+    const { dst, src, perExample } = this;
+    const out = this.data;
+    for (let b = start, at = slot * perExample; b < end; b++, at += perExample) {
+      const base = order[b] * size;
+      for (let j = 0; j < dst.length; j++) out[at + dst[j]] = data[base + src[j]];
     }
   }
 }

@@ -7,7 +7,8 @@ import { decodeBase64, imageHeader } from '../image/index.js';
 import { datasetParts, HEAP_GROWTH, memoryEstimate, MIB, type MemoryEstimate, type MemoryPart } from '../kernels/memory-estimate.js';
 import { cnnParamSizes, EVAL_BATCH_SIZE, flatFeatures, hasSecondPool, type CnnLayout } from './cnn.js';
 import { modelSize } from './input.js';
-import { filtersFor, resolveVisionSettings } from './options.js';
+import { firstPatchRows, firstPatchWidth } from '../graph/cnn-graphs.js';
+import { filtersFor, PATCH_TABLE_BYTES, resolveVisionSettings } from './options.js';
 import type { Example, TrainerOptions } from '../types.js';
 
 /**
@@ -57,6 +58,11 @@ function activationFloats(l: CnnLayout): number {
   return area * (9 * l.channels + 1 + c1) + (area / 4) * (c1 + 9 * c1 + 1 + c2) + flatFeatures(l) * (hasSecondPool(l) ? 2 : 1);
 }
 
+function patchTableBytes(l: CnnLayout, examples: number): number {
+  const bytes = examples * firstPatchRows(l) * firstPatchWidth(l) * 4;
+  return bytes <= PATCH_TABLE_BYTES ? bytes : 0;
+}
+
 export function estimateVisionMemory(train: readonly Example[], validation: readonly Example[], options: TrainerOptions): MemoryEstimate {
   const settings = resolveVisionSettings(options);
   const sizes = new Map<string, number>();
@@ -90,6 +96,8 @@ export function estimateVisionMemory(train: readonly Example[], validation: read
     // The stacked model inputs, and each image's resized copy before it is stacked (garbage at once).
     { what: `${size.width}×${size.height}×${channels} model inputs`, bytes: 2 * examples.length * inputBytes },
     { what: `activations of ${batchExamples} examples`, bytes: 2 * batchExamples * activationFloats(layout) * 4 },
+    // The training set's first-layer patches, cut once when they fit (train.ts); else each run's, ≤ 4 MiB.
+    { what: 'first-layer patch table', bytes: Math.max(4 * MIB, patchTableBytes(layout, train.length)) },
     // Parameters, Adam moments (in and out of each step), the checkpoint and export copies.
     { what: `${params.toLocaleString('en-US')} parameters with Adam state`, bytes: 8 * params * 4 },
     { what: 'onnxruntime sessions', bytes: ONNXRUNTIME_BYTES },

@@ -43,6 +43,13 @@ export const VISION_DEFAULTS = Object.freeze({
  * other to serving.
  */
 export const VISION_THREADS = 1;
+/**
+ * The training set's first-layer patches are cut once and kept when they fit in this (optdigits' 3,823
+ * digits: 10.4 MB), so a step copies whole examples' blocks inside onnxruntime instead of cutting in JS;
+ * larger sets cut each run's patches as it comes (docs/decisions.md).
+ */
+export const PATCH_TABLE_BYTES = 64 * 1024 * 1024;
+
 /** The decayed learning rate never drops below this fraction of the initial one. */
 export const LR_FLOOR = 0.02;
 const ADAM_BETA1 = 0.9;

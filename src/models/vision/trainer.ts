@@ -2,8 +2,8 @@
  * The vision trainer: image → label with a small CNN trained on onnxruntime. Inputs are `input.image`
  * (base64 PNG/JPEG) or `input.pixels` (+ width, height); init reads them all once, picks the model's input
  * size and colour from the training data (vision-input.ts), and keeps the normalised images in one
- * Float32Array. Each step is one ONNX graph — forward, hand-written backward, Adam — with the first
- * layer's patches cut in JS (vision-train.ts, src/models/graph/cnn-graphs.ts). The served model runs the
+ * Float32Array. Each step is one ONNX graph — forward, hand-written backward, Adam — run up to 16 steps
+ * per onnxruntime call in an ONNX Loop, with the first layer's patches cut in JS (vision-train.ts, src/models/graph/cnn-graphs.ts). The served model runs the
  * same network in plain JS (vision-predictor.ts, vision-forward.ts) from the exported parameters.
  *
  * Every random choice (initial weights, shuffling) comes from the Rng the job hands in, and the checkpoint
@@ -14,6 +14,7 @@ import { fingerprintOf, linearDecay } from '../kernels/schedule.js';
 import { TrainingInvalidRequest, TrainingNoData, TrinityError } from '../../errors.js';
 import type { Rng } from '../kernels/rng.js';
 import { initCnnParams, type CnnLayout } from './cnn.js';
+import { firstPatchRows, firstPatchWidth } from '../graph/cnn-graphs.js';
 import { readVisionState, writeVisionModel, writeVisionState } from './files.js';
 import { chooseGeometry, inputSize, readVisionInput, toModelInput, type RawImage, type VisionGeometry } from './input.js';
 import { filtersFor, LR_FLOOR, resolveVisionSettings, VISION_THREADS, type VisionSettings, type VisionTuning } from './options.js';
@@ -71,11 +72,25 @@ interface Prepared {
   fingerprint: string;
 }
 
+/**
+ * Training steps per onnxruntime run: each run costs a crossing from JS, its tensors in and out and their
+ * garbage, so several steps share one (docs/decisions.md). Capped so the stacked first-layer patches stay
+ * within 4 MiB (16 optdigits batches of 64: 2.8 MB; at 32×32 RGB one batch of 64 is 7.4 MB and runs
+ * alone) and a cancel is seen within tens of milliseconds.
+ */
+const MAX_STEPS_PER_RUN = 16;
+const MAX_PATCH_BYTES_PER_RUN = 4 * 1024 * 1024;
+const stepsPerRun = (batchSize: number, layout: CnnLayout): number => {
+  const batchBytes = 4 * batchSize * firstPatchRows(layout) * firstPatchWidth(layout);
+  return Math.max(1, Math.min(MAX_STEPS_PER_RUN, Math.floor(MAX_PATCH_BYTES_PER_RUN / batchBytes)));
+};
+
 class VisionTrainer implements ModelTrainer {
   readonly modelType = 'vision' as const;
   private p?: Prepared;
   private optimizer?: CnnOptimizer;
   private step = 0;
+  private learningRates = new Float64Array(0);
   private busy = false;
 
   constructor(private readonly tuning: VisionTuning) {}
@@ -124,15 +139,22 @@ class VisionTrainer implements ModelTrainer {
       const n = p.trainY.length;
       const order = rng.shuffle(Uint32Array.from({ length: n }, (_, i) => i)) as Uint32Array;
       const { batchSize, adam } = p.settings;
+      const perRun = stepsPerRun(batchSize, p.layout);
+      if (this.learningRates.length < perRun) this.learningRates = new Float64Array(perRun);
       let samples = 0;
       let stopped = false;
-      for (let start = 0; start < n && !stopped; start += batchSize) {
-        const end = Math.min(start + batchSize, n);
-        this.step += 1;
-        const learningRate = adam.learningRate * this.decay(p);
-        const batch = { labels: p.trainY, order, start, end, labelSmoothing: p.settings.labelSmoothing };
-        await optimizer.trainStep(p.train, batch, { ...adam, learningRate }, this.step);
-        samples += end - start;
+      let start = 0;
+      while (start < n && !stopped) {
+        // Up to perRun full batches go to onnxruntime in one run; the epoch's last, shorter one alone.
+        const size = Math.min(batchSize, n - start);
+        const steps = size === batchSize ? Math.max(1, Math.min(perRun, Math.floor((n - start) / batchSize))) : 1;
+        const first = this.step + 1;
+        for (let k = 0; k < steps; k++) this.learningRates[k] = adam.learningRate * this.decay(p, first + k);
+        const batches = { labels: p.trainY, order, start, size, steps, labelSmoothing: p.settings.labelSmoothing };
+        await optimizer.trainSteps(p.train, batches, adam, this.learningRates, first);
+        this.step += steps;
+        start += steps * size;
+        samples += steps * size;
         stopped = shouldStop();
       }
       const trained = optimizer.takeTotals();
@@ -145,11 +167,11 @@ class VisionTrainer implements ModelTrainer {
   }
 
   /**
-   * The learning-rate factor of the current step: linear decay to LR_FLOOR over all planned epochs. Adam
+   * The learning-rate factor of step `step`: linear decay to LR_FLOOR over all planned epochs. Adam
    * at a constant rate keeps jittering around the optimum; decayed, the last epoch is the best one.
    */
-  private decay(p: Prepared): number {
-    return linearDecay(this.step, p.settings.epochs * Math.ceil(p.trainY.length / p.settings.batchSize), LR_FLOOR);
+  private decay(p: Prepared, step: number): number {
+    return linearDecay(step, p.settings.epochs * Math.ceil(p.trainY.length / p.settings.batchSize), LR_FLOOR);
   }
 
   /** Loss and accuracy on the validation set; NaN when it is empty. */

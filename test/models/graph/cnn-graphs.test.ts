@@ -1,13 +1,16 @@
 /**
  * The convolution, pool and flatten layers (conv-layers.ts) against central finite differences of float64
- * JS, and the whole CNN gradient graph against the float64 reference network (test/fixtures/cnn-reference.ts).
+ * JS, the whole CNN gradient graph against the float64 reference network (test/fixtures/cnn-reference.ts),
+ * and the multi-step graph (a Loop of steps) against runs of the one-step graph, bit for bit.
  */
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/models/graph/builder.js';
-import { buildCnnGradientGraph, cnnParamSizes, firstLayerPatches, firstPatchRows, firstPatchWidth } from '../../../src/models/graph/cnn-graphs.js';
+import { buildCnnGradientGraph, buildCnnStepGraph, buildCnnStepsGraph, cnnParamSizes, firstLayerPatches, firstPatchRows, firstPatchWidth, PatchBuffer } from '../../../src/models/graph/cnn-graphs.js';
 import { addConvTaps, convBackward, convForward, convTaps, poolBackward, poolForward, windowMajorOrder } from '../../../src/models/graph/conv-layers.js';
 import { Rng } from '../../../src/models/kernels/rng.js';
-import { initCnnParams } from '../../../src/models/vision/cnn.js';
+import { adamStepSize } from '../../../src/models/kernels/sparse-embedding.js';
+import { initCnnParams, type CnnLayout } from '../../../src/models/vision/cnn.js';
 import { CNN_TEST_LAYOUTS, conv, referenceGradient } from '../../fixtures/cnn-reference.js';
 import { maxRelError, numericGradient, randomArray, runGraph } from './reference.js';
 
@@ -120,6 +123,85 @@ describe('CNN gradient graph', () => {
       }
       expect(Math.sqrt(diff)).toBeLessThanOrEqual(1e-5 * Math.sqrt(norm) + 1e-9);
       offset += size;
+    }
+  });
+});
+
+describe('CNN multi-step graph (Loop over stacked batches)', () => {
+  const ADAM = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+  it.each([
+    ...CNN_TEST_LAYOUTS.map(([name, layout]): [string, CnnLayout, number, number] => [name, layout, 4, 5]),
+    ['8×8 grey at the default filters [16, 32], 10 classes', { height: 8, width: 8, channels: 1, filters: [16, 32], classes: 10 } as CnnLayout, 6, 16] as [string, CnnLayout, number, number],
+  ])('gives the bits of K runs of the one-step graph: %s', async (_name, layout, steps, n) => {
+    const rng = new Rng(31);
+    const size = layout.height * layout.width * layout.channels;
+    // Half the pixels zero, as in digits: windows of equal values, so the pools' tie rule is exercised.
+    const x = Float32Array.from({ length: steps * n * size }, () => (rng.next() < 0.5 ? 0 : rng.next()));
+    const labels = Int32Array.from({ length: steps * n }, () => Math.floor(rng.next() * layout.classes));
+    // Shuffled, as an epoch's order is: the patch buffer must follow it.
+    const order = rng.shuffle(Uint32Array.from({ length: steps * n }, (_, i) => i)) as Uint32Array;
+    const params = initCnnParams(layout, rng);
+    const total = params.length;
+    const c = layout.classes;
+    const smoothing = 0.1;
+    const targets = new Float32Array(steps * n * c).fill(smoothing / c);
+    for (let i = 0; i < steps * n; i++) targets[i * c + labels[order[i]]] += 1 - smoothing;
+    const stepSizes = Float32Array.from({ length: steps }, (_, k) => adamStepSize({ ...ADAM, learningRate: ADAM.learningRate * (1 - k / 10) }, k + 1));
+    const [rows, width] = [firstPatchRows(layout) * n, firstPatchWidth(layout)];
+
+    let state = [params, new Float32Array(total), new Float32Array(total)];
+    const logits: number[] = [];
+    const one = buildCnnStepGraph(layout, ADAM);
+    for (let k = 0; k < steps; k++) {
+      const patches = new Float32Array(rows * width);
+      firstLayerPatches(layout, x, order, k * n, (k + 1) * n, patches);
+      const out = await runGraph(one, {
+        patches: [patches, [rows, width]],
+        targets: [targets.slice(k * n * c, (k + 1) * n * c), [n, c]],
+        step_size: [stepSizes.slice(k, k + 1), []],
+        params: [state[0], [total]],
+        m: [state[1], [total]],
+        v: [state[2], [total]],
+      });
+      state = [out.new_params, out.new_m, out.new_v];
+      logits.push(...out.logits);
+    }
+
+    const buffer = new PatchBuffer(layout);
+    buffer.write(x, order, 0, steps * n, 0);
+    const all = new Float32Array(steps * rows * width);
+    firstLayerPatches(layout, x, order, 0, steps * n, all);
+    expect(bits(buffer.data.subarray(0, all.length))).toEqual(bits(all));
+    // The patch table two ways: this run's examples in order, or every example once, picked by `order`.
+    const whole = new PatchBuffer(layout);
+    whole.write(x, Uint32Array.from({ length: steps * n }, (_, i) => i), 0, steps * n, 0);
+    const model = buildCnnStepsGraph(layout, ADAM);
+    const perExample = [firstPatchRows(layout), width];
+    for (const [table, picked] of [
+      [buffer.data.subarray(0, all.length), BigInt64Array.from({ length: steps * n }, (_, i) => BigInt(i))],
+      [whole.data.subarray(0, all.length), BigInt64Array.from(order, BigInt)],
+    ] as const) {
+      const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      const f = (a: Float32Array, dims: number[]) => new ort.Tensor('float32', a, dims);
+      const run = await session.run({
+        patch_table: f(table, [steps * n, ...perExample]),
+        rows: new ort.Tensor('int64', picked, [steps, n]),
+        targets: f(targets, [steps, n, c]),
+        step_size: f(stepSizes, [steps]),
+        params: f(params, [total]),
+        m: f(new Float32Array(total), [total]),
+        v: f(new Float32Array(total), [total]),
+      });
+      await session.release();
+      const out = Object.fromEntries(Object.entries(run).map(([k, t]) => [k, t.data as Float32Array]));
+      expect(bits(out.logits)).toEqual(bits(Float32Array.from(logits)));
+      expect(bits(out.new_params)).toEqual(bits(state[0]));
+      expect(bits(out.new_m)).toEqual(bits(state[1]));
+      expect(bits(out.new_v)).toEqual(bits(state[2]));
+      // The steps moved the weights: equal bits are not equal starting points.
+      expect(maxRelError(out.new_params, params)).toBeGreaterThan(1e-3);
     }
   });
 });
