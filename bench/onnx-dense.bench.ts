@@ -21,6 +21,7 @@ import { fmt } from './lib/targets.js';
 import { withTempDir } from './lib/temp.js';
 import { fsddVoiceData } from './lib/throughput-nets.js';
 import { torchRates } from './throughput.bench.js';
+import { median } from './lib/stats.js';
 
 const ROUNDS = 5;
 /** Each engine's timed stint per round; whole epochs, at least one. */
@@ -62,11 +63,6 @@ function mlp512(): DenseNet {
   const y = Int32Array.from({ length: n }, () => rng.nextInt(sizes[2]));
   return { name: 'MLP 512-256-16', sizes, x, y, n, batch: 64, noise: 0, adam: { learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, torchEpochs: 6 };
 }
-
-const median = (a: number[]): number => {
-  const s = [...a].sort((p, q) => p - q);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * PyTorch's rate per thread setting for `net`, one peer run (all settings, each in its own process), and

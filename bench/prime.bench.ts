@@ -17,6 +17,7 @@ import { BIN, launch, until } from './lib/services.js';
 import { ensureWrk, measureAtRate, measureThroughput, type LoadTarget, type RateFigures, type ThroughputFigures } from './lib/http-load.js';
 import type { BenchResult } from './lib/report.js';
 import { metCell } from './lib/targets.js';
+import { median } from './lib/stats.js';
 
 const SECONDS = 4;
 const ROUNDS = 5;
@@ -29,11 +30,6 @@ const SESSIONS = 500;
 /** Issue 4 asked for 50 %; issue 15 (the onnxruntime engine) asks that it stays at or above 60 %. */
 const TARGET_RATIO = 0.6;
 const TARGET_P99_MS = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** Each figure's median over the rounds; errors summed. */
 function summarize<T extends { errors: number }>(runs: T[], keys: (keyof T)[]): Record<string, number> {

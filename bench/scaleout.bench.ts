@@ -18,17 +18,13 @@ import { thisProcess } from '../src/util/process-identity.js';
 import { readCsvRows } from './lib/data.js';
 import type { BenchResult } from './lib/report.js';
 import { BIN, launch, until } from './lib/services.js';
+import { median, percentile } from './lib/stats.js';
 
 const JOBS = 6;
 const ROUNDS = 2;
 const EVENTS = 20_000;
 const QUEUED = 1_000;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 /** Minutes per job batch: 6 nlu jobs of ~1,200 SNIPS rows, 3 epochs each, on `workers` worker processes. */
 async function jobsPerMinute(workers: number, round: number): Promise<number> {

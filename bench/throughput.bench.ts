@@ -13,18 +13,12 @@ import type { BenchResult } from './lib/report.js';
 import { fmt, metCell } from './lib/targets.js';
 import { withTempDir } from './lib/temp.js';
 import { embeddingNetwork, nluNetwork, visionNetwork, voiceNetwork, type Network } from './lib/throughput-nets.js';
+import { median } from './lib/stats.js';
 
 /** Issue 15's targets against the fastest PyTorch setting: the dense networks 1.5×, the sparse n-gram tables 1.2×. */
 const TARGET_RATIO: Record<string, number> = { voice: 1.5, vision: 1.5, nlu: 1.2, embedding: 1.2 };
 /** Rounds per network, Trinity and PyTorch alternating (which goes first alternates too); medians are quoted. */
 const ROUNDS = 3;
-
-const median = (xs: readonly number[]): number => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 interface Rate {
   samples: number;
