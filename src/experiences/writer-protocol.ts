@@ -10,4 +10,5 @@ export interface WriterSetup {
 /** A batch to insert in one transaction, or 'close' (the thread closes its connection and ends). */
 export type WriterRequest = { id: number; rows: ExperienceRow[]; file: Record<string, unknown> | null; carried: InsertCounts } | 'close';
 
+/** `code`: the storage-trouble code (SQLITE_FULL, ENOSPC…) so the caller answers 507/503, else null. */
 export type WriterReply = { id: number; counts: InsertCounts } | { id: number; error: { message: string; code: string | null } };

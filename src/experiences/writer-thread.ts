@@ -1,6 +1,7 @@
 /** ExperienceWriter's thread: its own connection, one transaction per batch, in arrival order. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../store/database.js';
+import { storageTrouble } from '../util/fs.js';
 import { ExperienceStore } from './experiences-store.js';
 import type { WriterReply, WriterRequest, WriterSetup } from './writer-protocol.js';
 
@@ -9,15 +10,6 @@ if (!port) throw new Error('writer-thread runs as a worker thread of ExperienceW
 const setup = workerData as WriterSetup;
 const db = openDatabase({ path: setup.path });
 const store = new ExperienceStore(db, { minQuality: setup.minQuality });
-
-/** The driver's error code (SQLITE_FULL, SQLITE_BUSY…) from the error or its cause. */
-function codeOf(err: unknown): string | null {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && !code.startsWith('TRN_ERR_')) return code;
-  }
-  return null;
-}
 
 port.on('message', (req: WriterRequest) => {
   if (req === 'close') {
@@ -30,7 +22,7 @@ port.on('message', (req: WriterRequest) => {
     reply = { id: req.id, counts: store.insertRows(req.rows, req.file, req.carried) };
   } catch (err) {
     const cause = (err as Error).cause;
-    reply = { id: req.id, error: { message: cause instanceof Error ? `insert experiences: ${cause.message}` : (err as Error).message, code: codeOf(err) } };
+    reply = { id: req.id, error: { message: cause instanceof Error ? `insert experiences: ${cause.message}` : (err as Error).message, code: storageTrouble(err) } };
   }
   port.postMessage(reply);
 });
