@@ -14,13 +14,13 @@ export interface LoggedEvent {
 }
 
 export interface EventLogSource {
-  /** Events with id > afterId, in order. */
-  since(afterId: number): LoggedEvent[];
+  /** Events with id > afterId, in order (a promise for stores on the async seam). */
+  since(afterId: number): LoggedEvent[] | Promise<LoggedEvent[]>;
   /** Calls `notify` whenever new events may be available; returns the unsubscribe function. */
   subscribe(notify: () => void): () => void;
   isTerminal(event: LoggedEvent): boolean;
   /** True once the log has its terminal event: a client resuming after it gets an empty, closed stream. */
-  isFinished(): boolean;
+  isFinished(): boolean | Promise<boolean>;
 }
 
 /** SSE comment interval that keeps proxies from closing an idle stream. */
@@ -67,15 +67,40 @@ export function streamEventLog(req: FastifyRequest, reply: FastifyReply, source:
     res.end();
   };
 
-  const pump = () => {
-    if (ended) return;
-    for (const e of source.since(last)) {
+  // One read at a time: a notify or poll tick that comes while a read is under way asks for one more
+  // after it, so no event is written twice or out of order.
+  let reading = false;
+  let again = false;
+  const readOnce = async (): Promise<void> => {
+    for (const e of await source.since(last)) {
+      if (ended) return;
       last = e.id;
       if (sse) res.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
       else res.write(`${JSON.stringify({ ...e.data, event: e.event, id: e.id })}\n`);
       if (source.isTerminal(e)) return finish();
     }
-    if (source.isFinished() && source.since(last).length === 0) finish();
+    if (!ended && (await source.isFinished()) && (await source.since(last)).length === 0) finish();
+  };
+  const pump = (): void => {
+    if (ended) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    void (async () => {
+      try {
+        do {
+          again = false;
+          await readOnce();
+        } while (again && !ended);
+      } catch (err) {
+        req.log.error({ err }, 'event stream read failed');
+        finish();
+      } finally {
+        reading = false;
+      }
+    })();
   };
 
   const unsubscribe = source.subscribe(pump);
