@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid, HttpNotReady } from '../errors.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { SqliteSql, type SqlDb } from '../store/sql.js';
 import { ExperienceStore, type ExperienceSink } from '../experiences/experiences-store.js';
 import { ExperienceWriter } from '../experiences/experience-writer.js';
 import { JobStore } from '../training/jobs-store.js';
@@ -52,6 +53,7 @@ export class Reactor {
   readonly instanceId = nodeName('reactor');
   private readonly state: ReactorState;
   private db: Db | null = null;
+  private seam: SqlDb | null = null;
   private intake: ExperienceIntake | null = null;
   private training: TrainingService | null = null;
   private registry: ModelRegistry | null = null;
@@ -199,6 +201,12 @@ export class Reactor {
     return this.db;
   }
 
+  /** The async store seam (src/store/sql.ts) that stores moved to it use; SQLite: the same handle. */
+  private sql(): SqlDb {
+    this.seam ??= new SqliteSql(this.database());
+    return this.seam;
+  }
+
   private experienceStore(): ExperienceStore {
     this.experiences ??= new ExperienceStore(this.database(), { minQuality: this.opts.config.training.minExperienceQuality });
     return this.experiences;
@@ -223,7 +231,7 @@ export class Reactor {
   private trainingService(): TrainingService {
     const { config, logger } = this.opts;
     this.training ??= new TrainingService({
-      jobs: new JobStore(this.database()),
+      jobs: new JobStore(this.database(), this.sql()),
       data: createTrainingData(this.experienceStore()),
       versions: this.modelRegistry(),
       assessor: this.evaluationService(),

@@ -14,6 +14,7 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid } from '../errors.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { SqliteSql } from '../store/sql.js';
 import { ExperienceStore } from '../experiences/experiences-store.js';
 import { createTrainingData } from '../experiences/index.js';
 import { ModelRegistry } from '../registry/index.js';
@@ -135,7 +136,9 @@ export class Worker {
     const port = typeof addr === 'object' && addr ? addr.port : config.worker.port;
 
     this.db = openDatabase({ path: config.databasePath });
-    const jobs = new JobStore(this.db);
+    // The async store seam (src/store/sql.ts) for the stores moved to it; SQLite: the same handle.
+    const sql = new SqliteSql(this.db);
+    const jobs = new JobStore(this.db, sql);
     const registry = new ModelRegistry({ db: this.db, modelsDir: config.paths.models, logger: logger.child({ component: 'registry' }) });
     this.evaluation = new EvaluationService({
       registry,
