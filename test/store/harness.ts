@@ -1,34 +1,19 @@
 /**
  * Runs one store suite against both databases: SQLite in a temp file, and Postgres in a schema of its own
- * per `fresh()` call, dropped after the file. Postgres is TRINITY_TEST_POSTGRES_URL or the local server;
- * when it cannot be reached the Postgres half is skipped with the reason, except under CI, where it fails.
+ * per `fresh()` call, dropped after the file. Postgres is TRINITY_TEST_POSTGRES_URL or the local server
+ * (test/helpers/postgres.ts); when it cannot be reached the Postgres half is skipped with the reason, except
+ * under CI, where it fails.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe } from 'vitest';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { migratePostgres } from '../../src/store/open-sql.js';
 import { PostgresSql, SqliteSql, type Dialect, type SqlDb } from '../../src/store/sql.js';
+import { POSTGRES_URL, unreachable } from '../helpers/postgres.js';
 
-export const POSTGRES_URL = process.env.TRINITY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function probe(): Promise<string | null> {
-  const c = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return `Postgres at ${POSTGRES_URL} unreachable (${(err as Error).message}); start it or set TRINITY_TEST_POSTGRES_URL`;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-export const unreachable = await probe();
-if (unreachable && process.env.CI) throw new Error(`${unreachable}: CI must run the Postgres half of the store suites`);
+export { POSTGRES_URL, unreachable };
 
 export interface Fresh {
   db: SqlDb;
