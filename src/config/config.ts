@@ -192,8 +192,12 @@ const envSchema = z.object({
   DEPLOYMENT_TICK_MS: num(1000, { min: 10, int: true }),
   /** Seconds a node's lease on a leader role (rollout controller, intake reconcile, auto-trigger) lasts unless renewed. */
   LEADER_LEASE_TTL: num(15, { min: 0.05 }),
-  /** Who trains: `reactor` (the reactor runs jobs itself, as well as any workers) or `external` (only `trinity worker` processes). */
-  TRAINING_WORKERS: z.enum(['reactor', 'external']).optional().default('reactor'),
+  /**
+   * Who trains: `reactor` (the reactor runs jobs itself, as well as any workers) or `external` (only `trinity
+   * worker` processes). Unset: `reactor` on SQLite, `external` on Postgres (issue 16: the API node leaves
+   * training to workers there unless started with `--train`).
+   */
+  TRAINING_WORKERS: z.enum(['reactor', 'external']).optional(),
   /** Seconds a job runner's claim on a training job lasts unless renewed (renewed every TTL/3, at most 1 s apart). */
   TRAINING_LEASE_TTL: num(30, { min: 0.05 }),
   /** A shared folder for checkpoints, datasets and models (workers on other machines mount it); default JARVIS_HOME. */
@@ -296,8 +300,8 @@ export function parseConfig(env: Env = process.env) {
       minExperiencesForTraining: e.MIN_EXPERIENCES_FOR_TRAINING,
       checkIntervalSeconds: e.TRAINING_CHECK_INTERVAL,
       autoTrainingEnabled: e.AUTO_TRAINING_ENABLED,
-      /** False with TRAINING_WORKERS=external: the reactor queues jobs and `trinity worker` processes train them. */
-      reactorTrains: e.TRAINING_WORKERS === 'reactor',
+      /** False with TRAINING_WORKERS=external (the default on Postgres): the reactor queues jobs and `trinity worker` processes train them. */
+      reactorTrains: (e.TRAINING_WORKERS ?? (e.TRINITY_DATABASE_URL === undefined ? 'reactor' : 'external')) === 'reactor',
       leaseTtlSeconds: e.TRAINING_LEASE_TTL,
     },
     worker: {

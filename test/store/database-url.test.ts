@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
 import { migrations } from '../../src/store/migrations.js';
 import { checkDatabaseUrl, postgresSchemaVersion } from '../../src/store/open-sql.js';
 import { PostgresSql } from '../../src/store/sql.js';
@@ -22,6 +23,15 @@ describe('TRINITY_DATABASE_URL', () => {
     expect(err).toMatchObject({ code: 'TRN_ERR_STORE_FAILED' });
     expect(err!.message).toContain('u:********@127.0.0.1:1');
     expect(err!.message).not.toContain('secret');
+  });
+
+  it('decides who trains: the reactor on SQLite, workers on Postgres, unless TRAINING_WORKERS says otherwise', () => {
+    const trains = (env: Record<string, string>) => parseConfig({ JARVIS_HOME: tmpdir(), ...env }).training.reactorTrains;
+    const url = 'postgres://postgres@127.0.0.1:5432/trinity';
+    expect(trains({})).toBe(true);
+    expect(trains({ TRINITY_DATABASE_URL: url })).toBe(false);
+    expect(trains({ TRINITY_DATABASE_URL: url, TRAINING_WORKERS: 'reactor' })).toBe(true);
+    expect(trains({ TRAINING_WORKERS: 'external' })).toBe(false);
   });
 });
 

@@ -88,7 +88,9 @@ async function up(ctx: CliContext, flags: UpFlags): Promise<number> {
   if (flags.jarvisPort !== undefined) env.JARVIS_PORT = flags.jarvisPort;
   const workers = flags.workers ?? 0;
   // With workers of its own the reactor queues, streams and registers, and they train (unless told otherwise).
-  if (workers > 0 && (env.TRAINING_WORKERS ?? '').trim() === '') env.TRAINING_WORKERS = 'external';
+  // Without any, it trains itself, also on Postgres (where a lone `trinity reactor` leaves training to
+  // workers): on one box with `up`, someone must train.
+  if ((env.TRAINING_WORKERS ?? '').trim() === '') env.TRAINING_WORKERS = workers > 0 ? 'external' : 'reactor';
   const config = parseConfig(env);
   const plan = createPlan(config, env, workers);
   const logger = createLogger({ service: 'supervisor', level: config.logLevel, logDir: config.paths.logs });
