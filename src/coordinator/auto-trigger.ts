@@ -156,10 +156,10 @@ export class AutoTrigger extends EventEmitter<AutoTriggerEvents> {
       for (const type of MODEL_TYPES) {
         const n = stats[type]?.new_since_last_training ?? 0;
         result.counts[type] = n;
-        if (n < this.o.minExperiences || this.o.queue.pendingOfType(type)) continue;
-        const last = this.o.queue.lastOfType(type);
+        if (n < this.o.minExperiences || (await this.o.queue.pendingOfType(type))) continue;
+        const last = await this.o.queue.lastOfType(type);
         if (last?.status === 'failed' && last.source === 'auto' && (last.triggerCount ?? 0) >= n) continue;
-        const { job, created } = this.o.queue.enqueue({ modelType: type, priority: defaultPriority(type), epochs: null, source: 'auto', triggerCount: n });
+        const { job, created } = await this.o.queue.enqueue({ modelType: type, priority: defaultPriority(type), epochs: null, source: 'auto', triggerCount: n });
         if (!created) continue;
         result.triggered.push(job.jobId);
         this.emit('triggered', job, n);

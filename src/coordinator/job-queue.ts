@@ -54,9 +54,9 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
   }
 
   /** Queues a job, or returns the one of its type already queued (`created: false`). */
-  enqueue(r: EnqueueRequest): { job: CoordinatorJob; created: boolean } {
+  async enqueue(r: EnqueueRequest): Promise<{ job: CoordinatorJob; created: boolean }> {
     const nowMs = this.now();
-    const res = this.o.store.enqueue(
+    const res = await this.o.store.enqueue(
       { jobId: newJobId(r.modelType, nowMs), modelType: r.modelType, priority: r.priority, epochs: r.epochs, source: r.source, triggerCount: r.triggerCount ?? null },
       nowMs / 1000,
     );
@@ -64,25 +64,25 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     return res;
   }
 
-  get(jobId: string): CoordinatorJob {
-    const job = this.o.store.get(jobId);
+  async get(jobId: string): Promise<CoordinatorJob> {
+    const job = await this.o.store.get(jobId);
     if (!job) throw CoordinatorJobNotFound(jobId);
     return job;
   }
 
-  pendingOfType(modelType: ModelType): CoordinatorJob | undefined {
+  pendingOfType(modelType: ModelType): Promise<CoordinatorJob | undefined> {
     return this.o.store.pendingOfType(modelType);
   }
 
-  lastOfType(modelType: ModelType): CoordinatorJob | undefined {
+  lastOfType(modelType: ModelType): Promise<CoordinatorJob | undefined> {
     return this.o.store.lastOfType(modelType);
   }
 
-  recent(limit: number): CoordinatorJob[] {
+  recent(limit: number): Promise<CoordinatorJob[]> {
     return this.o.store.recent(limit);
   }
 
-  length(): number {
+  length(): Promise<number> {
     return this.o.store.countQueued();
   }
 
@@ -91,10 +91,9 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
    * reason. `reactorProblem` is this process's last word on reactor ("unavailable: …"), which holds up
    * every queued job.
    */
-  view(reactorProblem?: string | null): TrainingJobWire[] {
+  async view(reactorProblem?: string | null): Promise<TrainingJobWire[]> {
     const now = this.now() / 1000;
-    const jobs = this.o.store.active();
-    const holders = this.o.lock.holders();
+    const [jobs, holders] = await Promise.all([this.o.store.active(), this.o.lock.holders()]);
     const full = holders.length >= this.o.lock.capacity;
     let position = 0;
     let first: CoordinatorJob | undefined;

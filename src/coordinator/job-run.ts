@@ -27,6 +27,9 @@ export class JobRun {
   private details: JobDetails;
   private token: number;
   private readonly lost = new AbortController();
+  /** The job's writes, one after another (see patch); never rejects. */
+  private writes: Promise<void> = Promise.resolve();
+  private writeError: unknown = null;
 
   constructor(
     private readonly ctx: RunContext,
@@ -48,7 +51,7 @@ export class JobRun {
     } finally {
       keep.stop();
     }
-    this.apply(outcome);
+    await this.apply(outcome);
     this.ctx.events.emit('finished', this.job, outcome);
     return outcome;
   }
@@ -70,6 +73,7 @@ export class JobRun {
         const version = terminal.data.model_version ?? null;
         this.details = { ...this.details, metrics: { ...(terminal.data.metrics ?? {}) }, phase: 'deploying' };
         this.patch({ modelVersion: version, details: this.details, waitingReason: null });
+        await this.saved();
         if (version) await this.deploy(link, version, reactorJobId, signal);
         return { kind: 'completed', modelVersion: version };
       }
@@ -77,6 +81,7 @@ export class JobRun {
       this.endAttempt(reactorJobId, terminal.event === 'failed' ? 'failed' : 'cancelled', error);
       const failures = (this.details.attempts ?? []).filter((a) => a.status === 'failed').length;
       this.patch({ error: this.job.error ?? error });
+      await this.saved();
       if (terminal.event !== 'failed' || !this.ctx.autoResume || failures > 1) return { kind: 'failed', error };
       terminal = undefined;
     }
@@ -96,6 +101,7 @@ export class JobRun {
     const placement = decidePlacement(this.ctx.placement, size, pools);
     this.details.placement = placement;
     this.patch({ details: this.details });
+    await this.saved();
     this.ctx.events.emit('placed', this.job, placement);
     return placement;
   }
@@ -104,6 +110,7 @@ export class JobRun {
   private async reserve(link: ReactorLink, signal: AbortSignal): Promise<void> {
     this.details.phase = 'waiting_for_resources';
     this.patch({ details: this.details });
+    await this.saved();
     const body = this.startBody(this.job.jobId);
     const needOf = (s?: AbortSignal) => jobMemoryNeed(link, body, this.ctx.memoryReserveGb, s);
     const r = await this.ctx.gate.reserve(needOf, (reason) => this.waiting(reason), signal);
@@ -115,6 +122,7 @@ export class JobRun {
     if (id !== this.job.jobId) attempt.note = 'retry after failure: a new reactor job id, because reactor answers the failed job for a repeated one; it trains anew on the buffer';
     this.details = { ...this.details, phase: 'starting', attempts: [...(this.details.attempts ?? []), attempt] };
     this.patch({ reactorJobId: id, details: this.details, waitingReason: null });
+    await this.saved();
     for (let retokened = false; ; retokened = true) {
       const body = { ...this.startBody(id), fencing_token: this.token };
       try {
@@ -127,7 +135,7 @@ export class JobRun {
           // Another holder's start reached reactor first (possible with MAX_CONCURRENT_TRAINING_JOBS > 1), or
           // reactor saw tokens from elsewhere: a fresh grant above what it has seen settles it in one retry.
           const seen = typeof err.body?.seen === 'number' ? err.body.seen : 0;
-          const fresh = retokened ? null : this.ctx.lock.retoken(this.lease.holder, seen);
+          const fresh = retokened ? null : await this.ctx.lock.retoken(this.lease.holder, seen);
           if (fresh === null) throw new Requeue(`requeued: reactor refused fencing token ${this.token} (seen ${String(err.body?.seen)})`);
           this.token = fresh;
           this.setAttemptToken(id, fresh);
@@ -197,6 +205,7 @@ export class JobRun {
     const record = await requestDeployment(link, body, signal);
     this.details.deployment = record;
     this.patch({ details: this.details });
+    await this.saved();
     this.ctx.events.emit('deployed', this.job, record);
   }
 
@@ -219,9 +228,29 @@ export class JobRun {
     this.patch({ details: this.details, fencingToken: token });
   }
 
+  /**
+   * Changes the job here at once and queues its write behind the ones before: progress and waiting
+   * reasons come from callbacks that cannot wait, and on Postgres two writes in flight on two pooled
+   * connections could land out of order. A failed write is thrown by the next `saved()`.
+   */
   private patch(p: Parameters<RunContext['store']['updateRunning']>[2]): void {
-    this.ctx.store.updateRunning(this.job.jobId, this.lease.holder, p, this.ctx.now() / 1000);
+    const { jobId } = this.job;
+    const now = this.ctx.now() / 1000;
+    this.writes = this.writes
+      .then(() => this.ctx.store.updateRunning(jobId, this.lease.holder, p, now))
+      .then(
+        () => undefined,
+        (err: unknown) => void (this.writeError ??= err),
+      );
     this.job = { ...this.job, ...p, details: p.details ?? this.job.details };
+  }
+
+  /** Waits for the queued writes; throws the first that failed (once). */
+  private async saved(): Promise<void> {
+    await this.writes;
+    const err = this.writeError;
+    this.writeError = null;
+    if (err !== null) throw err;
   }
 
   private outcomeOf(err: unknown, closeSignal: AbortSignal): RunOutcome {
@@ -239,13 +268,15 @@ export class JobRun {
     return { kind: 'failed', error: describeError(err) };
   }
 
-  private apply(outcome: RunOutcome): void {
+  private async apply(outcome: RunOutcome): Promise<void> {
     const { store, lock } = this.ctx;
+    // The last progress write lands before the outcome, never after it; the outcome carries every detail.
+    await this.writes;
     const now = this.ctx.now() / 1000;
     const details = { ...this.details };
     delete details.phase;
-    if (outcome.kind === 'completed') store.finish(lock.name, this.job.jobId, this.lease.holder, { status: 'completed', error: null, details }, now);
-    else if (outcome.kind === 'failed') store.finish(lock.name, this.job.jobId, this.lease.holder, { status: 'failed', error: outcome.error, details }, now);
-    else if (outcome.kind === 'requeued') store.requeue(lock.name, this.job.jobId, this.lease.holder, outcome.reason, details, now);
+    if (outcome.kind === 'completed') await store.finish(lock.name, this.job.jobId, this.lease.holder, { status: 'completed', error: null, details }, now);
+    else if (outcome.kind === 'failed') await store.finish(lock.name, this.job.jobId, this.lease.holder, { status: 'failed', error: outcome.error, details }, now);
+    else if (outcome.kind === 'requeued') await store.requeue(lock.name, this.job.jobId, this.lease.holder, outcome.reason, details, now);
   }
 }

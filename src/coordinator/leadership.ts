@@ -4,12 +4,14 @@
  * training lock's TTL, fencing tokens and holder identity. A node campaigns every TTL/3: the leader renews,
  * the others try to take the lease, which they get once it has expired or its process is provably gone.
  * The leader stops acting the moment a renewal fails or its lease's time runs out without one (even when
- * the database is too busy to say), and `holds()` lets a transaction check the lease before it writes.
+ * the database is too busy to say), and `holds(tx)` lets a transaction check the lease before it writes.
+ * Rounds go to the database (the async store seam), one at a time: a timer tick while one is out is skipped.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { CoordinatorStore } from './coordinator-store.js';
+import type { Sql } from '../store/sql.js';
 import { LeaseLock, RENEWALS_PER_TTL } from './lease-lock.js';
 import { MAX_TIMER_MS } from './follow.js';
 import type { ProcessIdentity } from '../util/process-identity.js';
@@ -56,6 +58,9 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   #expiry: NodeJS.Timeout | null = null;
   #closed = false;
   #lastError: string | null = null;
+  /** The round in progress, if any. */
+  #round: Promise<void> | null = null;
+  readonly #store: CoordinatorStore;
 
   constructor(o: LeadershipOptions) {
     super();
@@ -63,15 +68,16 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
     this.holder = o.holder;
     this.ttlMs = o.ttlMs;
     this.#now = o.now ?? Date.now;
+    this.#store = o.store;
     this.#lock = new LeaseLock({ store: o.store, name: o.role, capacity: 1, ttlMs: o.ttlMs, owner: o.owner, now: this.#now });
   }
 
-  /** Campaigns now (synchronously: `isLeader` is settled when this returns), then every TTL/3. */
-  start(): void {
+  /** Campaigns now (`isLeader` is settled when this resolves), then every TTL/3. */
+  async start(): Promise<void> {
     if (this.#timer || this.#closed) return;
-    this.campaign();
-    this.#timer = setInterval(() => this.campaign(), Math.min(MAX_TIMER_MS, Math.max(10, this.ttlMs / RENEWALS_PER_TTL)));
+    this.#timer = setInterval(() => void this.campaign(), Math.min(MAX_TIMER_MS, Math.max(10, this.ttlMs / RENEWALS_PER_TTL)));
     this.#timer.unref();
+    await this.campaign();
   }
 
   /** True while this node holds a lease whose time, by this node's clock, has not run out. */
@@ -90,33 +96,42 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
 
   /**
    * Asks the database whether this node's lease (same token) is still live: the fence to call inside the
-   * transaction that acts as leader, so a node that lost the lease cannot commit after another took it.
+   * transaction that acts as leader (pass its `tx`), so a node that lost the lease cannot commit after
+   * another took it.
    */
-  holds(): boolean {
+  async holds(tx?: Sql): Promise<boolean> {
     const mine = this.#lease;
     if (mine === null) return false;
-    return this.#lock.holders().some((l) => l.holder === this.holder && l.token === mine.token);
+    const live = await this.#store.liveLeases(this.role, this.#now() / 1000, tx);
+    return live.some((l) => l.holder === this.holder && l.token === mine.token);
   }
 
-  /** One round: renew when leading, else try to take the lease. Public for tests; the timer calls it. */
-  campaign(): void {
+  /** One round: renew when leading, else try to take the lease. Public for tests; the timer calls it. A round already out is shared. */
+  campaign(): Promise<void> {
+    this.#round ??= this.#campaign().finally(() => (this.#round = null));
+    return this.#round;
+  }
+
+  async #campaign(): Promise<void> {
     if (this.#closed) return;
     try {
       if (this.#lease) {
-        const renewed = this.#lock.renew(this.holder);
+        const renewed = await this.#lock.renew(this.holder);
         this.#lastError = null;
-        if (renewed) {
+        if (renewed && !this.#closed) {
           this.#hold(renewed);
           return;
         }
+        if (this.#closed) return;
         this.#depose('the lease expired before it was renewed; another node may lead now');
       }
-      const got = this.#lock.acquire(this.holder);
+      const got = await this.#lock.acquire(this.holder);
       this.#lastError = null;
-      if (got) {
-        this.#hold(got);
-        this.emit('elected', got);
-      }
+      if (!got) return;
+      // Closed while the grant was out: give it straight back rather than hold it until its TTL.
+      if (this.#closed) return await this.#lock.release(this.holder);
+      this.#hold(got);
+      this.emit('elected', got);
     } catch (err) {
       // A busy database is not a lost lease: the expiry timer deposes if no renewal lands in time.
       this.#lastError = err instanceof Error ? err.message : String(err);
@@ -124,18 +139,20 @@ export class Leadership extends EventEmitter<LeadershipEvents> {
   }
 
   /** Stops campaigning and gives the lease up, so another node takes over at once. Safe to call twice. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    await this.#round;
     if (this.#lease === null) return;
+    // Stops acting before the release goes out, as a sync close did.
+    this.#depose('closing');
     try {
-      this.#lock.release(this.holder);
+      await this.#lock.release(this.holder);
     } catch {
       // The database is closing or busy: the lease then runs out on its own within the TTL.
     }
-    this.#depose('closing');
   }
 
   #hold(lease: Lease): void {

@@ -63,55 +63,66 @@ export class LeaseLock extends EventEmitter<LeaseLockEvents> {
   }
 
   /** A lease not tied to a job; null while the lock is full. */
-  acquire(holder: string): Lease | null {
+  acquire(holder: string): Promise<Lease | null> {
     return this.o.store.acquire(this.name, holder, this.capacity, this.ttlMs / 1000, this.nowSeconds, this.owner);
   }
 
   /** The next queued job together with a lease for it (see CoordinatorStore.claimNext). */
-  claimNext(holder: string): ClaimResult {
+  claimNext(holder: string): Promise<ClaimResult> {
     return this.o.store.claimNext(this.name, holder, this.capacity, this.ttlMs / 1000, this.nowSeconds, this.owner);
   }
 
-  renew(holder: string): Lease | null {
+  renew(holder: string): Promise<Lease | null> {
     return this.o.store.renew(this.name, holder, this.ttlMs / 1000, this.nowSeconds);
   }
 
   /** A new fencing token for a live lease, larger than any granted and than `atLeast`; null when the lease is gone. */
-  retoken(holder: string, atLeast = 0): number | null {
+  retoken(holder: string, atLeast = 0): Promise<number | null> {
     return this.o.store.retoken(this.name, holder, this.nowSeconds, atLeast);
   }
 
   /** Puts running jobs whose holder lost its lease (or died) back in the queue (see CoordinatorStore.recoverOrphans). */
-  recoverOrphans(): RecoveredJob[] {
+  recoverOrphans(): Promise<RecoveredJob[]> {
     return this.o.store.recoverOrphans(this.name, this.nowSeconds);
   }
 
-  release(holder: string): void {
-    this.o.store.release(this.name, holder);
+  release(holder: string): Promise<void> {
+    return this.o.store.release(this.name, holder);
   }
 
-  holders(): Lease[] {
+  holders(): Promise<Lease[]> {
     return this.o.store.liveLeases(this.name, this.nowSeconds);
   }
 
-  /** Renews `lease` every TTL/3 until stopped; calls `onLost` (and emits `lost`) once if a renewal fails. */
+  /**
+   * Renews `lease` every TTL/3 until stopped; calls `onLost` (and emits `lost`) once if a renewal fails.
+   * A tick while the previous renewal is still out (a slow database) is skipped, not stacked.
+   */
   keepAlive(lease: Lease, onLost: (lease: Lease) => void): KeepAlive {
-    const timer = setInterval(() => {
+    let renewing = false;
+    let stopped = false;
+    const tick = async () => {
       let renewed: Lease | null;
       try {
-        renewed = this.renew(lease.holder);
+        renewed = await this.renew(lease.holder);
       } catch {
         // A busy database is not a lost lease; the next tick tries again well before the TTL ends.
         return;
       }
-      if (renewed) return;
+      if (renewed || stopped) return;
       stop();
       this.emit('lost', lease);
       onLost(lease);
+    };
+    const timer = setInterval(() => {
+      if (renewing) return;
+      renewing = true;
+      void tick().finally(() => (renewing = false));
     }, Math.min(MAX_TIMER_MS, Math.max(10, this.ttlMs / RENEWALS_PER_TTL)));
     timer.unref();
     this.timers.add(timer);
     const stop = () => {
+      stopped = true;
       clearInterval(timer);
       this.timers.delete(timer);
     };

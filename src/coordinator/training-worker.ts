@@ -104,8 +104,8 @@ export class TrainingWorker extends EventEmitter<TrainingWorkerEvents> {
   }
 
   private async cycle(holder: string): Promise<void> {
-    for (const r of this.o.lock.recoverOrphans()) this.emit('recovered', r);
-    if (this.o.queue.length() === 0) return this.pause(IDLE_POLL_MS);
+    for (const r of await this.o.lock.recoverOrphans()) this.emit('recovered', r);
+    if ((await this.o.queue.length()) === 0) return this.pause(IDLE_POLL_MS);
     if (!(await this.reactorUsable())) return this.pause(this.o.checkIntervalMs);
     const claim = await this.waitForSlot(holder);
     if (!claim) return;
@@ -142,7 +142,7 @@ export class TrainingWorker extends EventEmitter<TrainingWorkerEvents> {
     const started = this.now();
     for (;;) {
       if (this.closed.signal.aborted) return null;
-      const c = this.o.lock.claimNext(holder);
+      const c = await this.o.lock.claimNext(holder);
       if (c.granted) return c;
       if (c.queued === 0) return null;
       const waited = this.now() - started;

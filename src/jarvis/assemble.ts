@@ -59,12 +59,13 @@ function link(config: Config, name: string, baseUrl: string): ReactorLink {
 }
 
 /**
- * `hostAvailableBytes` replaces the host's MemAvailable (tests). `sql`: the async store seam for the stores
- * already on it (the outbox); default: the same SQLite handle.
+ * `hostAvailableBytes` replaces the host's MemAvailable (tests). `sql`: the async store seam the
+ * coordinator's stores (queue and leases, outbox) use; default: the same SQLite handle.
  */
 export function assembleCoordinator(config: Config, db: Db, instanceId: string, o: { hostAvailableBytes?: () => number; sql?: SqlDb } = {}): CoordinatorParts {
-  const store = new CoordinatorStore(db);
-  const outbox = new OutboxStore(o.sql ?? new SqliteSql(db));
+  const sql = o.sql ?? new SqliteSql(db);
+  const store = new CoordinatorStore(sql);
+  const outbox = new OutboxStore(sql);
   const local = link(config, 'local', config.reactor.url);
   const cloud = config.reactor.cloudUrl === undefined ? undefined : link(config, 'cloud', config.reactor.cloudUrl);
   const t = config.training;

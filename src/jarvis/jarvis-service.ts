@@ -80,7 +80,7 @@ export class Jarvis {
     logCoordinatorEvents(parts, logger.child({ component: 'coordinator' }));
     // Routes first, so health answers `starting` until the loops run.
     this.app.register(healthRoutes, {
-      health: () => this.state.health() as HealthReport,
+      health: () => this.state.health() as Promise<HealthReport>,
       resources: () => this.state.resources(),
     });
     this.app.register(async (scope) => {
@@ -110,7 +110,7 @@ export class Jarvis {
         parts.auto.pause();
         log.warn({ role: parts.autoLeader.role, reason }, 'no longer leading the auto-trigger');
       });
-      parts.autoLeader.start();
+      await parts.autoLeader.start();
     }
     const onChange = () => void this.state.writeStateFile();
     parts.runner.on('finished', onChange);
@@ -127,7 +127,7 @@ export class Jarvis {
     this.closing ??= (async () => {
       this.ready = false;
       const p = this.parts;
-      p?.autoLeader.close();
+      await p?.autoLeader.close();
       await p?.auto.close();
       await p?.worker.close();
       p?.lock.close();

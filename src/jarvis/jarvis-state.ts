@@ -2,9 +2,13 @@
  * JARVIS's view of itself for /health, /api/resources and cross_repo/jarvis_state.json: the queue, the
  * training lock, the circuit breakers towards reactor, the outbox and the auto-trigger. `starting` until
  * the store is open and the loops run; `degraded` (with `problems`) while reactor is unusable or
- * experience files cannot be written; else `healthy`.
+ * experience files cannot be written; else `healthy`. The queue and lock are read from the store each
+ * time (another jarvis may have changed them), bounded by DB_READ_MS: a database that does not answer
+ * leaves the last view, marked degraded, rather than a health check that hangs.
  */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CoordinatorJob, Lease } from '../coordinator/index.js';
 import { StateFileHeartbeat } from '../util/state-file.js';
 import type { CoordinatorParts } from './assemble.js';
 import { CpuMeter, hostMemory, rssBytes, toGb } from '../util/proc.js';
@@ -21,11 +25,20 @@ export interface JarvisFacts {
 
 export type JarvisStatus = 'starting' | 'healthy' | 'degraded';
 
+/** Longest wait of health for the store's queue and lock. */
+export const DB_READ_MS = 2_000;
+
+interface QueueView {
+  jobs: CoordinatorJob[];
+  holders: Lease[];
+}
+
 export class JarvisState {
   private readonly startedAt = Date.now();
   private readonly cpu = new CpuMeter();
 
   private readonly heartbeat: StateFileHeartbeat;
+  private lastView: QueueView = { jobs: [], holders: [] };
 
   constructor(
     private readonly facts: JarvisFacts,
@@ -47,13 +60,29 @@ export class JarvisState {
     return out;
   }
 
-  health(): Record<string, unknown> & { status: JarvisStatus } {
+  /** The queue and lock now, or the last view and why there is no newer one. */
+  private async queueView(p: CoordinatorParts): Promise<QueueView & { problem: string | null }> {
+    const ac = new AbortController();
+    const timeout = sleep(DB_READ_MS, null, { signal: ac.signal }).catch(() => null);
+    try {
+      const read = await Promise.race([Promise.all([p.store.active(), p.lock.holders()]), timeout]);
+      if (read === null) return { ...this.lastView, problem: `the database did not answer within ${DB_READ_MS / 1000} s; queue and lock as last read` };
+      this.lastView = { jobs: read[0], holders: read[1] };
+      return { ...this.lastView, problem: null };
+    } catch (err) {
+      return { ...this.lastView, problem: `the database could not be read (${(err as Error).message}); queue and lock as last read` };
+    } finally {
+      ac.abort();
+    }
+  }
+
+  async health(): Promise<Record<string, unknown> & { status: JarvisStatus }> {
     const p = this.facts.parts();
     const base = { service: SERVICE_NAME, version: this.version, uptime_seconds: Math.round((Date.now() - this.startedAt) / 100) / 10, instance_id: this.facts.instanceId };
     if (!this.facts.ready() || !p) return { status: 'starting', ...base };
+    const { jobs, holders, problem } = await this.queueView(p);
     const problems = this.problems(p);
-    const jobs = p.store.active();
-    const holders = p.lock.holders();
+    if (problem) problems.push(problem);
     const now = Date.now() / 1000;
     const fwd = p.forwarder.status();
     const auto = p.auto.lastCheck();
@@ -86,8 +115,8 @@ export class JarvisState {
     };
   }
 
-  stateFile(): Record<string, unknown> {
-    const h = this.health();
+  async stateFile(): Promise<Record<string, unknown>> {
+    const h = await this.health();
     const now = Date.now();
     const queue = h.queue as { length: number; running: string[] } | undefined;
     const lock = h.lock as { holders: unknown[] } | undefined;

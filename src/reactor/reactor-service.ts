@@ -141,11 +141,11 @@ export class Reactor {
     await this.modelRegistry().reconcile();
     const leaders = this.leadership();
     // When it leads at start, the first drain of the events folder ends before health says ready.
-    leaders.intake.start();
+    await leaders.intake.start();
     await this.intakeTask;
     this.trainingService().on('event', () => void this.state.writeStateFile());
     this.trainingService().recover();
-    leaders.rollout.start();
+    await leaders.rollout.start();
     this.ready = true;
     void this.state.writeStateFile();
     logger.info({ port: this.port, home: config.home }, 'reactor-core ready');
@@ -159,7 +159,7 @@ export class Reactor {
   private leadership(): ReactorLeaders {
     if (this.leaders) return this.leaders;
     const { config, logger } = this.opts;
-    const store = new CoordinatorStore(this.database());
+    const store = new CoordinatorStore(this.sql());
     const ttlMs = config.leadership.leaseTtlSeconds * 1000;
     const log = logger.child({ component: 'leadership' });
     const make = (role: string) => {
@@ -269,7 +269,9 @@ export class Reactor {
       db: this.database(),
       registry: this.modelRegistry(),
       logger: this.opts.logger.child({ component: 'deployments' }),
-      leading: () => this.leadership().rollout.holds(),
+      // The lease as this node last renewed it, by its clock: the database check (`holds(tx)`, async now)
+      // needs the tick's transaction on the async seam too, which comes with the deployments store.
+      leading: () => this.leadership().rollout.isLeader,
     });
     return this.deployments;
   }
@@ -279,8 +281,7 @@ export class Reactor {
     this.closing ??= (async () => {
       this.ready = false;
       // Giving the leases up lets another reactor on the database take the roles over at once.
-      this.leaders?.rollout.close();
-      this.leaders?.intake.close();
+      await Promise.all([this.leaders?.rollout.close(), this.leaders?.intake.close()]);
       await this.intakeTask;
       await this.intake?.close();
       await this.training?.close();

@@ -43,7 +43,6 @@ export const STORES_NOT_ON_POSTGRES = [
   'training jobs, claims and events (src/training/jobs-store.ts, job-claims.ts)',
   'model registry (src/registry/models-store.ts)',
   'deployments (src/rollout/deployments-store.ts)',
-  'coordinator queue and leases (src/coordinator/coordinator-store.ts)',
 ] as const;
 
 export interface SeamOptions {

@@ -10,12 +10,12 @@ export class StateFileHeartbeat {
 
   constructor(
     private readonly path: string,
-    private readonly snapshot: () => Record<string, unknown>,
+    private readonly snapshot: () => Record<string, unknown> | Promise<Record<string, unknown>>,
   ) {}
 
   /** Rewrites the file now. */
   write(): Promise<void> {
-    this.writing = this.writing.then(() => writeFileAtomic(this.path, JSON.stringify(this.snapshot(), null, 2) + '\n')).catch(() => undefined);
+    this.writing = this.writing.then(async () => writeFileAtomic(this.path, JSON.stringify(await this.snapshot(), null, 2) + '\n')).catch(() => undefined);
     return this.writing;
   }
 

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExperienceStats } from '../../src/client/types.js';
 import { AutoTrigger, JobQueue, LeaseLock, type AutoTriggerOptions } from '../../src/coordinator/index.js';
 import { CoordinatorStore } from '../../src/coordinator/coordinator-store.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 
 const INTERVAL_MS = 300_000;
@@ -41,7 +42,7 @@ describe('AutoTrigger.nudge', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     db = openDatabase({ path: ':memory:' });
-    const store = new CoordinatorStore(db);
+    const store = new CoordinatorStore(new SqliteSql(db));
     queue = new JobQueue({ store, lock: new LeaseLock({ store, ttlMs: 60_000 }) });
     reactor = new StubReactor();
   });
@@ -64,7 +65,7 @@ describe('AutoTrigger.nudge', () => {
     expect(reactor.reads).toBe(0);
     await vi.advanceTimersByTimeAsync(100);
     expect(reactor.reads).toBe(1);
-    expect(queue.view().map((j) => [j.model_type, j.source])).toEqual([['nlu', 'auto']]);
+    expect((await queue.view()).map((j) => [j.model_type, j.source])).toEqual([['nlu', 'auto']]);
     expect(auto.lastCheck()).toMatchObject({ counts: { nlu: 120 }, error: null });
   });
 
@@ -76,7 +77,7 @@ describe('AutoTrigger.nudge', () => {
       await vi.advanceTimersByTimeAsync(1_000);
     }
     expect(reactor.reads).toBe(1);
-    expect(queue.view().map((j) => j.model_type)).toEqual(['voice']);
+    expect((await queue.view()).map((j) => j.model_type)).toEqual(['voice']);
   });
 
   it('never queues a second job of a type, however many nudged and interval checks run', async () => {
@@ -89,7 +90,7 @@ describe('AutoTrigger.nudge', () => {
     }
     await vi.advanceTimersByTimeAsync(INTERVAL_MS);
     expect(reactor.reads).toBe(21);
-    expect(queue.view().map((j) => j.model_type)).toEqual(['nlu']);
+    expect((await queue.view()).map((j) => j.model_type)).toEqual(['nlu']);
   });
 
   it('waits for the forwarded files to be ingested before reading the counts', async () => {
@@ -112,7 +113,7 @@ describe('AutoTrigger.nudge', () => {
     ingestDone();
     await vi.advanceTimersByTimeAsync(0);
     expect(reactor.reads).toBe(1);
-    expect(queue.view().map((j) => j.model_type)).toEqual(['nlu']);
+    expect((await queue.view()).map((j) => j.model_type)).toEqual(['nlu']);
   });
 
   it('asks again when an interval check began before the files were ingested', async () => {
@@ -132,7 +133,7 @@ describe('AutoTrigger.nudge', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(reactor.reads).toBe(2);
     expect(auto.lastCheck()).toMatchObject({ counts: { nlu: 160 } });
-    expect(queue.view().map((j) => j.model_type)).toEqual(['nlu']);
+    expect((await queue.view()).map((j) => j.model_type)).toEqual(['nlu']);
   });
 
   it('ignores nudges while auto-training is off (not started) and drops a pending one on close', async () => {
@@ -149,7 +150,7 @@ describe('AutoTrigger.nudge', () => {
     await auto.close();
     expect(aborted).toBe(true);
     expect(reactor.reads).toBe(0);
-    expect(queue.length()).toBe(0);
+    expect(await queue.length()).toBe(0);
   });
 
   it('rejects a maxDelayMs shorter than debounceMs', () => {

@@ -27,13 +27,13 @@ describe('AutoTrigger', () => {
     open.push(h);
     const first = await h.parts.auto.check();
     expect(first).toMatchObject({ error: null, counts: { nlu: 120, vision: 99, voice: 100, embedding: 0 } });
-    const queued = h.parts.queue.view();
+    const queued = await h.parts.queue.view();
     expect(queued.map((j) => [j.model_type, j.source, j.priority])).toEqual([
       ['voice', 'auto', 'CRITICAL'],
       ['nlu', 'auto', 'HIGH'],
     ]);
     expect((await h.parts.auto.check()).triggered).toEqual([]);
-    expect(h.parts.queue.length()).toBe(2);
+    expect(await h.parts.queue.length()).toBe(2);
   });
 
   it('does not queue a type again after its automatic job failed until more experiences arrived', async () => {

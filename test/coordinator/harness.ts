@@ -26,8 +26,8 @@ export function startCoordinator(env: Record<string, string>, o: { home?: string
     parts,
     finished: (jobId, timeoutMs = 10_000) =>
       waitFor(
-        () => {
-          const j = parts.store.get(jobId);
+        async () => {
+          const j = await parts.store.get(jobId);
           return j && (j.status === 'completed' || j.status === 'failed') ? j : null;
         },
         timeoutMs,

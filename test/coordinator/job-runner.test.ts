@@ -22,7 +22,7 @@ describe('JobRunner', () => {
   it('retries a failed training once under a new reactor job id and keeps the first error', async () => {
     const reactor = await fake({ fails: (id) => !id.endsWith('-retry1') });
     const { parts, finished } = coordinator({ REACTOR_CORE_API_URL: reactor.url });
-    const { job } = parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 4, source: 'manual' });
+    const { job } = await parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 4, source: 'manual' });
     const end = await finished(job.jobId);
     expect(end).toMatchObject({ status: 'completed', reactorJobId: `${job.jobId}-retry1`, error: 'trainer process exited (out of memory)', modelVersion: 'v1.0.1' });
     expect(end.details.attempts!.map((a) => [a.reactor_job_id, a.status])).toEqual([
@@ -37,12 +37,12 @@ describe('JobRunner', () => {
   it('fails after the one retry, and does not retry when AUTO_RESUME_FAILED_TRAINING is off', async () => {
     const reactor = await fake({ fails: () => true });
     const a = coordinator({ REACTOR_CORE_API_URL: reactor.url });
-    const one = a.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' }).job;
+    const one = (await a.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' })).job;
     expect(await a.finished(one.jobId)).toMatchObject({ status: 'failed', error: 'trainer process exited (out of memory)' });
-    expect(a.parts.store.get(one.jobId)!.details.attempts).toHaveLength(2);
+    expect((await a.parts.store.get(one.jobId))!.details.attempts).toHaveLength(2);
 
     const b = coordinator({ REACTOR_CORE_API_URL: reactor.url, AUTO_RESUME_FAILED_TRAINING: 'false' });
-    const two = b.parts.queue.enqueue({ modelType: 'voice', priority: 3, epochs: null, source: 'manual' }).job;
+    const two = (await b.parts.queue.enqueue({ modelType: 'voice', priority: 3, epochs: null, source: 'manual' })).job;
     expect((await b.finished(two.jobId)).details.attempts).toHaveLength(1);
   });
 
@@ -53,7 +53,7 @@ describe('JobRunner', () => {
     ] as const) {
       const reactor = await fake({ deployStatus: status });
       const { parts, finished } = coordinator({ REACTOR_CORE_API_URL: reactor.url, AB_TEST_ENABLED: 'false' });
-      const { job } = parts.queue.enqueue({ modelType: 'vision', priority: 1, epochs: null, source: 'manual' });
+      const { job } = await parts.queue.enqueue({ modelType: 'vision', priority: 1, epochs: null, source: 'manual' });
       const end = await finished(job.jobId);
       expect(end.status).toBe('completed');
       expect(end.details.deployment).toMatchObject({ status: recorded, http_status: status, strategy: 'immediate' });
@@ -72,7 +72,7 @@ describe('JobRunner', () => {
       LOCAL_TRAINING_MAX_SIZE_MB: '1',
       CLOUD_TRAINING_MIN_SIZE_MB: '1',
     });
-    const { job } = parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' });
+    const { job } = await parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' });
     const end = await finished(job.jobId);
     expect(end.details.placement).toMatchObject({ target: 'cloud', reactor_url: cloud.url, reason: expect.stringMatching(/^data 4\.883 MB \(5000 usable × 1 KB assumed\) > LOCAL_TRAINING_MAX_SIZE_MB 1: cloud/) });
     expect(cloud.starts.map((s) => s.job_id)).toEqual([job.jobId]);
@@ -85,7 +85,7 @@ describe('JobRunner', () => {
     await fetch(`${reactor.url}/api/training/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job_id: 'other', model_type: 'nlu', fencing_token: 500 }) });
     const { parts, finished } = coordinator({ REACTOR_CORE_API_URL: reactor.url });
     await waitFor(() => reactor.active() === 0, 2_000, 'other job done');
-    const { job } = parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' });
+    const { job } = await parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' });
     const end = await finished(job.jobId);
     expect(end.status).toBe('completed');
     expect(end.fencingToken).toBe(501);
@@ -95,12 +95,12 @@ describe('JobRunner', () => {
   it('gives a running job back on close and lets the next process follow the same reactor job to its end', async () => {
     const reactor = await fake({ jobMs: 1_500 });
     const first = startCoordinator({ REACTOR_CORE_API_URL: reactor.url });
-    const { job } = first.parts.queue.enqueue({ modelType: 'voice', priority: 3, epochs: null, source: 'manual' });
+    const { job } = await first.parts.queue.enqueue({ modelType: 'voice', priority: 3, epochs: null, source: 'manual' });
     await waitFor(() => reactor.starts.length === 1, 5_000, 'start');
     await first.close();
     const second = coordinator({ REACTOR_CORE_API_URL: reactor.url }, { home: first.home, instanceId: 'second', start: false });
-    expect(second.parts.store.get(job.jobId)).toMatchObject({ status: 'queued', reactorJobId: job.jobId, waitingReason: expect.stringMatching(/^requeued: jarvis stopped/) });
-    expect(second.parts.lock.holders()).toEqual([]);
+    expect(await second.parts.store.get(job.jobId)).toMatchObject({ status: 'queued', reactorJobId: job.jobId, waitingReason: expect.stringMatching(/^requeued: jarvis stopped/) });
+    expect(await second.parts.lock.holders()).toEqual([]);
     second.parts.worker.start();
     const end = await second.finished(job.jobId);
     expect(end).toMatchObject({ status: 'completed', reactorJobId: job.jobId });
@@ -110,11 +110,11 @@ describe('JobRunner', () => {
   it('takes over the job of a holder that died before its start reached reactor, under the same reactor job id', async () => {
     const reactor = await fake();
     const h = coordinator({ REACTOR_CORE_API_URL: reactor.url, TRAINING_LOCK_TTL: '1' }, { start: false });
-    const { job } = h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' });
-    const claim = h.parts.store.claimNext('training_slot', 'dead/0', 1, 1, Date.now() / 1000);
+    const { job } = await h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: null, source: 'manual' });
+    const claim = await h.parts.store.claimNext('training_slot', 'dead/0', 1, 1, Date.now() / 1000);
     expect(claim.granted).toBe(true);
     const attempt = { reactor_job_id: job.jobId, status: 'started' as const, fencing_token: 1, started_at: new Date().toISOString() };
-    h.parts.store.updateRunning(job.jobId, 'dead/0', { reactorJobId: job.jobId, details: { attempts: [attempt] } }, Date.now() / 1000);
+    await h.parts.store.updateRunning(job.jobId, 'dead/0', { reactorJobId: job.jobId, details: { attempts: [attempt] } }, Date.now() / 1000);
     h.parts.worker.start();
     const end = await h.finished(job.jobId, 5_000);
     expect(end).toMatchObject({ status: 'completed', reactorJobId: job.jobId, holder: null });

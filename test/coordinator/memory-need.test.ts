@@ -22,7 +22,7 @@ describe("a job's memory need", () => {
     h.parts.runner.on('waiting', (_j, r) => reasons.push(r));
     h.parts.runner.on('reserved', (_j, s) => reserved.push(s));
     h.parts.worker.start();
-    const { job } = h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 3, source: 'manual' });
+    const { job } = await h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 3, source: 'manual' });
     return { reactor, h, job, reasons, reserved };
   };
 
@@ -76,7 +76,7 @@ describe('with every memory setting at its default and a real reactor', () => {
     h.parts.runner.on('reserved', (_j, summary) => reserved.push(summary));
     h.parts.runner.on('waiting', (_j, reason) => waiting.push(reason));
     h.parts.worker.start();
-    const { job } = h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 2, source: 'manual' });
+    const { job } = await h.parts.queue.enqueue({ modelType: 'nlu', priority: 2, epochs: 2, source: 'manual' });
     expect(await h.finished(job.jobId, 60_000)).toMatchObject({ status: 'completed', modelVersion: 'v1.0.0' });
     expect(reserved[0]).toMatch(/ GB free ≥ 0\.\d GB needed \(nlu estimate\), host has [\d.]+ GB available/);
     expect(waiting.filter((r) => /GB needed/.test(r))).toEqual([]);

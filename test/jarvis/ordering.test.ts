@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LeaseLock } from '../../src/coordinator/index.js';
 import { CoordinatorStore } from '../../src/coordinator/coordinator-store.js';
 import { openDatabase } from '../../src/store/database.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { getJson, postJson, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { FAST_JARVIS_ENV, FakeReactor } from './fakes.js';
 
@@ -27,8 +28,8 @@ describe('Jarvis priority queue and training_slot', () => {
     const home = tempHome('trinity-jarvis-order-');
     // The test process holds training_slot itself, as another service would.
     const db = openDatabase({ path: join(home, 'trinity.db') });
-    const lock = new LeaseLock({ store: new CoordinatorStore(db), ttlMs: 60_000 });
-    const held = lock.acquire('test-holder');
+    const lock = new LeaseLock({ store: new CoordinatorStore(new SqliteSql(db)), ttlMs: 60_000 });
+    const held = await lock.acquire('test-holder');
     expect(held).not.toBeNull();
 
     const env = { ...FAST_JARVIS_ENV, REACTOR_CORE_API_URL: fake.url };
@@ -60,7 +61,7 @@ describe('Jarvis priority queue and training_slot', () => {
     expect(health.body.queue.length).toBe(4);
     expect(fake.starts).toHaveLength(0);
 
-    lock.release('test-holder');
+    await lock.release('test-holder');
     db.close();
     await waitFor(() => fake.starts.length === 4 && fake.active() === 0, 30_000, 'four trainings');
     await waitFor(async () => (await getJson<{ length: number; running: number }>(`${a.url}/api/training/queue`)).body.running === 0, 10_000, 'queue drained');

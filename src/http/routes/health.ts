@@ -8,14 +8,15 @@ export interface HealthReport {
 }
 
 export interface HealthRoutesOptions {
-  health: () => HealthReport;
+  /** May read a store (the async seam); it should answer within a few seconds even when the database does not. */
+  health: () => HealthReport | Promise<HealthReport>;
   resources: () => Record<string, unknown>;
   metrics?: Registry;
 }
 
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
   const health = async (_req: unknown, reply: { code: (n: number) => unknown }) => {
-    const report = opts.health();
+    const report = await opts.health();
     // Supervisors wait for `healthy`, not for an open port: starting answers 503.
     if (report.status === 'starting' || report.status === 'failed') reply.code(503);
     return report;

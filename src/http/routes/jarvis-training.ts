@@ -16,28 +16,28 @@ export interface JarvisTrainingRoutesOptions {
 export const MAX_JOBS_LISTED = 500;
 
 export const jarvisTrainingRoutes: FastifyPluginAsync<JarvisTrainingRoutesOptions> = async (app, { queue, reactorProblem }) => {
-  const viewOf = (jobId: string): TrainingJobWire => {
-    const inQueue = queue.view(reactorProblem()).find((j) => j.job_id === jobId);
-    return inQueue ?? toJobWire(queue.get(jobId));
+  const viewOf = async (jobId: string): Promise<TrainingJobWire> => {
+    const inQueue = (await queue.view(reactorProblem())).find((j) => j.job_id === jobId);
+    return inQueue ?? toJobWire(await queue.get(jobId));
   };
 
   app.post('/api/training/trigger', async (req) => {
     const t = parseTriggerRequest(req.body);
-    const { job, created } = queue.enqueue({ modelType: t.modelType, priority: t.priority, epochs: t.epochs, source: 'manual' });
+    const { job, created } = await queue.enqueue({ modelType: t.modelType, priority: t.priority, epochs: t.epochs, source: 'manual' });
     req.log.info({ job_id: job.jobId, model_type: job.modelType, created }, created ? 'training job queued' : 'training job of this type already queued');
     // `created: false`: the type already had a queued job (one per type); that job is the answer.
-    return { ...viewOf(job.jobId), created };
+    return { ...(await viewOf(job.jobId)), created };
   });
 
   app.get('/api/training/queue', async () => {
-    const jobs = queue.view(reactorProblem());
+    const jobs = await queue.view(reactorProblem());
     return { length: jobs.filter((j) => j.status === 'queued').length, running: jobs.filter((j) => j.status === 'running').length, jobs };
   });
 
   app.get<{ Querystring: { limit?: string } }>('/api/training/jobs', async (req) => {
     const n = req.query.limit === undefined ? 50 : Number(req.query.limit);
     if (!Number.isInteger(n) || n < 1 || n > MAX_JOBS_LISTED) throw CoordinatorInvalidRequest(`limit must be an integer 1-${MAX_JOBS_LISTED}, got ${JSON.stringify(req.query.limit)}`);
-    return { jobs: queue.recent(n).map((j) => toJobWire(j)) };
+    return { jobs: (await queue.recent(n)).map((j) => toJobWire(j)) };
   });
 
   app.get<{ Params: { jobId: string } }>('/api/training/jobs/:jobId', async (req) => viewOf(req.params.jobId));
