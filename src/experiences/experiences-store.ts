@@ -195,7 +195,8 @@ const SQL = {
   // Postgres: the batch in one statement (a round trip per row would cost more than the rows), answering
   // the ids it inserted; an id twice in the batch is inserted once.
   insertMany: `INSERT INTO experiences (${COLUMNS})
-               SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::float8[])
+               SELECT ${COLUMNS} FROM json_to_recordset(?::json) AS r(id text, model_type text, kind text, unusable_reason text,
+                 split text, quality float8, example text, body text, source text, created_at float8)
                ON CONFLICT (id) DO NOTHING RETURNING id`,
   insertFile: `INSERT INTO ingested_files (sha256, name, accepted, duplicates, rejected, ingested_at) VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (sha256) DO UPDATE SET name = excluded.name, accepted = excluded.accepted, duplicates = excluded.duplicates,
@@ -246,16 +247,23 @@ async function lockBuffer(tx: Sql): Promise<void> {
   if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [BUFFER_LOCK]);
 }
 
-/** The rows of `rows` that were new, in order: inserted on this call, ids already present left out. */
+/**
+ * Postgres text holds no U+0000 and its json no lone surrogate: either would fail the whole batch (and a
+ * file of it at every retry). They become U+FFFD, as better-sqlite3 stores a lone surrogate. body and
+ * example are JSON text, where both are escapes already.
+ */
+function pgRow(r: ExperienceRow): ExperienceRow {
+  const text = (s: string) => s.replace(/\0|\p{Cs}/gu, '\uFFFD');
+  return { ...r, id: text(r.id), model_type: r.model_type && text(r.model_type), unusable_reason: r.unusable_reason && text(r.unusable_reason), source: text(r.source) };
+}
+
+/** The rows of `rows` that were new, in order and as stored: inserted on this call, ids already present left out. */
 async function insertNew(tx: Sql, rows: readonly ExperienceRow[]): Promise<ExperienceRow[]> {
   if (tx.dialect === 'postgres') {
-    const col = <K extends keyof ExperienceRow>(k: K) => rows.map((r) => r[k]);
-    const inserted = await tx.all<{ id: string }>(SQL.insertMany, [
-      col('id'), col('model_type'), col('kind'), col('unusable_reason'), col('split'),
-      col('quality'), col('example'), col('body'), col('source'), col('created_at'),
-    ]);
+    const stored = rows.map(pgRow);
+    const inserted = await tx.all<{ id: string }>(SQL.insertMany, [JSON.stringify(stored)]);
     const ids = new Set(inserted.map((r) => r.id));
-    return rows.filter((r) => ids.delete(r.id));
+    return stored.filter((r) => ids.delete(r.id));
   }
   const out: ExperienceRow[] = [];
   for (const r of rows) {

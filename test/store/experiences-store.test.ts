@@ -152,6 +152,14 @@ describeStores('ExperienceStore', (fresh) => {
     expect(ds.train.length + ds.validation.length).toBe(520);
   });
 
+  it('stores an id holding U+0000 or a lone surrogate once (Postgres text takes neither as it is)', async () => {
+    const store = new ExperienceStore((await fresh()).db);
+    const odd = [norm({ ...nlu('a', 'A'), id: 'nul\u0000id' }), norm({ ...nlu('b', 'A'), id: 'lone\ud800' })];
+    expect(await store.insertBatch(odd, { source: 'file:odd\u0000.json' })).toEqual({ accepted: 2, duplicates: 0 });
+    expect(await store.insertBatch(odd, { source: 'http' })).toEqual({ accepted: 0, duplicates: 2 });
+    expect((await store.stats()).types.nlu).toMatchObject({ total: 2, usable: 2 });
+  });
+
   it('wraps driver errors in StoreFailed with the original as cause', async () => {
     const { db, sqlite } = await fresh();
     const store = new ExperienceStore(db);
