@@ -398,7 +398,6 @@ export class ExperienceStore implements ExperienceSink {
 
   /** Rows in the buffer, all kinds. */
   async size(): Promise<number> {
-    await this.ready();
     return (await this.guard('count experiences', () => this.sql.get<{ n: number }>(SQL.size)))?.n ?? 0;
   }
 

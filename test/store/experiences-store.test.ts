@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { normalizeExperience, type NormalizedExperience } from '../../src/experiences/index.js';
 import { StoreFailed } from '../../src/errors.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
@@ -150,6 +150,17 @@ describeStores('ExperienceStore', (fresh) => {
     expect(await db.all('SELECT id FROM experiences GROUP BY id HAVING COUNT(*) > 1')).toEqual([]);
     const ds = await b.dataset('nlu');
     expect(ds.train.length + ds.validation.length).toBe(520);
+  });
+
+  it('answers recentStats at once with the figures of the last read, refreshing them for the next call', async () => {
+    const store = new ExperienceStore((await fresh()).db);
+    expect(store.recentStats()).toBeNull();
+    await store.insertBatch(many(3), { source: 'test' });
+    await store.stats();
+    expect(store.recentStats()?.totals.total).toBe(3);
+    await store.insertBatch(many(5), { source: 'test' });
+    expect(store.recentStats()?.totals.total).toBe(3);
+    await vi.waitFor(() => expect(store.recentStats()?.totals.total).toBe(5));
   });
 
   it('stores an id holding U+0000 or a lone surrogate once (Postgres text takes neither as it is)', async () => {
