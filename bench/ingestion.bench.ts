@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ExperienceIntake } from '../src/experiences/index.js';
 import { openDatabase } from '../src/store/database.js';
 import { ExperienceStore } from '../src/experiences/experiences-store.js';
+import { SqliteSql } from '../src/store/sql.js';
 import { readCsvRows } from './lib/data.js';
 import type { BenchResult } from './lib/report.js';
 
@@ -52,13 +53,13 @@ export async function benchIngestion(): Promise<BenchResult> {
     const events = join(home, 'events');
     const all = writeFiles(events, experiences());
     const db = openDatabase({ path: join(home, 'trinity.db') });
-    const store = new ExperienceStore(db);
+    const store = new ExperienceStore(new SqliteSql(db));
     const intake = new ExperienceIntake({ dir: events, store, watch: false, reconcileIntervalMs: 3_600_000 });
     const t0 = performance.now();
     await intake.start();
     const seconds = (performance.now() - t0) / 1000;
     await intake.close();
-    const stored = store.size();
+    const stored = await store.size();
     db.close();
 
     // The ceiling: the same rows straight into SQLite, hashed, in batches of 1,000.

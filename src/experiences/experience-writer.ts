@@ -48,7 +48,7 @@ export class ExperienceWriter implements ExperienceSink {
     return done;
   }
 
-  isFileIngested(sha256: string): boolean {
+  isFileIngested(sha256: string): Promise<boolean> {
     return this.opts.store.isFileIngested(sha256);
   }
 

@@ -127,7 +127,7 @@ export class FileProcessor {
     if (buf === null || after === null || !sameFile(before, after)) return { status: 'skipped', file: name, reason: 'changed while being read' };
 
     const sha256 = sha256Hex(buf);
-    if (this.deps.store.isFileIngested(sha256)) {
+    if (await this.deps.store.isFileIngested(sha256)) {
       await this.deleteIfUnchanged(path, before);
       return { status: 'already_ingested', file: name, sha256 };
     }

@@ -19,34 +19,34 @@ export interface TrainingData {
    */
   bufferDataset(modelType: ModelType): Promise<{ train: Example[]; validation: Example[]; maxSeq: number }>;
   /** Usable rows of the type in the buffer now: the kept counts, no scan. */
-  bufferRows(modelType: ModelType): number;
+  bufferRows(modelType: ModelType): Promise<number>;
   /** Inline experiences (request body or drop-box file) as examples, with the items refused. */
   inlineDataset(raw: unknown[], modelType: ModelType): { train: Example[]; validation: Example[]; rejected: ItemError[]; unusable: number };
-  markTrained(modelType: ModelType, seq: number): void;
+  markTrained(modelType: ModelType, seq: number): Promise<void>;
 }
 
 export function createTrainingData(store: ExperienceStore): TrainingData {
   return {
     async bufferDataset(modelType) {
-      const maxSeq = store.maxSeq(modelType);
+      const maxSeq = await store.maxSeq(modelType);
       const out = { train: [] as Example[], validation: [] as Example[], maxSeq };
       const pacer = new Pacer(READ_YIELD_MS);
-      for (let page = store.datasetPage(modelType, { maxSeq }); page.rows > 0; page = store.datasetPage(modelType, { maxSeq, afterSeq: page.lastSeq })) {
+      for (let page = await store.datasetPage(modelType, { maxSeq }); page.rows > 0; page = await store.datasetPage(modelType, { maxSeq, afterSeq: page.lastSeq })) {
         for (const ex of page.train) out.train.push(ex);
         for (const ex of page.validation) out.validation.push(ex);
         await pacer.tick();
       }
       return out;
     },
-    bufferRows(modelType) {
-      return store.stats().types[modelType].usable;
+    async bufferRows(modelType) {
+      return (await store.stats()).types[modelType].usable;
     },
     inlineDataset(raw, modelType) {
       const { examples, rejected, unusable } = examplesFromExperiences(raw, modelType, store.minQuality);
       return { ...splitExamples(examples), rejected, unusable };
     },
     markTrained(modelType, seq) {
-      store.markTrained(modelType, seq);
+      return store.markTrained(modelType, seq);
     },
   };
 }

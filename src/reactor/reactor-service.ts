@@ -87,9 +87,10 @@ export class Reactor {
         problems: () => [...this.problems, ...(this.training?.problems() ?? [])],
         trainerPids: () => this.training?.trainerPids() ?? [],
         activeJobs: () => this.training?.activeJobCount() ?? 0,
-        bufferSize: () => this.experiences?.size() ?? 0,
+        // Health and the metrics gauge are synchronous: the buffer's figures as of the previous read.
+        bufferSize: () => this.experiences?.recentStats()?.totals.total ?? 0,
         bufferByType: () => {
-          const stats = this.experiences?.stats();
+          const stats = this.experiences?.recentStats();
           return stats ? Object.fromEntries(Object.entries(stats.types).map(([t, s]) => [t, { total: s.total, usable: s.usable }])) : {};
         },
         modelsDeployed: () => this.modelsDeployed(),
@@ -143,6 +144,7 @@ export class Reactor {
     // When it leads at start, the first drain of the events folder ends before health says ready.
     await leaders.intake.start();
     await this.intakeTask;
+    await this.experienceStore().stats(); // the first figures health shows
     this.trainingService().on('event', () => void this.state.writeStateFile());
     this.trainingService().recover();
     await leaders.rollout.start();
@@ -208,13 +210,16 @@ export class Reactor {
   }
 
   private experienceStore(): ExperienceStore {
-    this.experiences ??= new ExperienceStore(this.database(), { minQuality: this.opts.config.training.minExperienceQuality });
+    this.experiences ??= new ExperienceStore(this.sql(), { minQuality: this.opts.config.training.minExperienceQuality });
     return this.experiences;
   }
 
-  /** Inserts go through a thread of their own (ExperienceWriter), except on an in-memory database. */
+  /**
+   * On SQLite, inserts go through a thread of their own (ExperienceWriter), except on an in-memory database.
+   * On Postgres an insert is I/O the loop only waits for: the store itself.
+   */
   private experienceSink(): ExperienceSink {
-    if (this.opts.config.databasePath === ':memory:') return this.experienceStore();
+    if (this.opts.config.databasePath === ':memory:' || this.sql().dialect === 'postgres') return this.experienceStore();
     this.writer ??= new ExperienceWriter({ path: this.opts.config.databasePath, store: this.experienceStore() });
     return this.writer;
   }

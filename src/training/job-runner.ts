@@ -459,7 +459,7 @@ export class JobRunner extends EventEmitter {
       counts: { train: msg.trainSize, validation: msg.validationSize },
       extra,
     });
-    if (job.bufferMaxSeq !== null) this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
+    if (job.bufferMaxSeq !== null) await this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
     this.append(
       h,
       'completed',

@@ -183,7 +183,7 @@ export class TrainingService extends EventEmitter {
     if (req.experiences !== undefined || req.datasetPath !== undefined) return this.computeEstimate(req);
     // Over the buffer: reused while it has grown by less than REUSE_GROWTH (estimate-reuse.ts).
     const key = `${req.modelType}\u0000${JSON.stringify(trainerOptions(req))}`;
-    return this.estimates.get(key, this.opts.data.bufferRows(req.modelType), () => this.computeEstimate(req));
+    return this.estimates.get(key, await this.opts.data.bufferRows(req.modelType), () => this.computeEstimate(req));
   }
 
   private async computeEstimate(req: StartRequest): Promise<EstimateResponse> {

@@ -13,9 +13,9 @@ export interface Dataset {
 export interface TrainingDataPort {
   bufferDataset(modelType: ModelType): Promise<Dataset & { maxSeq: number }>;
   /** Usable rows of the type in the buffer now (cheap: kept counts). */
-  bufferRows(modelType: ModelType): number;
+  bufferRows(modelType: ModelType): Promise<number>;
   inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
-  markTrained(modelType: ModelType, seq: number): void;
+  markTrained(modelType: ModelType, seq: number): Promise<void>;
 }
 
 /** Where finished models go; implemented by the registry (src/registry). */

@@ -150,7 +150,7 @@ export class Worker {
     this.runner = new JobRunner({
       jobs,
       claims: jobs.claims,
-      data: createTrainingData(new ExperienceStore(this.db, { minQuality: config.training.minExperienceQuality })),
+      data: createTrainingData(new ExperienceStore(sql, { minQuality: config.training.minExperienceQuality })),
       versions: registry,
       assessor: this.evaluation,
       logger: logger.child({ component: 'training', worker_id: this.workerId }),

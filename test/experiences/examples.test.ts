@@ -39,13 +39,14 @@ describe('createTrainingData', () => {
     expect(await data.bufferDataset('nlu')).toEqual({ train: [], validation: [], maxSeq: 0 });
     // More rows than two pages, and rows that arrive while it reads are not in the snapshot.
     const rows = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => normalized(nlu(`${prefix} ${i}`, `I${i % 3}`)));
-    store.insertBatch(rows(DATASET_PAGE_ROWS * 2 + 7, 'first'), { source: 'test' });
+    await store.insertBatch(rows(DATASET_PAGE_ROWS * 2 + 7, 'first'), { source: 'test' });
     const reading = data.bufferDataset('nlu');
-    store.insertBatch(rows(50, 'late'), { source: 'test' });
+    const late = store.insertBatch(rows(50, 'late'), { source: 'test' });
     const snapshot = await reading;
+    await late;
     expect(snapshot.maxSeq).toBe(DATASET_PAGE_ROWS * 2 + 7);
     expect(snapshot.train.length + snapshot.validation.length).toBe(DATASET_PAGE_ROWS * 2 + 7);
-    expect({ train: snapshot.train, validation: snapshot.validation }).toEqual(store.dataset('nlu', { maxSeq: snapshot.maxSeq }));
+    expect({ train: snapshot.train, validation: snapshot.validation }).toEqual(await store.dataset('nlu', { maxSeq: snapshot.maxSeq }));
     const inline = data.inlineDataset([nlu('a', 'A'), 3], 'nlu');
     expect(inline.train.length + inline.validation.length).toBe(1);
     expect(inline.rejected).toHaveLength(1);

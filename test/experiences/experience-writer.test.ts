@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExperienceWriter } from '../../src/experiences/experience-writer.js';
-import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { normalizeExperience } from '../../src/experiences/normalize.js';
 import type { NormalizedExperience } from '../../src/experiences/types.js';
-import { openDatabase } from '../../src/store/database.js';
-import { tempDir } from './helpers.js';
+import { sqliteStore, tempDir } from './helpers.js';
 
 function experiences(from: number, n: number): NormalizedExperience[] {
   return Array.from({ length: n }, (_, j) => {
@@ -29,34 +27,34 @@ describe('ExperienceWriter', () => {
 
   it('commits each batch before it resolves, counts duplicates, records the file with its last batch', async () => {
     const path = join(home, 'a.db');
-    const store = new ExperienceStore(openDatabase({ path }));
+    const { store } = sqliteStore(path);
     const writer = new ExperienceWriter({ path, store });
     expect(await writer.insertBatch(experiences(0, 100), { source: 'http' })).toEqual({ accepted: 100, duplicates: 0 });
-    expect(store.stats().types.nlu).toMatchObject({ total: 100, usable: 100, new_since_last_training: 100 });
+    expect((await store.stats()).types.nlu).toMatchObject({ total: 100, usable: 100, new_since_last_training: 100 });
     // Half already in: the thread's transaction skips them, and the kept counts stay equal to the rows.
     expect(await writer.insertBatch(experiences(50, 100), { source: 'http' })).toEqual({ accepted: 50, duplicates: 50 });
-    expect(store.size()).toBe(150);
+    expect(await store.size()).toBe(150);
     const file = { sha256: 'f'.repeat(64), name: 'x.json', rejected: 2 };
-    expect(writer.isFileIngested(file.sha256)).toBe(false);
+    expect(await writer.isFileIngested(file.sha256)).toBe(false);
     await writer.insertBatch(experiences(150, 10), { source: 'file:x.json', file, carried: { accepted: 5, duplicates: 1 } });
-    expect(writer.isFileIngested(file.sha256)).toBe(true);
-    expect(store.stats().types.nlu.total).toBe(160);
+    expect(await writer.isFileIngested(file.sha256)).toBe(true);
+    expect((await store.stats()).types.nlu.total).toBe(160);
     await writer.close();
   });
 
   it('close() waits for the batches in flight; later inserts are refused', async () => {
     const path = join(home, 'b.db');
-    const store = new ExperienceStore(openDatabase({ path }));
+    const { store } = sqliteStore(path);
     const writer = new ExperienceWriter({ path, store });
     const inFlight = [0, 1, 2, 3].map((i) => writer.insertBatch(experiences(i * 250, 250), { source: 'http' }));
     await writer.close();
     expect((await Promise.all(inFlight)).map((c) => c.accepted)).toEqual([250, 250, 250, 250]);
-    expect(store.size()).toBe(1000);
+    expect(await store.size()).toBe(1000);
     await expect(writer.insertBatch(experiences(5000, 1), { source: 'http' })).rejects.toMatchObject({ code: 'TRN_ERR_STORE_FAILED' });
   });
 
   it('a database the thread cannot open fails the batch with StoreFailed, not the process', async () => {
-    const store = new ExperienceStore(openDatabase({ path: join(home, 'c.db') }));
+    const { store } = sqliteStore(join(home, 'c.db'));
     const writer = new ExperienceWriter({ path: join(home, 'c.db', 'not-a-folder', 'x.db'), store });
     await expect(writer.insertBatch(experiences(0, 1), { source: 'http' })).rejects.toMatchObject({ code: 'TRN_ERR_STORE_FAILED' });
     await writer.close();
@@ -70,13 +68,13 @@ describe('ExperienceWriter', () => {
       return performance.eventLoopUtilization(before).utilization;
     };
     const path = join(home, 'd.db');
-    const store = new ExperienceStore(openDatabase({ path }));
+    const { store } = sqliteStore(path);
     const writer = new ExperienceWriter({ path, store });
     await writer.insertBatch(experiences(-1, 1), { source: 'http' }); // thread started
     const onLoop = await busy((b) => store.insertBatch(b, { source: 'http' }), 0);
     const onThread = await busy((b) => writer.insertBatch(b, { source: 'http' }), 100_000);
     await writer.close();
-    expect(store.size()).toBe(1 + 2 * 80 * 250);
+    expect(await store.size()).toBe(1 + 2 * 80 * 250);
     // Synchronous commits keep the loop busy nearly all the time; through the thread it mostly waits.
     expect(onLoop).toBeGreaterThan(0.8);
     expect(onThread).toBeLessThan(onLoop / 2);

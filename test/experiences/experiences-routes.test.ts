@@ -42,7 +42,7 @@ describe('POST /api/experiences', () => {
     expect((await post([nlu('two', 'T'), nlu('three', 'T')])).json()).toMatchObject({ accepted: 2 });
     const env = { event_type: 'learning_signal', event_id: 'e1', payload: { experiences: [nlu('four', 'F')] } };
     expect((await post(env)).json()).toMatchObject({ accepted: 1 });
-    expect(store.stats().types.nlu.total).toBe(4);
+    expect((await store.stats()).types.nlu.total).toBe(4);
   });
 
   it('answers 400 with a catalogue error for a body that is not an object or array', async () => {

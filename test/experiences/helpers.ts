@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
+import { SqliteSql } from '../../src/store/sql.js';
 
 export function tempDir(prefix = 'trinity-exp-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -11,8 +12,13 @@ export function tempDir(prefix = 'trinity-exp-'): { dir: string; cleanup: () => 
 }
 
 export function memoryStore(minQuality?: number): { db: Db; store: ExperienceStore } {
-  const db = openDatabase({ path: ':memory:' });
-  return { db, store: new ExperienceStore(db, { minQuality }) };
+  return sqliteStore(':memory:', minQuality);
+}
+
+/** A store over a SQLite file of its own (a writer thread can open the same file). */
+export function sqliteStore(path: string, minQuality?: number): { db: Db; store: ExperienceStore } {
+  const db = openDatabase({ path });
+  return { db, store: new ExperienceStore(new SqliteSql(db), { minQuality }) };
 }
 
 /** Polls until `cond` holds (the shared helper of the end-to-end tests). */

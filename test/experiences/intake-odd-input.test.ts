@@ -57,7 +57,7 @@ async function drain(): Promise<unknown[]> {
 
 const remaining = () => readdirSync(dir).filter((n) => n !== 'rejected').sort();
 const reason = (name: string) => JSON.parse(readFileSync(join(dir, 'rejected', `${name}.error.json`), 'utf8')) as RejectionRecord;
-const ids = () => store.stats().totals.total;
+const ids = async () => (await (await store.stats())).totals.total;
 
 describe('ExperienceIntake with odd input', () => {
   it('moves links, named pipes and folders to rejected/ with a reason, never following or opening them', async () => {
@@ -69,7 +69,7 @@ describe('ExperienceIntake with odd input', () => {
     put('good.json', nlu('good', 'G'));
     await create().start();
     expect(remaining()).toEqual([]);
-    expect(ids()).toBe(1);
+    expect(await ids()).toBe(1);
     expect(reason('link.json')).toMatchObject({ error: 'not a regular file', details: expect.stringMatching(/^a symbolic link is never followed/) });
     expect(reason('pipe.json')).toMatchObject({ error: 'not a regular file', details: expect.stringMatching(/^a named pipe \(FIFO\) is never read/) });
     expect(reason('folder.json')).toMatchObject({ error: 'not a regular file', details: expect.stringMatching(/^a folder/) });
@@ -90,7 +90,7 @@ describe('ExperienceIntake with odd input', () => {
     put('latin1.json', latin1);
     await create().start();
     expect(remaining()).toEqual([]);
-    expect(ids()).toBe(2);
+    expect(await ids()).toBe(2);
     expect(reason('mixed.jsonl').items).toEqual([{ index: 1, error: 'line 2 is not valid UTF-8' }]);
     expect(reason('latin1.json')).toMatchObject({ error: 'not UTF-8', details: 'line 1 is not valid UTF-8; save the file as UTF-8 (JSON text must be)' });
     expect(readFileSync(join(dir, 'rejected', 'latin1.json'))).toEqual(latin1);
@@ -102,8 +102,8 @@ describe('ExperienceIntake with odd input', () => {
     put('members.json', batch);
     expect(await drain()).toEqual([]);
     expect(remaining()).toEqual([]);
-    expect(store.stats().totals).toMatchObject({ total: 6, untyped: 5 });
-    expect(store.stats().types.nlu.usable).toBe(1);
+    expect((await store.stats()).totals).toMatchObject({ total: 6, untyped: 5 });
+    expect((await store.stats()).types.nlu.usable).toBe(1);
   });
 
   it('refuses an experience nested thousands of levels deep with a reason and ingests its neighbours', async () => {
@@ -114,7 +114,7 @@ describe('ExperienceIntake with odd input', () => {
     put('lines.jsonl', `${JSON.stringify(nlu('ok3', 'A'))}\n${deepJson}\n`);
     expect(await drain()).toEqual([]);
     expect(remaining()).toEqual([]);
-    expect(ids()).toBe(3);
+    expect(await ids()).toBe(3);
     const why = 'an experience may nest objects and arrays at most 64 levels deep';
     expect(reason('batch.json').items).toEqual([{ index: 1, error: why }]);
     expect(reason('lines.jsonl').items).toEqual([{ index: 1, error: why }]);
@@ -128,7 +128,7 @@ describe('ExperienceIntake with odd input', () => {
     put('many.jsonl', `${JSON.stringify(nlu('good', 'G'))}\n${'not json\n'.repeat(bad)}`);
     put('odd.json', `\u202e\u0007${'x'.repeat(10 * MAX_REASON_CHARS)}`);
     await create().start();
-    expect(ids()).toBe(1);
+    expect(await ids()).toBe(1);
     const many = reason('many.jsonl');
     expect(many.items).toHaveLength(MAX_LISTED_ITEMS);
     expect(many.items_omitted).toBe(bad - MAX_LISTED_ITEMS);

@@ -37,7 +37,7 @@ function create(opts: { watch?: boolean; batchSize?: number; settleMs?: number }
 const remaining = () => readdirSync(dir).filter((n) => n !== 'rejected').sort();
 const rejectedFiles = () => readdirSync(join(dir, 'rejected')).sort();
 const reason = (name: string) => JSON.parse(readFileSync(join(dir, 'rejected', `${name}.error.json`), 'utf8')) as RejectionRecord;
-const nluTotal = () => store.stats().types.nlu.total;
+const nluTotal = async () => (await (await store.stats())).types.nlu.total;
 
 describe('ExperienceIntake', () => {
   it('ingests all four file forms whatever their names, then deletes them', async () => {
@@ -51,7 +51,7 @@ describe('ExperienceIntake', () => {
     i.on('ingested', (e) => seen.push(e));
     await i.start();
     expect(remaining()).toEqual([]);
-    expect(store.stats().types.nlu).toMatchObject({ total: 7, usable: 7 });
+    expect((await store.stats()).types.nlu).toMatchObject({ total: 7, usable: 7 });
     // Name order, one at a time.
     expect(seen.map((e) => e.file)).toEqual(['5_1736895345123_abc.json', 'experiences_nlu_1736895345.json', 'lines.jsonl', 'more.ndjson', 'one-experience.txt']);
     expect(seen[0]).toMatchObject({ status: 'ingested', accepted: 2, duplicates: 0, rejected: 0 });
@@ -76,7 +76,7 @@ describe('ExperienceIntake', () => {
     expect(reason('broken.json')).toMatchObject({ file: 'broken.json', error: 'not JSON', details: expect.stringContaining('JSON'), rejected_at: expect.any(String) });
     expect(reason('numbers.json').items).toHaveLength(3);
     expect(readFileSync(join(dir, 'rejected', 'broken.json'), 'utf8')).toBe('{"type": "command", "input": {"te');
-    expect(store.size()).toBe(0);
+    expect(await store.size()).toBe(0);
   });
 
   it('lets the valid siblings of bad items in and quarantines only the bad items', async () => {
@@ -84,7 +84,7 @@ describe('ExperienceIntake', () => {
     put('lines.jsonl', `${JSON.stringify(nlu('l1', 'A'))}\nnot json at all\n${JSON.stringify(nlu('l2', 'A'))}\n[1]\n`);
     await create().start();
     expect(remaining()).toEqual([]);
-    expect(nluTotal()).toBe(4);
+    expect(await nluTotal()).toBe(4);
     const part = JSON.parse(readFileSync(join(dir, 'rejected', 'batch.json'), 'utf8')) as { batch_id: string; experiences: unknown[] };
     expect(part).toMatchObject({ batch_id: 'b', experiences: ['junk', { id: 17 }] });
     expect(reason('batch.json')).toMatchObject({ error: '2 of 4 experiences rejected', items: [{ index: 1 }, { index: 3 }] });
@@ -101,7 +101,7 @@ describe('ExperienceIntake', () => {
     put('UPPER.TMP', nlu('c', 'C'));
     await create().start();
     expect(remaining()).toEqual(['.in-flight.json', 'UPPER.TMP', 'writing.json.tmp']);
-    expect(store.size()).toBe(0);
+    expect(await store.size()).toBe(0);
   });
 
   it('adds nothing twice: the same file under two names, and one experience in two files', async () => {
@@ -114,21 +114,21 @@ describe('ExperienceIntake', () => {
     i.on('ingested', (e) => seen.push(e));
     await i.start();
     expect(remaining()).toEqual([]);
-    expect(nluTotal()).toBe(3);
+    expect(await nluTotal()).toBe(3);
     expect(seen.map((e) => e.status)).toEqual(['ingested', 'already_ingested', 'ingested']);
     expect(seen[2]).toMatchObject({ accepted: 1, duplicates: 1 });
     // Dropped again later: still nothing new.
     put('again.json', batch);
     await i.scanNow();
     expect(remaining()).toEqual([]);
-    expect(nluTotal()).toBe(3);
+    expect(await nluTotal()).toBe(3);
   });
 
   it('commits a large file in batches and records it once', async () => {
     const experiences = Array.from({ length: 35 }, (_, k) => nlu(`t${k}`, 'A'));
     put('big.json', { batch_id: 'big', model_type: 'nlu', experiences, created_at: 1 });
     await create({ batchSize: 10 }).start();
-    expect(nluTotal()).toBe(35);
+    expect(await nluTotal()).toBe(35);
     expect(remaining()).toEqual([]);
   });
 
@@ -143,7 +143,7 @@ describe('ExperienceIntake', () => {
     expect(remaining()).toEqual(['half.json']);
     writeFileSync(path, full);
     await waitFor(() => !existsSync(path), 5000, 'half.json to be ingested');
-    expect(nluTotal()).toBe(2);
+    expect(await nluTotal()).toBe(2);
     expect(rejectedFiles()).toEqual([]);
   });
 
@@ -153,7 +153,7 @@ describe('ExperienceIntake', () => {
     await i.start();
     expect(remaining()).toEqual(['fresh.jsonl']);
     await waitFor(() => remaining().length === 0, 5000, 'fresh.jsonl to be ingested');
-    expect(nluTotal()).toBe(1);
+    expect(await nluTotal()).toBe(1);
   });
 
   it('picks up files dropped after start through the watcher', async () => {
@@ -161,7 +161,7 @@ describe('ExperienceIntake', () => {
     await i.start();
     put('later.json', nlu('late', 'L'));
     await waitFor(() => remaining().length === 0, 10_000, 'later.json to be ingested');
-    expect(nluTotal()).toBe(1);
+    expect(await nluTotal()).toBe(1);
   });
 
   it('keeps both of two different bad files rejected under the same name', async () => {
@@ -191,7 +191,7 @@ describe('ExperienceIntake', () => {
     await failed.start();
     await failed.close();
     expect(errors).toEqual(['simulated crash']);
-    expect(nluTotal()).toBe(10);
+    expect(await nluTotal()).toBe(10);
     expect(remaining()).toEqual(['big.json']);
 
     store.insertBatch = real;
@@ -199,7 +199,7 @@ describe('ExperienceIntake', () => {
     const restarted = create({ batchSize: 10 });
     restarted.on('ingested', (e) => seen.push(e));
     await restarted.start();
-    expect(nluTotal()).toBe(25);
+    expect(await nluTotal()).toBe(25);
     expect(seen).toMatchObject([{ status: 'ingested', accepted: 15, duplicates: 10 }]);
     expect(remaining()).toEqual([]);
   });
@@ -209,14 +209,14 @@ describe('ExperienceIntake', () => {
     put('committed.json', content);
     const res = normalizeExperience(nlu('a', 'A'));
     if (!res.ok) throw new Error(res.error);
-    store.insertBatch([res.experience], { source: 'file:committed.json', file: { sha256: sha256Hex(content), name: 'committed.json', rejected: 0 } });
+    await store.insertBatch([res.experience], { source: 'file:committed.json', file: { sha256: sha256Hex(content), name: 'committed.json', rejected: 0 } });
     const seen: IngestedEvent[] = [];
     const i = create();
     i.on('ingested', (e) => seen.push(e));
     await i.start();
     expect(seen.map((e) => e.status)).toEqual(['already_ingested']);
     expect(remaining()).toEqual([]);
-    expect(nluTotal()).toBe(1);
+    expect(await nluTotal()).toBe(1);
   });
 
   it('closes once: close() twice returns the same promise, and start after close does nothing', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCandidateName, type RejectionRecord } from '../../src/experiences/index.js';
 import { openDatabase } from '../../src/store/database.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { buildSnipsDrop, type SnipsDrop } from './snips-drop.js';
 import { tempDir, waitFor } from './helpers.js';
 import { BIN } from '../helpers/processes.js';
@@ -77,13 +78,13 @@ describe('ExperienceIntake on SNIPS', () => {
 
     const db = openDatabase({ path: join(home, 'trinity.db') });
     try {
-      const store = new ExperienceStore(db);
-      const nlu = store.stats().types.nlu;
+      const store = new ExperienceStore(new SqliteSql(db));
+      const nlu = (await store.stats()).types.nlu;
       expect(nlu).toMatchObject({ total: CSV_ROWS, usable: CSV_ROWS, unusable: 0, negative_feedback: 0 });
-      expect(store.size()).toBe(CSV_ROWS);
+      expect(await store.size()).toBe(CSV_ROWS);
       const ids = new Set((db.prepare('SELECT id FROM experiences').pluck().all() as string[]));
       expect([...drop.expectedIds].filter((id) => !ids.has(id))).toEqual([]);
-      const { train, validation } = store.dataset('nlu');
+      const { train, validation } = await store.dataset('nlu');
       expect(train.length + validation.length).toBe(CSV_ROWS);
       expect(validation.length / CSV_ROWS).toBeGreaterThan(0.08);
       expect(validation.length / CSV_ROWS).toBeLessThan(0.12);

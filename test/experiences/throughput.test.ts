@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ExperienceIntake } from '../../src/experiences/index.js';
 import { openDatabase } from '../../src/store/database.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { tempDir } from './helpers.js';
 
 const ROWS = 40_000;
@@ -32,7 +33,7 @@ describe('ExperienceIntake throughput', () => {
       writeFileSync(join(events, `experiences_nlu_${String(f).padStart(4, '0')}.json`), JSON.stringify({ batch_id: `b${f}`, model_type: 'nlu', experiences, created_at: 1 }));
     }
     const db = openDatabase({ path: join(home, 'trinity.db') });
-    const store = new ExperienceStore(db);
+    const store = new ExperienceStore(new SqliteSql(db));
     const intake = new ExperienceIntake({ dir: events, store, watch: false });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -40,7 +41,7 @@ describe('ExperienceIntake throughput', () => {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     await intake.close();
-    expect(store.size()).toBe(ROWS);
+    expect(await store.size()).toBe(ROWS);
     db.close();
     const perSecond = Math.round(ROWS / seconds);
     const perCpuSecond = Math.round(ROWS / ((cpu.user + cpu.system) / 1e6));

@@ -13,6 +13,7 @@ import { createTrainingData } from '../../src/experiences/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { JobStore } from '../../src/training/jobs-store.js';
 import { TrainingService, type TrainingServiceOptions, type VersionPort } from '../../src/training/training-service.js';
 import { waitFor } from '../helpers/processes.js';
@@ -35,7 +36,7 @@ function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPo
   const registry = new ModelRegistry({ db, modelsDir: join(home, 'models') });
   const training = new TrainingService({
     jobs,
-    data: createTrainingData(new ExperienceStore(db)),
+    data: createTrainingData(new ExperienceStore(new SqliteSql(db))),
     versions: registry,
     logger: pino({ level: 'silent' }),
     checkpointsRoot: join(home, 'checkpoints'),

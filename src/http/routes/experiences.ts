@@ -48,7 +48,7 @@ export const experienceRoutes: FastifyPluginAsync<ExperienceRoutesOptions> = asy
   });
 
   app.get('/api/experiences/stats', async () => {
-    const { types, totals } = store.stats();
+    const { types, totals } = await store.stats();
     // Per model type at the top level (what JARVIS reads: stats[type].new_since_last_training), plus totals.
     return { ...types, totals };
   });
