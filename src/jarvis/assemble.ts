@@ -19,10 +19,9 @@ import {
   TrainingWorker,
   waitUntilIngested,
 } from '../coordinator/index.js';
-import type { Db } from '../store/database.js';
 import { CoordinatorStore } from '../coordinator/coordinator-store.js';
 import { OutboxStore } from '../coordinator/outbox-store.js';
-import { SqliteSql, type SqlDb } from '../store/sql.js';
+import type { SqlDb } from '../store/sql.js';
 
 /** A state file older than this many STATE_FILE_INTERVALs (and at least 15 s) is stale. */
 export const STALE_STATE_INTERVALS = 3;
@@ -59,11 +58,10 @@ function link(config: Config, name: string, baseUrl: string): ReactorLink {
 }
 
 /**
- * `hostAvailableBytes` replaces the host's MemAvailable (tests). `sql`: the async store seam the
- * coordinator's stores (queue and leases, outbox) use; default: the same SQLite handle.
+ * `sql`: the store seam the coordinator's stores (queue and leases, outbox) use, SQLite or Postgres.
+ * `hostAvailableBytes` replaces the host's MemAvailable (tests).
  */
-export function assembleCoordinator(config: Config, db: Db, instanceId: string, o: { hostAvailableBytes?: () => number; sql?: SqlDb } = {}): CoordinatorParts {
-  const sql = o.sql ?? new SqliteSql(db);
+export function assembleCoordinator(config: Config, sql: SqlDb, instanceId: string, o: { hostAvailableBytes?: () => number } = {}): CoordinatorParts {
   const store = new CoordinatorStore(sql);
   const outbox = new OutboxStore(sql);
   const local = link(config, 'local', config.reactor.url);

@@ -76,7 +76,7 @@ export class Jarvis {
     ensureDir(config.paths.logs);
     // On a Postgres URL this connects and migrates, then refuses while stores are left on SQLite only.
     const sql = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
-    const parts = assembleCoordinator(config, this.db!, this.instanceId, { sql });
+    const parts = assembleCoordinator(config, sql, this.instanceId);
     logCoordinatorEvents(parts, logger.child({ component: 'coordinator' }));
     // Routes first, so health answers `starting` until the loops run.
     this.app.register(healthRoutes, {

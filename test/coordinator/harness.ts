@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config/config.js';
 import type { CoordinatorJob } from '../../src/coordinator/index.js';
 import { assembleCoordinator, type CoordinatorParts } from '../../src/jarvis/index.js';
 import { openDatabase } from '../../src/store/database.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { tempHome, waitFor } from '../helpers/processes.js';
 import { FAST_JARVIS_ENV } from '../jarvis/fakes.js';
 
@@ -19,7 +20,7 @@ export function startCoordinator(env: Record<string, string>, o: { home?: string
   const home = o.home ?? tempHome('trinity-coord-');
   const config = parseConfig({ JARVIS_HOME: home, ...FAST_JARVIS_ENV, ...env });
   const db = openDatabase({ path: join(home, 'trinity.db') });
-  const parts = assembleCoordinator(config, db, o.instanceId ?? 'test-instance', { hostAvailableBytes: o.hostAvailableBytes });
+  const parts = assembleCoordinator(config, new SqliteSql(db), o.instanceId ?? 'test-instance', { hostAvailableBytes: o.hostAvailableBytes });
   if (o.start !== false) parts.worker.start();
   return {
     home,
