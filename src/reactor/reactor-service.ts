@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid, HttpNotReady } from '../errors.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { openSqlDb } from '../store/open-sql.js';
 import { SqliteSql, type SqlDb } from '../store/sql.js';
 import { ExperienceStore, type ExperienceSink } from '../experiences/experiences-store.js';
 import { ExperienceWriter } from '../experiences/experience-writer.js';
@@ -113,6 +114,7 @@ export class Reactor {
   async start(): Promise<number> {
     const { config, logger } = this.opts;
     for (const dir of Object.values(config.paths)) ensureDir(dir);
+    if (config.databaseUrl !== undefined) this.seam = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => this.database() });
     // Routes first, so health answers `starting` while the store opens and the folder is reconciled.
     this.app.register(healthRoutes, {
       health: () => this.state.health(),
@@ -203,9 +205,15 @@ export class Reactor {
     return this.db;
   }
 
-  /** The async store seam (src/store/sql.ts) that stores moved to it use; SQLite: the same handle. */
+  /**
+   * The store seam (src/store/sql.ts) every store uses: Postgres when TRINITY_DATABASE_URL names one (start()
+   * connects and migrates it before anything else), else the SQLite file's handle.
+   */
   private sql(): SqlDb {
-    this.seam ??= new SqliteSql(this.database());
+    if (!this.seam) {
+      if (this.opts.config.databaseUrl !== undefined) throw new Error('the Postgres store opens in start()');
+      this.seam = new SqliteSql(this.database());
+    }
     return this.seam;
   }
 
@@ -295,6 +303,7 @@ export class Reactor {
       await this.app.close();
       await this.writer?.close();
       await this.state.stop();
+      await this.seam?.close();
       this.db?.close();
       this.opts.logger.info('reactor-core stopped');
     })();
