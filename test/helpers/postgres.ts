@@ -52,3 +52,33 @@ export async function freshDatabase(prefix = 'trinity_e2e'): Promise<FreshDataba
     drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
+
+export type StoreName = 'sqlite' | 'postgres';
+
+/** The stores an end-to-end suite runs on: SQLite, and Postgres when it answers (always under CI). */
+export const E2E_STORES: readonly { name: StoreName; skip: string | null }[] = [
+  { name: 'sqlite', skip: null },
+  { name: 'postgres', skip: unreachable },
+];
+
+export interface ServiceStore {
+  /** Environment every service process of the suite gets (TRINITY_DATABASE_URL on Postgres). */
+  env: Record<string, string>;
+  /**
+   * A JARVIS_HOME for one more service process. On SQLite every process shares the first (one database
+   * file); on Postgres each has its own, as on separate machines: only the database and
+   * TRINITY_ARTIFACT_DIR are shared.
+   */
+  home(): string;
+  close(): Promise<void>;
+}
+
+/** A database for a suite of real service processes; `close` drops it (after they stopped). */
+export async function serviceStore(name: StoreName, tempHome: (prefix: string) => string, prefix: string): Promise<ServiceStore> {
+  if (name === 'sqlite') {
+    const home = tempHome(prefix);
+    return { env: {}, home: () => home, close: async () => undefined };
+  }
+  const db = await freshDatabase();
+  return { env: { TRINITY_DATABASE_URL: db.url }, home: () => tempHome(prefix), close: () => db.drop() };
+}
