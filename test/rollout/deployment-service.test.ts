@@ -206,7 +206,7 @@ describe('DeploymentService', () => {
     // Commands still work on a follower: written at once, not waiting for a loop.
     expect((await post(`/api/models/deployments/${id}/pause`)).statusCode).toBe(200);
     expect((await post(`/api/models/deployments/${id}/resume`)).statusCode).toBe(200);
-    fx.service.lead();
+    await fx.service.lead();
     const end = await feedUntilDone(id);
     expect(end.status).toBe('completed');
     expect(end.decisions.filter((d) => d.reason === 'StepAdvanced').map((d) => d.current_percentage)).toEqual([50]);

@@ -14,6 +14,7 @@ import { modelsRoutes } from '../../src/http/routes/models.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { DeploymentService } from '../../src/rollout/index.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { FakePrime } from './helpers.js';
 
 /** Fast enough that a rollout with 50 ms steps finishes in well under a second. */
@@ -41,7 +42,7 @@ export async function createServiceFixture(o: { leading?: () => boolean } = {}):
   const fake = await new FakePrime().start();
 
   let db = openDatabase({ path: dbPath });
-  let registry = new ModelRegistry({ db, modelsDir });
+  let registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir });
   for (const [i, acc] of ACCURACIES.entries()) {
     const src = join(root, `export-${i}`);
     mkdirSync(src, { recursive: true });
@@ -51,7 +52,7 @@ export async function createServiceFixture(o: { leading?: () => boolean } = {}):
 
   const build = async (): Promise<{ service: DeploymentService; app: FastifyInstance }> => {
     const service = new DeploymentService({
-      db,
+      db: new SqliteSql(db),
       registry,
       prime: new PrimeClient({ baseUrl: fake.url, statsTimeoutMs: 1_000, splitTimeoutMs: 2_000 }),
       defaults: { rolloutSteps: [10, 25, 50, 75, 100], initialPercentage: 10, minSamples: 50, confidence: 0.95 },
@@ -65,7 +66,7 @@ export async function createServiceFixture(o: { leading?: () => boolean } = {}):
     await app.ready();
     // The first read sets prime's mark, as a reactor that has been running for a while would have it.
     await service.tick();
-    service.start();
+    await service.start();
     return { service, app };
   };
 
@@ -79,7 +80,7 @@ export async function createServiceFixture(o: { leading?: () => boolean } = {}):
   fx.reopen = async () => {
     await shut();
     db = openDatabase({ path: dbPath });
-    registry = new ModelRegistry({ db, modelsDir });
+    registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir });
     Object.assign(fx, { db, registry, ...(await build()) });
   };
   fx.close = async () => {
