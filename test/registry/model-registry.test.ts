@@ -38,7 +38,7 @@ describe('ModelRegistry', () => {
       ['v1.0.1', 'available'],
       ['v1.0.0', 'stable'],
     ]);
-    expect((await f.registry.stable('vision'))).toBeUndefined();
+    expect(await f.registry.stable('vision')).toBeUndefined();
   });
 
   it('returns the existing version when the same job registers again, without a second folder', async () => {
@@ -64,7 +64,7 @@ describe('ModelRegistry', () => {
 
   it('writes manifest.json with metrics, counts, job, digest, files and extras', async () => {
     const v = await f.registry.register(f.input('job-1', { extra: { architecture: 'fasttext-64' } }));
-    const dir = (await f.registry.pathOf('nlu', 'v1.0.0'));
+    const dir = await f.registry.pathOf('nlu', 'v1.0.0');
     expect(dir).toBe(join(f.modelsDir, 'nlu', 'v1.0.0'));
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest).toEqual({
@@ -90,7 +90,7 @@ describe('ModelRegistry', () => {
 
   it('creates files 0600 and folders 0700', async () => {
     await f.registry.register(f.input('job-1'));
-    const dir = (await f.registry.pathOf('nlu', 'v1.0.0'));
+    const dir = await f.registry.pathOf('nlu', 'v1.0.0');
     for (const d of [f.modelsDir, join(f.modelsDir, 'nlu'), dir, join(dir, 'weights')]) {
       expect(statSync(d).mode & 0o777, d).toBe(0o700);
     }
@@ -99,7 +99,7 @@ describe('ModelRegistry', () => {
 
   it('verifies an untouched version and reports a tampered, missing or added file', async () => {
     await f.registry.register(f.input('job-1'));
-    const dir = (await f.registry.pathOf('nlu', 'v1.0.0'));
+    const dir = await f.registry.pathOf('nlu', 'v1.0.0');
     const clean = await f.registry.verify('nlu', 'v1.0.0');
     expect(clean).toMatchObject({ ok: true, problems: [] });
     expect(clean.actual).toBe(clean.expected);
@@ -118,7 +118,7 @@ describe('ModelRegistry', () => {
 
   it('reports a manifest.json whose digest was edited', async () => {
     const v = await f.registry.register(f.input('job-1'));
-    const path = join((await f.registry.pathOf('nlu', v.version)), 'manifest.json');
+    const path = join(await f.registry.pathOf('nlu', v.version), 'manifest.json');
     const manifest = JSON.parse(readFileSync(path, 'utf8'));
     writeFileSync(path, JSON.stringify({ ...manifest, digest: `sha256:${'0'.repeat(64)}` }));
     const r = await f.registry.verify('nlu', v.version);
@@ -137,7 +137,7 @@ describe('ModelRegistry', () => {
       });
     }
     expect(readdirSync(join(f.modelsDir, 'nlu'))).toEqual([]);
-    expect((await f.registry.listVersions('nlu'))).toEqual([]);
+    expect(await f.registry.listVersions('nlu')).toEqual([]);
   });
 
   it('rejects bad arguments with TRN_ERR_MODEL_REGISTRY_INVALID_ARGUMENT naming the field', async () => {
@@ -174,14 +174,14 @@ describe('ModelRegistry', () => {
   });
 
   it('answers ModelNotFound (404) for a well-formed version that is not registered', async () => {
-    expect((await f.registry.has('nlu', 'v1.0.0'))).toBe(false);
+    expect(await f.registry.has('nlu', 'v1.0.0')).toBe(false);
     await expect(f.registry.get('nlu', 'v1.0.0')).rejects.toMatchObject({ code: 'TRN_ERR_MODEL_NOT_FOUND', statusCode: 404 });
     await expect(f.registry.pathOf('nlu', 'v1.0.0')).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('lists every built-in type, including those without versions', async () => {
     await f.registry.register(f.input('job-1'));
-    const list = (await f.registry.list());
+    const list = await f.registry.list();
     expect(list.map((s) => s.modelType)).toEqual(['voice', 'nlu', 'vision', 'embedding']);
     expect(list.find((s) => s.modelType === 'vision')).toEqual({ modelType: 'vision', stable: null, canary: null, canaryPercentage: 0, versions: [] });
     expect(list.find((s) => s.modelType === 'nlu')?.stable).toBe('v1.0.0');

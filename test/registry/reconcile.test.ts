@@ -33,7 +33,7 @@ describe('ModelRegistry reconcile', () => {
       mkdirSync(join(d, 'weights'), { recursive: true });
       writeFileSync(join(d, 'weights', 'half.bin'), 'half a copy');
     }
-    expect((await f.registry.listVersions('nlu'))).toEqual([]);
+    expect(await f.registry.listVersions('nlu')).toEqual([]);
 
     const v = await f.registry.register(f.input('job-1'));
     expect(v.version).toBe('v1.0.0');
@@ -46,7 +46,7 @@ describe('ModelRegistry reconcile', () => {
   it('adopts a complete version folder whose row was lost, so the retried job gets it back', async () => {
     const original = await f.registry.register(f.input('job-1'));
     const fresh = registryWithLostRows();
-    expect((await fresh.listVersions('nlu'))).toEqual([]);
+    expect(await fresh.listVersions('nlu')).toEqual([]);
 
     const retried = await fresh.register(f.input('job-1'));
     expect(retried).toMatchObject({ version: 'v1.0.0', digest: original.digest, jobId: 'job-1', status: 'stable' });
