@@ -1,8 +1,13 @@
 import { expect, it } from 'vitest';
-import { initialStatus, reconcile } from '../../src/rollout/index.js';
+import { initialStatus, reconcile, TERMINAL_EVENTS } from '../../src/rollout/index.js';
 import { schemaVersion } from '../../src/store/database.js';
 import { postgresSchemaVersion } from '../../src/store/open-sql.js';
 import { DeploymentsStore } from '../../src/rollout/deployments-store.js';
+import { RolloutEngine } from '../../src/rollout/rollout-engine.js';
+import { SplitPusher } from '../../src/rollout/split-pusher.js';
+import { ModelsStore } from '../../src/registry/models-store.js';
+import type { Intent } from '../../src/rollout/index.js';
+import type { SqlDb } from '../../src/store/sql.js';
 import { T0, obs, outcomes, spec } from '../rollout/helpers.js';
 import { describeStores } from './harness.js';
 
@@ -74,5 +79,29 @@ describeStores('DeploymentsStore', (fresh) => {
     const { status } = (await stores[0].get(won[0]))!;
     await Promise.all(stores.map((s, i) => s.saveStatus(won[0], { ...status, updatedAt: T0 + i }, [{ event: 'waiting', data: { i } }, { event: 'waiting', data: { i } }])));
     expect((await stores[1].eventsSince(won[0], 0)).map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('lets one of three commands racing on separate handles end a deployment; the others find it ended', async () => {
+    const { db, another } = await fresh();
+    const handles: SqlDb[] = [db, await another(), await another()];
+    const models = new ModelsStore(db);
+    for (const [v, job] of [['v1.0.0', 'a'], ['v1.0.1', 'b']]) {
+      await models.insertVersion({ modelType: 'nlu', version: v, jobId: job, digest: 'sha256:x', manifest: { version: v } as never, createdAtMs: T0 });
+    }
+    const store = new DeploymentsStore(db);
+    await store.insert(record('d'), [{ event: 'started', data: {} }]);
+    const pusher = new SplitPusher({ pushSplit: async () => ({}) });
+    const engines = handles.map((h) => new RolloutEngine(h, pusher));
+    // Connected beforehand, so no handle's transaction ends before the others' begin.
+    await Promise.all(handles.map((h) => h.get('SELECT 1')));
+    const intents: Intent[] = ['promote', 'abort', 'promote'];
+    // Each reads the deployment under its transaction, locked on Postgres: without the lock all three read
+    // `deploying` and each appends its own end.
+    await Promise.all(engines.map((e, i) => e.transaction(async (t) => t.reconcileOne((await t.store.get('d', true))!, [intents[i]], T0 + 1000))));
+    const ends = (await store.eventsSince('d', 0)).filter((e) => (TERMINAL_EVENTS as readonly string[]).includes(e.event));
+    expect(ends).toHaveLength(1);
+    const { status } = (await store.get('d'))!;
+    expect(ends[0].event).toBe(status.phase);
+    expect((await models.pointers('nlu')).stable).toBe(status.phase === 'completed' ? 'v1.0.1' : 'v1.0.0');
   });
 });
