@@ -67,7 +67,9 @@ describeStores('DeploymentsStore', (fresh) => {
 
   it('starts one deployment per type when two handles deploy it at once, and numbers a shared log without gaps', async () => {
     const { db, another } = await fresh();
-    const stores = [new DeploymentsStore(db), new DeploymentsStore(await another()), new DeploymentsStore(await another())];
+    const handles = [db, await another(), await another()];
+    const stores = handles.map((h) => new DeploymentsStore(h));
+    await Promise.all(handles.map((h) => h.get('SELECT 1')));
     const results = await Promise.all(stores.map((s, i) => s.insert(record(`d${i}`), [{ event: 'started', data: {} }])));
     const won = results.flatMap((r, i) => (r.inserted ? [`d${i}`] : []));
     expect(won).toHaveLength(1);

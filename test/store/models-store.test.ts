@@ -68,7 +68,10 @@ describeStores('ModelsStore', (fresh, dialect) => {
 
   it('keeps versions distinct and one stable pointer when two handles register one type at once', async () => {
     const { db, another } = await fresh();
-    const stores = [new ModelsStore(db), new ModelsStore(await another())];
+    const handles = [db, await another()];
+    const stores = handles.map((h) => new ModelsStore(h));
+    // Connected beforehand, so no handle's transaction ends before the other's begins.
+    await Promise.all(handles.map((h) => h.get('SELECT 1')));
     // Different versions from both sides, and the same version and the same job raced from both sides.
     const results = await Promise.all([
       stores[0].insertVersion(record('v1.0.0', 'a')),
