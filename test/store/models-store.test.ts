@@ -1,5 +1,8 @@
-import { expect, it } from 'vitest';
-import type { ModelManifest, ModelVersionRecord } from '../../src/registry/index.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { ModelRegistry, type ModelManifest, type ModelVersionRecord } from '../../src/registry/index.js';
 import { ModelsStore, versionFromRow, versionToRow } from '../../src/registry/models-store.js';
 import { describeStores } from './harness.js';
 
@@ -23,6 +26,12 @@ it('round-trips a record through toRow/fromRow, splitting the version into numer
   const row = versionToRow(rec);
   expect(row).toMatchObject({ model_type: 'nlu', version: 'v12.3.45', major: 12, minor: 3, patch: 45, created_at: 1_736_942_400.123 });
   expect(versionFromRow(row)).toEqual(rec);
+});
+
+/** Temp folders of the registry tests. */
+const cleanup: string[] = [];
+afterAll(() => {
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
 describeStores('ModelsStore', (fresh, dialect) => {
@@ -91,5 +100,26 @@ describeStores('ModelsStore', (fresh, dialect) => {
     const seen = await stores[1].pointers('nlu');
     expect(seen.stable).toBe(['v1.0.0', 'v1.0.1', 'v1.0.2', 'v1.0.2', 'v1.0.3', 'v1.0.4'][madeStable[0]]);
     expect(await stores[0].listVersions('nlu')).toHaveLength(4);
+  });
+
+  it('gives two registries on separate handles distinct versions of one type and the same stable, and one version per job', async () => {
+    const { db, another } = await fresh();
+    const root = mkdtempSync(join(tmpdir(), 'trinity-registry-race-'));
+    cleanup.push(root);
+    const modelsDir = join(root, 'models');
+    const registries = [new ModelRegistry({ db, modelsDir }), new ModelRegistry({ db: await another(), modelsDir })];
+    const input = (jobId: string) => {
+      const sourceDir = join(root, `export-${jobId}`);
+      mkdirSync(sourceDir, { recursive: true });
+      writeFileSync(join(sourceDir, 'model.json'), jobId);
+      return { modelType: 'nlu' as const, jobId, sourceDir, metrics: { val_accuracy: 0.9 }, counts: { total: 1 } };
+    };
+    const jobs = ['a', 'b', 'c', 'd', 'e', 'a'];
+    const made = await Promise.all(jobs.map((job, i) => registries[i % 2].register(input(job))));
+    expect(made.slice(0, 5).map((v) => v.version).sort()).toEqual(['v1.0.0', 'v1.0.1', 'v1.0.2', 'v1.0.3', 'v1.0.4']);
+    expect(made[5].version).toBe(made[0].version);
+    const stable = await Promise.all(registries.map(async (r) => (await r.stable('nlu'))?.version));
+    expect(stable).toEqual(['v1.0.0', 'v1.0.0']);
+    expect((await registries[1].listVersions('nlu')).map((v) => v.version)).toEqual(['v1.0.4', 'v1.0.3', 'v1.0.2', 'v1.0.1', 'v1.0.0']);
   });
 });
