@@ -61,6 +61,9 @@ export class Reactor {
   private experiences: ExperienceStore | null = null;
   private writer: ExperienceWriter | null = null;
   private deployments: DeploymentService | null = null;
+  /** Stable version per type for health and the state file, which stay synchronous: see modelsDeployed. */
+  private deployed: Record<string, string> = {};
+  private deployedRead: Promise<void> | null = null;
   private evaluation: EvaluationService | null = null;
   private leaders: ReactorLeaders | null = null;
   /** Starts and stops of the intake as the intake-reconcile role comes and goes, one after another. */
@@ -104,10 +107,28 @@ export class Reactor {
     );
   }
 
+  /**
+   * As of the last read of the registry, which each call starts for the next one (the state file's
+   * heartbeat calls it too), as do start and every deployment event: the registry is on the async store seam.
+   */
   private modelsDeployed(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const s of this.registry?.list() ?? []) if (s.stable) out[s.modelType] = s.stable;
-    return out;
+    void this.readModelsDeployed();
+    return this.deployed;
+  }
+
+  private readModelsDeployed(): Promise<void> {
+    this.deployedRead ??= (async () => {
+      try {
+        const out: Record<string, string> = {};
+        for (const s of (await this.registry?.list()) ?? []) if (s.stable) out[s.modelType] = s.stable;
+        this.deployed = out;
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'could not read the stable model versions; health shows the last ones read');
+      } finally {
+        this.deployedRead = null;
+      }
+    })();
+    return this.deployedRead;
   }
 
   /** Opens everything, starts listening, and returns the bound port. */
@@ -142,6 +163,7 @@ export class Reactor {
     this.state.startHeartbeat(config.stateFileIntervalSeconds * 1000);
 
     await this.modelRegistry().reconcile();
+    await this.readModelsDeployed();
     const leaders = this.leadership();
     // When it leads at start, the first drain of the events folder ends before health says ready.
     await leaders.intake.start();
@@ -173,7 +195,7 @@ export class Reactor {
       return l;
     };
     const leaders = { rollout: make(ROLE_ROLLOUT_CONTROLLER), intake: make(ROLE_INTAKE_RECONCILE) };
-    leaders.rollout.on('elected', () => this.deploymentService().lead());
+    leaders.rollout.on('elected', () => void this.deploymentService().lead());
     leaders.rollout.on('deposed', () => void this.deploymentService().follow());
     leaders.intake.on('elected', () => this.queueIntake(() => this.startIntake()));
     leaders.intake.on('deposed', () => this.queueIntake(() => this.stopIntake()));
@@ -234,7 +256,7 @@ export class Reactor {
 
   private modelRegistry(): ModelRegistry {
     this.registry ??= new ModelRegistry({
-      db: this.database(),
+      db: this.sql(),
       modelsDir: this.opts.config.paths.models,
       logger: this.opts.logger.child({ component: 'registry' }),
     });
@@ -278,14 +300,16 @@ export class Reactor {
 
   // ── deployments (issue 4): rollout controller, prime split, rollback ──
   private deploymentService(): DeploymentService {
-    this.deployments ??= createDeploymentService(this.opts.config, {
-      db: this.database(),
+    if (this.deployments) return this.deployments;
+    this.deployments = createDeploymentService(this.opts.config, {
+      db: this.sql(),
       registry: this.modelRegistry(),
       logger: this.opts.logger.child({ component: 'deployments' }),
-      // The lease as this node last renewed it, by its clock: the database check (`holds(tx)`, async now)
-      // needs the tick's transaction on the async seam too, which comes with the deployments store.
-      leading: () => this.leadership().rollout.isLeader,
+      // Checked in the tick's own transaction: a node that lost its lease (paused past the TTL, or by
+      // another host's clock) writes nothing, and the read cannot wait on the transaction it is in.
+      leading: (tx) => this.leadership().rollout.holds(tx),
     });
+    this.deployments.on('event', () => void this.readModelsDeployed());
     return this.deployments;
   }
 

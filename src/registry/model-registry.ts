@@ -52,7 +52,7 @@ export class ModelRegistry {
 
   constructor(options: ModelRegistryOptions) {
     const { db, modelsDir, now = Date.now, logger } = options ?? ({} as Partial<ModelRegistryOptions>);
-    if (typeof db !== 'object' || db === null) throw ModelRegistryInvalidArgument('option db', 'an open database', typeof db);
+    if (typeof db !== 'object' || db === null) throw ModelRegistryInvalidArgument('option db', 'an open store seam (SqlDb)', typeof db);
     if (typeof modelsDir !== 'string' || modelsDir === '') {
       throw ModelRegistryInvalidArgument('option modelsDir', 'a non-empty path', modelsDir);
     }
@@ -89,7 +89,7 @@ export class ModelRegistry {
     if (!VERSION_BUMPS.includes(bump)) throw ModelRegistryInvalidArgument('bump', VERSION_BUMPS.join(' or '), bump);
     const extra = checkExtra(input.extra);
 
-    const done = this.#existingForJob(jobId, type);
+    const done = await this.#existingForJob(jobId, type);
     if (done) return done;
     const typeDir = this.#typeDir(type);
     return withFolderLock(typeDir, async () => {
@@ -108,7 +108,7 @@ export class ModelRegistry {
     await syncDir(this.#modelsDir);
     await this.#reconcileLocked(type, emptyReport());
     // A crash between rename and insert left this job's folder behind; reconcile has just adopted it.
-    const adopted = this.#existingForJob(input.jobId, type);
+    const adopted = await this.#existingForJob(input.jobId, type);
     if (adopted) return adopted;
 
     const staging = join(typeDir, stagingName(randomBytes(6).toString('hex')));
@@ -117,7 +117,7 @@ export class ModelRegistry {
       const files = await copyArtifacts(input.sourceDir, staging);
       const digest = digestOf(files);
       for (let attempt = 1; ; attempt++) {
-        const version = nextVersion(this.#store.latestVersion(type), bump);
+        const version = nextVersion(await this.#store.latestVersion(type), bump);
         const createdAtMs = this.#now();
         const manifest = buildManifest({ input, version, createdAtMs, digest, files, extra });
         await writeFileAtomic(join(staging, MANIFEST_NAME), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -135,10 +135,10 @@ export class ModelRegistry {
         await syncDir(typeDir);
 
         const record: ModelVersionRecord = { modelType: type, version, jobId: input.jobId, digest, manifest, createdAtMs };
-        const result = this.#store.insertVersion(record);
-        if (result.inserted) return this.#info(record, this.#store.pointers(type));
+        const result = await this.#store.insertVersion(record);
+        if (result.inserted) return this.#info(record, await this.#store.pointers(type));
         // Another process registered this job (or adopted our folder) between our checks and the insert.
-        const existing = this.#existingForJob(input.jobId, type);
+        const existing = await this.#existingForJob(input.jobId, type);
         if (existing) {
           if (existing.version !== version) await rm(final, { recursive: true, force: true });
           return existing;
@@ -169,78 +169,79 @@ export class ModelRegistry {
   }
 
   /** Every built-in model type, with its pointers and versions (newest first); types without versions too. */
-  list(): ModelTypeSummary[] {
-    return MODEL_TYPES.map((type) => this.summary(type));
+  list(): Promise<ModelTypeSummary[]> {
+    return Promise.all(MODEL_TYPES.map((type) => this.summary(type)));
   }
 
-  summary(type: string): ModelTypeSummary {
+  async summary(type: string): Promise<ModelTypeSummary> {
     const t = assertModelType(type);
-    const p = this.#store.pointers(t);
+    const p = await this.#store.pointers(t);
+    const versions = await this.#store.listVersions(t);
     return {
       modelType: t,
       stable: p.stable,
       canary: p.canary,
       canaryPercentage: p.canaryPercentage,
-      versions: this.#store.listVersions(t).map((r) => this.#info(r, p)),
+      versions: versions.map((r) => this.#info(r, p)),
     };
   }
 
   /** Newest first. */
-  listVersions(type: string): ModelVersionInfo[] {
-    return this.summary(type).versions;
+  async listVersions(type: string): Promise<ModelVersionInfo[]> {
+    return (await this.summary(type)).versions;
   }
 
-  has(type: string, version: string): boolean {
-    return this.#store.get(assertModelType(type), assertVersion(version)) !== undefined;
+  async has(type: string, version: string): Promise<boolean> {
+    return (await this.#store.get(assertModelType(type), assertVersion(version))) !== undefined;
   }
 
   /** Throws ModelNotFound (404) for a version that is not registered. */
-  get(type: string, version: string): ModelVersionDetails {
-    const rec = this.#require(type, version);
+  async get(type: string, version: string): Promise<ModelVersionDetails> {
+    const rec = await this.#require(type, version);
     return {
-      ...this.#info(rec, this.#store.pointers(rec.modelType)),
+      ...this.#info(rec, await this.#store.pointers(rec.modelType)),
       files: rec.manifest.files,
       manifest: rec.manifest,
       path: this.#versionDir(rec.modelType, rec.version),
     };
   }
 
-  latest(type: string): ModelVersionInfo | undefined {
-    return this.listVersions(type)[0];
+  async latest(type: string): Promise<ModelVersionInfo | undefined> {
+    return (await this.listVersions(type))[0];
   }
 
-  stable(type: string): ModelVersionInfo | undefined {
+  async stable(type: string): Promise<ModelVersionInfo | undefined> {
     const t = assertModelType(type);
-    const p = this.#store.pointers(t);
-    const rec = p.stable === null ? undefined : this.#store.get(t, p.stable);
+    const p = await this.#store.pointers(t);
+    const rec = p.stable === null ? undefined : await this.#store.get(t, p.stable);
     return rec && this.#info(rec, p);
   }
 
   /** The artifacts folder of a registered version; throws ModelNotFound (404) for any other. */
-  pathOf(type: string, version: string): string {
-    const rec = this.#require(type, version);
+  async pathOf(type: string, version: string): Promise<string> {
+    const rec = await this.#require(type, version);
     return this.#versionDir(rec.modelType, rec.version);
   }
 
   /** Hashes the version's files again and compares them with what was recorded at registration. */
   async verify(type: string, version: string): Promise<VerifyResult> {
-    const rec = this.#require(type, version);
+    const rec = await this.#require(type, version);
     return verifyFolder(this.#versionDir(rec.modelType, rec.version), { digest: rec.digest, files: rec.manifest.files });
   }
 
-  #require(type: string, version: string): ModelVersionRecord {
+  async #require(type: string, version: string): Promise<ModelVersionRecord> {
     const t = assertModelType(type);
     const v = assertVersion(version);
-    const rec = this.#store.get(t, v);
+    const rec = await this.#store.get(t, v);
     if (rec === undefined) throw ModelNotFound(t, v);
     return rec;
   }
 
-  #existingForJob(jobId: string, type: ModelType): ModelVersionInfo | undefined {
-    const rec = this.#store.findByJob(jobId);
+  async #existingForJob(jobId: string, type: ModelType): Promise<ModelVersionInfo | undefined> {
+    const rec = await this.#store.findByJob(jobId);
     if (rec === undefined) return undefined;
     if (rec.modelType !== type) throw ModelJobConflict(jobId, rec.modelType, rec.version, type);
-    return this.#info(rec, this.#store.pointers(type));
+    return this.#info(rec, await this.#store.pointers(type));
   }
 
   #typeDir(type: ModelType): string {

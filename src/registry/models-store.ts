@@ -2,10 +2,11 @@
  * The model registry's tables (`model_versions`, `model_pointers`). Only this module knows their SQL and
  * row shapes; the registry sees ModelVersionRecord and ModelPointers.
  */
-import { StoreFailed, TrinityError } from '../errors.js';
+import { StoreFailed } from '../errors.js';
 import { isModelType, type ModelType } from '../model-types.js';
 import type { ModelManifest, ModelPointers, ModelVersionRecord } from './types.js';
-import type { Db } from '../store/database.js';
+import { joinTransaction, storeCall } from '../store/seam-helpers.js';
+import type { Sql, SqlDb } from '../store/sql.js';
 
 /** A `model_versions` row as stored. Times are unix seconds, like every other table. */
 export interface ModelVersionRow {
@@ -78,110 +79,96 @@ export type InsertVersionResult =
   /** Nothing written: that version number, or that job, is already registered. */
   | { inserted: false; conflict: 'version' | 'job' };
 
+/** The prefix of this store's StoreFailed messages. */
+const WHAT = 'model registry';
+
 const SQL = {
   byJob: 'SELECT * FROM model_versions WHERE job_id = ?',
   get: 'SELECT * FROM model_versions WHERE model_type = ? AND version = ?',
   list: 'SELECT * FROM model_versions WHERE model_type = ? ORDER BY major DESC, minor DESC, patch DESC',
   latest: 'SELECT version FROM model_versions WHERE model_type = ? ORDER BY major DESC, minor DESC, patch DESC LIMIT 1',
   count: 'SELECT COUNT(*) AS n FROM model_versions WHERE model_type = ?',
+  // DO NOTHING on either unique key (version, job): a concurrent registration of the same one on Postgres
+  // waits for the other to commit and then writes nothing, instead of failing the transaction.
   insert: `INSERT INTO model_versions (model_type, version, major, minor, patch, job_id, digest, manifest, created_at)
-           VALUES (@model_type, @version, @major, @minor, @patch, @job_id, @digest, @manifest, @created_at)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   pointers: 'SELECT * FROM model_pointers WHERE model_type = ?',
   setStableIfUnset: `INSERT INTO model_pointers (model_type, stable, canary, canary_percentage, updated_at)
                      VALUES (?, ?, NULL, 0, ?)
                      ON CONFLICT (model_type) DO UPDATE SET stable = excluded.stable, updated_at = excluded.updated_at
                      WHERE model_pointers.stable IS NULL`,
   setPointers: `INSERT INTO model_pointers (model_type, stable, canary, canary_percentage, updated_at)
-                VALUES (@model_type, @stable, @canary, @canary_percentage, @updated_at)
+                VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (model_type) DO UPDATE SET stable = excluded.stable, canary = excluded.canary,
                   canary_percentage = excluded.canary_percentage, updated_at = excluded.updated_at`,
 } as const;
 
-function prepare(db: Db) {
-  return {
-    byJob: db.prepare<[string], ModelVersionRow>(SQL.byJob),
-    get: db.prepare<[string, string], ModelVersionRow>(SQL.get),
-    list: db.prepare<[string], ModelVersionRow>(SQL.list),
-    latest: db.prepare<[string], { version: string }>(SQL.latest),
-    count: db.prepare<[string], { n: number }>(SQL.count),
-    insert: db.prepare<[ModelVersionRow]>(SQL.insert),
-    pointers: db.prepare<[string], ModelPointerRow>(SQL.pointers),
-    setStableIfUnset: db.prepare<[string, string, number]>(SQL.setStableIfUnset),
-    setPointers: db.prepare<[ModelPointerRow]>(SQL.setPointers),
-  };
-}
-
+/**
+ * On the async store seam (src/store/sql.ts): built over the database, or over a transaction's `tx` to
+ * write inside the caller's transaction (the deployments' pointer updates).
+ */
 export class ModelsStore {
-  readonly #db: Db;
-  readonly #stmt: ReturnType<typeof prepare>;
+  readonly #q: Sql | SqlDb;
 
-  /** The database must be migrated (openDatabase does it). */
-  constructor(db: Db) {
-    this.#db = db;
-    this.#stmt = this.#run(() => prepare(db));
+  /** The database must be migrated. */
+  constructor(q: Sql | SqlDb) {
+    this.#q = q;
   }
 
-  findByJob(jobId: string): ModelVersionRecord | undefined {
-    const row = this.#run(() => this.#stmt.byJob.get(jobId));
+  async findByJob(jobId: string): Promise<ModelVersionRecord | undefined> {
+    const row = await this.#get<ModelVersionRow>(SQL.byJob, [jobId]);
     return row && versionFromRow(row);
   }
 
-  get(type: ModelType, version: string): ModelVersionRecord | undefined {
-    const row = this.#run(() => this.#stmt.get.get(type, version));
+  async get(type: ModelType, version: string): Promise<ModelVersionRecord | undefined> {
+    const row = await this.#get<ModelVersionRow>(SQL.get, [type, version]);
     return row && versionFromRow(row);
   }
 
   /** Newest first. */
-  listVersions(type: ModelType): ModelVersionRecord[] {
-    return this.#run(() => this.#stmt.list.all(type)).map(versionFromRow);
+  async listVersions(type: ModelType): Promise<ModelVersionRecord[]> {
+    return (await storeCall(WHAT, () => this.#q.all<ModelVersionRow>(SQL.list, [type]))).map(versionFromRow);
   }
 
-  latestVersion(type: ModelType): string | undefined {
-    return this.#run(() => this.#stmt.latest.get(type))?.version;
+  async latestVersion(type: ModelType): Promise<string | undefined> {
+    return (await this.#get<{ version: string }>(SQL.latest, [type]))?.version;
   }
 
-  pointers(type: ModelType): ModelPointers {
-    return pointersFromRow(type, this.#run(() => this.#stmt.pointers.get(type)));
+  async pointers(type: ModelType): Promise<ModelPointers> {
+    return pointersFromRow(type, await this.#get<ModelPointerRow>(SQL.pointers, [type]));
   }
 
   /**
    * Records a version in one transaction. When it is the type's first version it also becomes stable, so
-   * a fresh install has something to serve. Taken as an IMMEDIATE transaction so two processes cannot
-   * both see "no versions yet".
+   * a fresh install has something to serve. SQLite takes the transaction IMMEDIATE, so two processes
+   * cannot both see "no versions yet"; on Postgres both may, and the stable pointer goes to whichever
+   * sets it first (the other's conditional upsert waits for it, then finds stable set).
    */
-  insertVersion(rec: ModelVersionRecord): InsertVersionResult {
-    const row = versionToRow(rec);
-    const s = this.#stmt;
-    const tx = this.#db.transaction((): InsertVersionResult => {
-      if (s.byJob.get(row.job_id) !== undefined) return { inserted: false, conflict: 'job' };
-      if (s.get.get(row.model_type, row.version) !== undefined) return { inserted: false, conflict: 'version' };
-      const first = (s.count.get(row.model_type)?.n ?? 0) === 0;
-      s.insert.run(row);
-      if (!first) return { inserted: true, madeStable: false };
-      return { inserted: true, madeStable: s.setStableIfUnset.run(row.model_type, row.version, row.created_at).changes > 0 };
-    });
-    return this.#run(() => tx.immediate());
+  insertVersion(rec: ModelVersionRecord): Promise<InsertVersionResult> {
+    const r = versionToRow(rec);
+    return storeCall(WHAT, () =>
+      joinTransaction(this.#q, async (tx): Promise<InsertVersionResult> => {
+        if ((await tx.get(SQL.byJob, [r.job_id])) !== undefined) return { inserted: false, conflict: 'job' };
+        if ((await tx.get(SQL.get, [r.model_type, r.version])) !== undefined) return { inserted: false, conflict: 'version' };
+        const first = ((await tx.get<{ n: number }>(SQL.count, [r.model_type]))?.n ?? 0) === 0;
+        const row = [r.model_type, r.version, r.major, r.minor, r.patch, r.job_id, r.digest, r.manifest, r.created_at];
+        if ((await tx.run(SQL.insert, row)).changes === 0) {
+          // Taken meanwhile by a concurrent transaction (Postgres): report it as the checks above would have.
+          return { inserted: false, conflict: (await tx.get(SQL.byJob, [r.job_id])) !== undefined ? 'job' : 'version' };
+        }
+        if (!first) return { inserted: true, madeStable: false };
+        return { inserted: true, madeStable: (await tx.run(SQL.setStableIfUnset, [r.model_type, r.version, r.created_at])).changes > 0 };
+      }),
+    );
   }
 
   /** Rewrites a type's pointers (deployments use this; both versions must be registered). */
-  setPointers(p: ModelPointers, nowMs: number): void {
-    const row: ModelPointerRow = {
-      model_type: p.modelType,
-      stable: p.stable,
-      canary: p.canary,
-      canary_percentage: p.canaryPercentage,
-      updated_at: nowMs / 1000,
-    };
-    this.#run(() => this.#stmt.setPointers.run(row));
+  async setPointers(p: ModelPointers, nowMs: number): Promise<void> {
+    const args = [p.modelType, p.stable, p.canary, p.canaryPercentage, nowMs / 1000];
+    await storeCall(WHAT, () => this.#q.run(SQL.setPointers, args));
   }
 
-  /** Driver errors get the project's code, with the original kept as cause. */
-  #run<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof TrinityError) throw err;
-      throw StoreFailed.with({ cause: err }, `model registry: ${(err as Error).message}`);
-    }
+  #get<T>(sql: string, args: readonly unknown[]): Promise<T | undefined> {
+    return storeCall(WHAT, () => this.#q.get<T>(sql, args));
   }
 }

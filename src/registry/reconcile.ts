@@ -71,7 +71,7 @@ export async function reconcileTypeDir(ctx: ReconcileContext, report: ReconcileR
       if (path === ctx.keep || staging[1] !== HOST || isProcessAlive(Number(staging[2]))) continue;
       await rm(path, { recursive: true, force: true });
       report.removedStaging.push(path);
-    } else if (e.isDirectory() && isVersion(e.name) && ctx.store.get(ctx.type, e.name) === undefined) {
+    } else if (e.isDirectory() && isVersion(e.name) && (await ctx.store.get(ctx.type, e.name)) === undefined) {
       await adoptOrQuarantine(ctx, e.name, path, report);
     }
   }
@@ -106,7 +106,7 @@ async function adopt(ctx: ReconcileContext, version: string, dir: string): Promi
   }
   const check = await verifyFolder(dir, manifest);
   if (!check.ok) return check.problems.join('; ');
-  const result = ctx.store.insertVersion({
+  const result = await ctx.store.insertVersion({
     modelType: ctx.type,
     version,
     jobId: manifest.job_id,

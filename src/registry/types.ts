@@ -1,6 +1,6 @@
 /** Options, inputs, records and results of the model registry. The manifest is a file format: snake_case. */
 import type { ModelType } from '../model-types.js';
-import type { Db } from '../store/database.js';
+import type { SqlDb } from '../store/sql.js';
 
 /** Which part of the version a registration raises. */
 export type VersionBump = 'patch' | 'minor' | 'major';
@@ -19,8 +19,8 @@ export interface ModelRegistryLogger {
 }
 
 export interface ModelRegistryOptions {
-  /** An open, migrated database (see openDatabase). */
-  db: Db;
+  /** The service's store seam (src/store/sql.ts) over a migrated database. */
+  db: SqlDb;
   /** MODEL_REGISTRY_DIR (config.paths.models). Created on first registration, 0700. */
   modelsDir: string;
   /** Receives reconcile decisions (orphans adopted or quarantined). Default: none. */

@@ -7,7 +7,7 @@
  */
 import type { PrimeStatsWire } from '../client/index.js';
 import type { ModelType } from '../model-types.js';
-import type { DeploymentsStore } from './deployments-store.js';
+import type { Sql } from '../store/sql.js';
 import type { PushLogger, SplitPusher } from './split-pusher.js';
 import { statsFromWire, type Change, type RolloutEngine } from './rollout-engine.js';
 
@@ -17,15 +17,18 @@ export interface LoopLogger extends PushLogger {
 
 export interface ControllerLoopOptions {
   stats(signal: AbortSignal): Promise<PrimeStatsWire>;
-  store: DeploymentsStore;
   engine: RolloutEngine;
   pusher: SplitPusher;
   tickMs: number;
   now: () => number;
   /** Told after each committed tick that changed something. */
-  onChanges(changes: Change[]): void;
-  /** Asked inside each tick's transaction: false skips the tick (this node no longer leads). Default: always. */
-  acting?: () => boolean;
+  onChanges(changes: Change[]): Promise<void>;
+  /**
+   * Asked inside each tick's transaction, with its connection: false skips the tick (this node no longer
+   * leads). A check that reads the database must read through `tx` (SQLite: the seam waits for an open
+   * transaction, so a read beside it would wait for itself). Default: always.
+   */
+  acting?: (tx: Sql) => boolean | Promise<boolean>;
   logger?: LoopLogger;
 }
 
@@ -77,7 +80,7 @@ export class ControllerLoop {
   }
 
   async #run(): Promise<void> {
-    const { store, engine, pusher, logger } = this.#o;
+    const { engine, pusher, logger } = this.#o;
     let stats: PrimeStatsWire | null = null;
     try {
       stats = await this.#o.stats(this.#abort.signal);
@@ -89,20 +92,22 @@ export class ControllerLoop {
     try {
       const now = this.#o.now();
       let acting = true;
-      const changes = store.transaction(() => {
-        acting = this.#o.acting?.() ?? true;
+      const changes = await engine.transaction(async (e) => {
+        acting = (await this.#o.acting?.(e.store.sql)) ?? true;
         if (!acting) return [];
-        if (stats) engine.accumulate(statsFromWire(stats), now);
-        return store
-          .active()
-          .map((rec) => engine.reconcileOne(rec, [], now))
-          .filter((c): c is Change => c !== null);
+        if (stats) await e.accumulate(statsFromWire(stats), now);
+        const out: Change[] = [];
+        for (const rec of await e.store.active(true)) {
+          const c = await e.reconcileOne(rec, [], now);
+          if (c) out.push(c);
+        }
+        return out;
       });
       if (!acting) return;
-      this.#o.onChanges(changes);
+      await this.#o.onChanges(changes);
       // Another node may have changed a split since it was queued here (an API call it served, or a
       // term as leader): what is pushed is always what the database says now.
-      engine.announce(pusher.wantedTypes() as ModelType[]);
+      await engine.announce(pusher.wantedTypes() as ModelType[]);
       await pusher.flush();
     } catch (err) {
       // One bad tick (a locked database, a bug) must not end the loop: the next tick tries again.

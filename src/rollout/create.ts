@@ -2,16 +2,16 @@
 import { PrimeClient } from '../client/index.js';
 import type { Config } from '../config/config.js';
 import type { ModelRegistry } from '../registry/index.js';
-import type { Db } from '../store/database.js';
+import type { Sql, SqlDb } from '../store/sql.js';
 import { DeploymentService } from './deployment-service.js';
 import type { DeploymentLogger } from './types.js';
 
 export interface DeploymentDeps {
-  db: Db;
+  db: SqlDb;
   registry: ModelRegistry;
   logger?: DeploymentLogger;
   /** The rollout-controller lease check (see DeploymentServiceOptions.leading). */
-  leading?: () => boolean;
+  leading?: (tx: Sql) => boolean | Promise<boolean>;
 }
 
 export function createDeploymentService(config: Config, deps: DeploymentDeps): DeploymentService {

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { DeployActive, DeployFinished, DeployIdConflict, DeployInvalidOption, DeployNoRollbackTarget, DeployNotFound, HttpNotReady } from '../errors.js';
 import type { ModelType } from '../model-types.js';
 import type { ModelRegistry } from '../registry/index.js';
-import { DeploymentsStore, type DeploymentEvent, type DeploymentFilter } from './deployments-store.js';
-import { ModelsStore } from '../registry/models-store.js';
+import type { DeploymentEvent, DeploymentFilter, DeploymentsStore } from './deployments-store.js';
 import { initialStatus, intentEffect, pointersFor, rollbackByOperator } from './controller.js';
 import { parseDeployRequest, parseRollbackRequest, type RolloutDefaults } from './deploy-request.js';
 import { assertGate } from './gate.js';
@@ -31,7 +30,6 @@ interface ServiceEvents {
 
 export class DeploymentService extends EventEmitter<ServiceEvents> {
   readonly #store: DeploymentsStore;
-  readonly #models: ModelsStore;
   readonly #registry: ModelRegistry;
   readonly #pusher: SplitPusher;
   readonly #engine: RolloutEngine;
@@ -45,17 +43,15 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
     super();
     const tickMs = o.tickMs ?? DEFAULT_TICK_MS;
     if (!Number.isFinite(tickMs) || tickMs <= 0) throw DeployInvalidOption('DeploymentService', 'tickMs', 'a positive number of milliseconds', o.tickMs);
-    this.#store = new DeploymentsStore(o.db);
-    this.#models = new ModelsStore(o.db);
     this.#registry = o.registry;
     this.#logger = o.logger;
     this.#pusher = new SplitPusher(o.prime, o.logger);
-    this.#engine = new RolloutEngine(this.#store, this.#models, this.#pusher);
+    this.#engine = new RolloutEngine(o.db, this.#pusher);
+    this.#store = this.#engine.store;
     this.#defaults = o.defaults;
     this.#now = o.now ?? Date.now;
     this.#loop = new ControllerLoop({
       stats: (signal) => o.prime.stats(signal),
-      store: this.#store,
       engine: this.#engine,
       pusher: this.#pusher,
       tickMs,
@@ -70,10 +66,15 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
    * Starts acting as the rollout controller: announces every active deployment's split to prime and runs
    * the loop, which picks each rollout up at the step the database holds (also after another node led).
    */
-  lead(): void {
+  async lead(): Promise<void> {
     if (this.#loop.running || this.#closing) return;
-    this.#engine.announce(this.#store.active().map((r) => r.spec.modelType));
+    // Started before the first await, so a second call while this one reads finds it running.
     this.#loop.start();
+    try {
+      await this.#engine.announce((await this.#store.active()).map((r) => r.spec.modelType));
+    } catch (err) {
+      this.#logger?.error({ err }, 'could not read the active deployments to announce their splits; the next change announces them');
+    }
   }
 
   /** Stops the controller loop (another node leads). The API still serves and writes to the database. */
@@ -82,8 +83,8 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
   }
 
   /** The controller of a single node: lead() at once. */
-  start(): void {
-    this.lead();
+  start(): Promise<void> {
+    return this.lead();
   }
 
   /** Whether this node's controller loop runs. */
@@ -91,21 +92,21 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
     return this.#loop.running;
   }
 
-  deploy(body: unknown): DeployResponse {
+  async deploy(body: unknown): Promise<DeployResponse> {
     this.#assertOpen();
     const req = parseDeployRequest(body, this.#defaults);
     if (req.deploymentId !== undefined) {
-      const existing = this.#store.get(req.deploymentId);
+      const existing = await this.#store.get(req.deploymentId);
       if (existing) {
         const { spec } = existing;
         if (spec.modelType !== req.modelType || spec.modelVersion !== req.modelVersion) throw DeployIdConflict(spec.deploymentId, spec.modelType, spec.modelVersion);
         return this.#deployResponse(spec, `deployment ${spec.deploymentId} exists already`);
       }
     }
-    const candidate = this.#registry.get(req.modelType, req.modelVersion);
-    const active = this.#store.activeFor(req.modelType);
+    const candidate = await this.#registry.get(req.modelType, req.modelVersion);
+    const active = await this.#store.activeFor(req.modelType);
     if (active) throw this.#activeError(active.spec);
-    const stable = this.#registry.stable(req.modelType);
+    const stable = await this.#registry.stable(req.modelType);
     const note = assertGate({
       modelType: req.modelType,
       candidate: { version: candidate.version, metrics: candidate.metrics, evaluation: candidate.manifest.evaluation },
@@ -116,37 +117,39 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
     const { deploymentId, ...rest } = req;
     const spec: RolloutSpec = { ...rest, deploymentId: deploymentId ?? newDeploymentId(), previousVersion: stable?.version ?? null, createdAt: now };
     const init = initialStatus(spec, now);
-    const change = this.#store.transaction((): Change => {
+    const change = await this.#engine.transaction(async (e): Promise<Change> => {
       const events = init.decisions.map((d) => ({ event: d.event, data: { ...decisionData(spec, init.status, d), ...(note ? { gate: note } : {}) } }));
-      const r = this.#store.insert({ spec, status: init.status }, events);
-      if (!r.inserted) throw this.#activeError(this.#store.get(r.activeId)?.spec ?? spec);
-      this.#engine.setPointers(spec.modelType, pointersFor(spec, init.status), now);
+      const r = await e.store.insert({ spec, status: init.status }, events);
+      if (!r.inserted) throw this.#activeError((await e.store.get(r.activeId))?.spec ?? spec);
+      await e.setPointers(spec.modelType, pointersFor(spec, init.status), now);
       return { spec, events: r.events };
     });
-    this.#published([change]);
+    await this.#published([change]);
     const message = init.decisions.map((d) => d.message).join('; ') + (note ? `; ${note}` : '');
     return this.#deployResponse(spec, message);
   }
 
-  rollback(body: unknown): RollbackResponse {
+  async rollback(body: unknown): Promise<RollbackResponse> {
     this.#assertOpen();
     const { modelType, previousVersion } = parseRollbackRequest(body);
-    const active = this.#store.activeFor(modelType);
-    const stableNow = this.#models.pointers(modelType).stable;
-    const target = previousVersion ?? (active ? active.spec.previousVersion : previousStable(this.#store, this.#registry, modelType, stableNow));
+    const active = await this.#store.activeFor(modelType);
+    const stableNow = (await this.#engine.models.pointers(modelType)).stable;
+    const target = previousVersion ?? (active ? active.spec.previousVersion : await previousStable(this.#store, this.#registry, modelType, stableNow));
     if (target === null) throw DeployNoRollbackTarget(modelType, stableNow ?? 'nothing');
-    this.#registry.get(modelType, target);
+    await this.#registry.get(modelType, target);
     const now = this.#now();
-    const changes = this.#store.transaction((): Change[] => {
+    const changes = await this.#engine.transaction(async (e): Promise<Change[]> => {
       const out: Change[] = [];
-      if (active) {
-        const c = this.#engine.write(active, rollbackByOperator(active.spec, active.status, target, now), now);
+      // Read again under the transaction: a tick may have moved it on since (a finished one is left as it is).
+      const current = active && (await e.store.get(active.spec.deploymentId, true));
+      if (current) {
+        const c = await e.write(current, rollbackByOperator(current.spec, current.status, target, now), now);
         if (c) out.push(c);
       }
-      this.#engine.setPointers(modelType, { stable: target, canary: null, canaryPercentage: 0 }, now);
+      await e.setPointers(modelType, { stable: target, canary: null, canaryPercentage: 0 }, now);
       return out;
     });
-    this.#published(changes, [modelType]);
+    await this.#published(changes, [modelType]);
     const aborted = active ? `; deployment ${active.spec.deploymentId} rolled back` : '';
     return {
       model_type: modelType,
@@ -158,53 +161,52 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
   }
 
   /** An operator command: idempotent; 409 when the deployment has ended in a way the command cannot undo. */
-  command(id: string, intent: Intent): DeploymentWire {
+  async command(id: string, intent: Intent): Promise<DeploymentWire> {
     this.#assertOpen();
-    const rec = this.#require(id);
+    const rec = await this.#require(this.#store, id);
     const effect = intentEffect(rec.status.phase, intent);
     if (effect === 'conflict') throw DeployFinished.with({ status: rec.status.phase }, id, rec.status.phase, PAST[intent]);
     if (effect === 'apply') {
-      const change = this.#store.transaction(() => {
-        const fresh = this.#require(id);
-        return this.#engine.reconcileOne(fresh, [intent], this.#now());
-      });
-      this.#published(change ? [change] : []);
+      const change = await this.#engine.transaction(async (e) => e.reconcileOne(await this.#require(e.store, id, true), [intent], this.#now()));
+      await this.#published(change ? [change] : []);
     }
     return this.get(id);
   }
 
-  get(id: string): DeploymentWire {
-    const { spec, status } = this.#require(id);
-    const counts = this.#store.counts(id);
-    const events = this.#store.eventsSince(id, 0);
+  async get(id: string): Promise<DeploymentWire> {
+    const { spec, status } = await this.#require(this.#store, id);
+    const counts = await this.#store.counts(id);
+    const events = await this.#store.eventsSince(id, 0);
     return toDeploymentWire({ spec, status, counts, events, push: this.#pusher.pushState(spec.modelType), now: this.#now() });
   }
 
   /** Newest first, without their decision lists. */
-  list(filter: DeploymentFilter = {}): Array<Omit<DeploymentWire, 'decisions'>> {
-    return this.#store.list(filter).map(({ spec, status }) => {
+  async list(filter: DeploymentFilter = {}): Promise<Array<Omit<DeploymentWire, 'decisions'>>> {
+    const out: Array<Omit<DeploymentWire, 'decisions'>> = [];
+    for (const { spec, status } of await this.#store.list(filter)) {
       const { decisions: _omitted, ...rest } = toDeploymentWire({
         spec,
         status,
-        counts: this.#store.counts(spec.deploymentId),
+        counts: await this.#store.counts(spec.deploymentId),
         events: [],
         push: this.#pusher.pushState(spec.modelType),
         now: this.#now(),
       });
-      return rest;
-    });
+      out.push(rest);
+    }
+    return out;
   }
 
-  has(id: string): boolean {
-    return this.#store.get(id) !== undefined;
+  async has(id: string): Promise<boolean> {
+    return (await this.#store.get(id)) !== undefined;
   }
 
-  eventsSince(id: string, afterSeq: number): DeploymentEvent[] {
+  eventsSince(id: string, afterSeq: number): Promise<DeploymentEvent[]> {
     return this.#store.eventsSince(id, afterSeq);
   }
 
-  isFinished(id: string): boolean {
-    const phase = this.#store.get(id)?.status.phase;
+  async isFinished(id: string): Promise<boolean> {
+    const phase = (await this.#store.get(id))?.status.phase;
     return phase !== undefined && phase !== 'deploying' && phase !== 'paused';
   }
 
@@ -213,8 +215,8 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
   }
 
   /** The id of the type's deploying or paused deployment (GET /api/models shows it), else null. */
-  activeDeploymentId(type: ModelType): string | null {
-    return this.#store.activeFor(type)?.spec.deploymentId ?? null;
+  async activeDeploymentId(type: ModelType): Promise<string | null> {
+    return (await this.#store.activeFor(type))?.spec.deploymentId ?? null;
   }
 
   /** One controller pass: read prime's counters, reconcile every active deployment, push changed splits. */
@@ -232,8 +234,8 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
   }
 
   /** After a commit: queue the splits, wake the streams, log the decisions. */
-  #published(changes: Change[], extraTypes: ModelType[] = []): void {
-    this.#engine.announce([...changes.map((c) => c.spec.modelType), ...extraTypes]);
+  async #published(changes: Change[], extraTypes: ModelType[] = []): Promise<void> {
+    await this.#engine.announce([...changes.map((c) => c.spec.modelType), ...extraTypes]);
     for (const c of changes) {
       for (const e of c.events) this.#logger?.info({ deployment_id: c.spec.deploymentId, event: e.event, ...e.data }, String(e.data.message));
       this.emit('event', c.spec.deploymentId);
@@ -241,8 +243,9 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
     if (!this.#closing) void this.#pusher.flush();
   }
 
-  #require(id: string) {
-    const rec = this.#store.get(id);
+  /** `store`: the service's, or a transaction's (then `lock` as in DeploymentsStore.get). */
+  async #require(store: DeploymentsStore, id: string, lock = false) {
+    const rec = await store.get(id, lock);
     if (!rec) throw DeployNotFound(id);
     return rec;
   }
@@ -255,8 +258,8 @@ export class DeploymentService extends EventEmitter<ServiceEvents> {
     return DeployActive.with({ active_deployment_id: spec.deploymentId }, spec.modelType, spec.deploymentId, spec.modelVersion);
   }
 
-  #deployResponse(spec: RolloutSpec, message: string): DeployResponse {
-    const { status } = this.#require(spec.deploymentId);
+  async #deployResponse(spec: RolloutSpec, message: string): Promise<DeployResponse> {
+    const { status } = await this.#require(this.#store, spec.deploymentId);
     return {
       deployment_id: spec.deploymentId,
       model_type: spec.modelType,

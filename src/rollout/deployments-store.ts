@@ -3,11 +3,12 @@
  * read: the only place that knows those tables' SQL. Rows (DeploymentRow, CountsRow) stay apart from the
  * rollout's domain shapes; convert with fromRow/toRow.
  */
-import { StoreFailed, TrinityError } from '../errors.js';
+import { StoreFailed } from '../errors.js';
 import type { ModelType } from '../model-types.js';
 import type { CountsByVersion, Phase, RolloutSpec, RolloutStatus, VersionCounts } from './types.js';
 import type { StatsMark } from './stats-accumulator.js';
-import type { Db } from '../store/database.js';
+import { joinTransaction, storeCall } from '../store/seam-helpers.js';
+import { forUpdate, type Sql, type SqlDb } from '../store/sql.js';
 
 export interface DeploymentRecord {
   spec: RolloutSpec;
@@ -79,81 +80,87 @@ function fromRow(r: DeploymentRow): DeploymentRecord {
   return { spec: JSON.parse(r.spec) as RolloutSpec, status: JSON.parse(r.status) as RolloutStatus };
 }
 
+/** The prefix of this store's StoreFailed messages. */
+const WHAT = 'deployments';
+
 const SQL = {
+  // DO NOTHING on either unique key: the id, or the one active deployment per type. A concurrent insert on
+  // Postgres waits for the other to commit, then writes nothing instead of failing the transaction.
   insert: `INSERT INTO deployments (deployment_id, model_type, model_version, previous_version, strategy, phase, spec, status, created_at, updated_at, finished_at)
-           VALUES (@deployment_id, @model_type, @model_version, @previous_version, @strategy, @phase, @spec, @status, @created_at, @updated_at, @finished_at)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   get: 'SELECT * FROM deployments WHERE deployment_id = ?',
-  active: "SELECT * FROM deployments WHERE phase IN ('deploying', 'paused') ORDER BY created_at",
+  active: "SELECT * FROM deployments WHERE phase IN ('deploying', 'paused') ORDER BY created_at, rowid",
   activeFor: "SELECT * FROM deployments WHERE model_type = ? AND phase IN ('deploying', 'paused')",
   lastCompletedAs: `SELECT * FROM deployments WHERE model_type = ? AND model_version = ? AND phase = 'completed'
                     ORDER BY finished_at DESC, rowid DESC LIMIT 1`,
-  saveStatus: 'UPDATE deployments SET phase = @phase, status = @status, updated_at = @updated_at, finished_at = @finished_at WHERE deployment_id = @deployment_id',
+  saveStatus: 'UPDATE deployments SET phase = ?, status = ?, updated_at = ?, finished_at = ? WHERE deployment_id = ?',
   lastSeq: 'SELECT COALESCE(MAX(seq), 0) AS seq FROM deployment_events WHERE deployment_id = ?',
   insertEvent: 'INSERT INTO deployment_events (deployment_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)',
   eventsSince: 'SELECT seq, event, data, created_at FROM deployment_events WHERE deployment_id = ? AND seq > ? ORDER BY seq',
   counts: 'SELECT version, requests, errors, feedback_success, feedback_failure FROM deployment_counts WHERE deployment_id = ?',
   addCounts: `INSERT INTO deployment_counts (deployment_id, version, requests, errors, feedback_success, feedback_failure)
-              VALUES (@deployment_id, @version, @requests, @errors, @feedback_success, @feedback_failure)
-              ON CONFLICT (deployment_id, version) DO UPDATE SET requests = requests + excluded.requests,
-                errors = errors + excluded.errors, feedback_success = feedback_success + excluded.feedback_success,
-                feedback_failure = feedback_failure + excluded.feedback_failure`,
+              VALUES (?, ?, ?, ?, ?, ?)
+              ON CONFLICT (deployment_id, version) DO UPDATE SET requests = deployment_counts.requests + excluded.requests,
+                errors = deployment_counts.errors + excluded.errors,
+                feedback_success = deployment_counts.feedback_success + excluded.feedback_success,
+                feedback_failure = deployment_counts.feedback_failure + excluded.feedback_failure`,
   mark: 'SELECT instance_id, models FROM prime_stats_mark WHERE id = 1',
   setMark: `INSERT INTO prime_stats_mark (id, instance_id, models, read_at) VALUES (1, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, models = excluded.models, read_at = excluded.read_at`,
 } as const;
 
-function prepare(db: Db) {
-  return {
-    insert: db.prepare<[DeploymentRow]>(SQL.insert),
-    get: db.prepare<[string], DeploymentRow>(SQL.get),
-    active: db.prepare<[], DeploymentRow>(SQL.active),
-    activeFor: db.prepare<[string], DeploymentRow>(SQL.activeFor),
-    lastCompletedAs: db.prepare<[string, string], DeploymentRow>(SQL.lastCompletedAs),
-    saveStatus: db.prepare<[Pick<DeploymentRow, 'deployment_id' | 'phase' | 'status' | 'updated_at' | 'finished_at'>]>(SQL.saveStatus),
-    lastSeq: db.prepare<[string], { seq: number }>(SQL.lastSeq),
-    insertEvent: db.prepare<[string, number, string, string, number]>(SQL.insertEvent),
-    eventsSince: db.prepare<[string, number], EventRow>(SQL.eventsSince),
-    counts: db.prepare<[string], CountsRow>(SQL.counts),
-    addCounts: db.prepare<[CountsRow & { deployment_id: string }]>(SQL.addCounts),
-    mark: db.prepare<[], { instance_id: string; models: string }>(SQL.mark),
-    setMark: db.prepare<[string, string, number]>(SQL.setMark),
-  };
-}
-
 export type InsertDeploymentResult = { inserted: true; events: DeploymentEvent[] } | { inserted: false; activeId: string };
 
-export class DeploymentsStore {
-  readonly #db: Db;
-  readonly #stmt: ReturnType<typeof prepare>;
+type NewEvents = ReadonlyArray<{ event: string; data: Record<string, unknown> }>;
 
-  /** The database must be migrated (openDatabase does it). */
-  constructor(db: Db) {
-    this.#db = db;
-    this.#stmt = this.#run(() => prepare(db));
+/**
+ * On the async store seam (src/store/sql.ts). Built over the database, or over a transaction's `tx`
+ * (transaction() below), whose reads of rows it goes on to write lock them on Postgres (`FOR UPDATE`):
+ * SQLite's IMMEDIATE transaction already excludes every other writer.
+ */
+export class DeploymentsStore {
+  readonly #q: Sql | SqlDb;
+
+  /** The database must be migrated. */
+  constructor(q: Sql | SqlDb) {
+    this.#q = q;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction (nested calls join it), so a tick's writes land together. */
-  transaction<T>(fn: () => T): T {
-    return this.#run(() => (this.#db.inTransaction ? fn() : this.#db.transaction(fn).immediate()));
+  /** The connection this store runs on: a transaction's when built over one. */
+  get sql(): Sql {
+    return this.#q;
+  }
+
+  /** Runs `fn` with this store bound to one transaction (a store already bound to one joins it), so its writes land together. */
+  transaction<T>(fn: (store: DeploymentsStore) => Promise<T>): Promise<T> {
+    return storeCall(WHAT, () => joinTransaction(this.#q, (tx) => fn(tx === this.#q ? this : new DeploymentsStore(tx))));
   }
 
   /** Records a new deployment and its first events, unless its model type already has an active one. */
-  insert(rec: DeploymentRecord, events: ReadonlyArray<{ event: string; data: Record<string, unknown> }>): InsertDeploymentResult {
-    return this.transaction((): InsertDeploymentResult => {
-      const active = this.#stmt.activeFor.get(rec.spec.modelType);
-      if (active !== undefined) return { inserted: false, activeId: active.deployment_id };
-      this.#stmt.insert.run(toRow(rec));
-      return { inserted: true, events: this.#append(rec.spec.deploymentId, events, rec.status.updatedAt) };
+  insert(rec: DeploymentRecord, events: NewEvents): Promise<InsertDeploymentResult> {
+    return this.transaction(async (s): Promise<InsertDeploymentResult> => {
+      const active = await s.activeFor(rec.spec.modelType);
+      if (active !== undefined) return { inserted: false, activeId: active.spec.deploymentId };
+      const r = toRow(rec);
+      const row = [r.deployment_id, r.model_type, r.model_version, r.previous_version, r.strategy, r.phase, r.spec, r.status, r.created_at, r.updated_at, r.finished_at];
+      if ((await s.#q.run(SQL.insert, row)).changes === 0) {
+        // Another deployment of the type became active meanwhile (Postgres), or the id is taken.
+        const now = await s.activeFor(rec.spec.modelType);
+        if (now !== undefined) return { inserted: false, activeId: now.spec.deploymentId };
+        throw StoreFailed(`${WHAT}: deployment id ${rec.spec.deploymentId} is taken`);
+      }
+      return { inserted: true, events: await s.#append(rec.spec.deploymentId, events, rec.status.updatedAt) };
     });
   }
 
-  get(id: string): DeploymentRecord | undefined {
-    const row = this.#run(() => this.#stmt.get.get(id));
+  /** `lock`: inside a transaction that will write the row, keep others from writing it until commit (Postgres). */
+  async get(id: string, lock = false): Promise<DeploymentRecord | undefined> {
+    const row = await this.#get<DeploymentRow>(SQL.get + this.#lock(lock), [id]);
     return row && fromRow(row);
   }
 
   /** Newest first. */
-  list(filter: DeploymentFilter = {}): DeploymentRecord[] {
+  async list(filter: DeploymentFilter = {}): Promise<DeploymentRecord[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (filter.modelType) {
@@ -166,41 +173,37 @@ export class DeploymentsStore {
     }
     args.push(Math.max(1, Math.min(filter.limit ?? 50, 500)));
     const sql = `SELECT * FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-    return this.#run(() => this.#db.prepare<(string | number)[], DeploymentRow>(sql).all(...args)).map(fromRow);
+    return (await this.#all<DeploymentRow>(sql, args)).map(fromRow);
   }
 
-  /** Deploying or paused, oldest first. */
-  active(): DeploymentRecord[] {
-    return this.#run(() => this.#stmt.active.all()).map(fromRow);
+  /** Deploying or paused, oldest first. `lock`: as for get(). */
+  async active(lock = false): Promise<DeploymentRecord[]> {
+    return (await this.#all<DeploymentRow>(SQL.active + this.#lock(lock))).map(fromRow);
   }
 
-  activeFor(type: ModelType): DeploymentRecord | undefined {
-    const row = this.#run(() => this.#stmt.activeFor.get(type));
+  async activeFor(type: ModelType): Promise<DeploymentRecord | undefined> {
+    const row = await this.#get<DeploymentRow>(SQL.activeFor, [type]);
     return row && fromRow(row);
   }
 
   /** The latest completed deployment that made `version` stable: its previous_version is what came before. */
-  lastCompletedAs(type: ModelType, version: string): DeploymentRecord | undefined {
-    const row = this.#run(() => this.#stmt.lastCompletedAs.get(type, version));
+  async lastCompletedAs(type: ModelType, version: string): Promise<DeploymentRecord | undefined> {
+    const row = await this.#get<DeploymentRow>(SQL.lastCompletedAs, [type, version]);
     return row && fromRow(row);
   }
 
   /** Writes the new status and appends its events, in one transaction. */
-  saveStatus(id: string, status: RolloutStatus, events: ReadonlyArray<{ event: string; data: Record<string, unknown> }>): DeploymentEvent[] {
-    return this.transaction(() => {
-      this.#stmt.saveStatus.run({
-        deployment_id: id,
-        phase: status.phase,
-        status: JSON.stringify(status),
-        updated_at: status.updatedAt / 1000,
-        finished_at: status.finishedAt === null ? null : status.finishedAt / 1000,
-      });
-      return this.#append(id, events, status.updatedAt);
+  saveStatus(id: string, status: RolloutStatus, events: NewEvents): Promise<DeploymentEvent[]> {
+    return this.transaction(async (s) => {
+      // The UPDATE first: it locks the row, so a concurrent append on Postgres numbers its events after these.
+      const finishedAt = status.finishedAt === null ? null : status.finishedAt / 1000;
+      await s.#q.run(SQL.saveStatus, [status.phase, JSON.stringify(status), status.updatedAt / 1000, finishedAt, id]);
+      return s.#append(id, events, status.updatedAt);
     });
   }
 
-  eventsSince(id: string, afterSeq: number): DeploymentEvent[] {
-    return this.#run(() => this.#stmt.eventsSince.all(id, afterSeq)).map((r) => ({
+  async eventsSince(id: string, afterSeq: number): Promise<DeploymentEvent[]> {
+    return (await this.#all<EventRow>(SQL.eventsSince, [id, afterSeq])).map((r) => ({
       id: r.seq,
       event: r.event,
       data: JSON.parse(r.data) as Record<string, unknown>,
@@ -208,44 +211,49 @@ export class DeploymentsStore {
     }));
   }
 
-  counts(id: string): CountsByVersion {
+  async counts(id: string): Promise<CountsByVersion> {
     const out: Record<string, VersionCounts> = {};
-    for (const r of this.#run(() => this.#stmt.counts.all(id))) {
+    for (const r of await this.#all<CountsRow>(SQL.counts, [id])) {
       out[r.version] = { requests: r.requests, errors: r.errors, feedbackSuccess: r.feedback_success, feedbackFailure: r.feedback_failure };
     }
     return out;
   }
 
-  addCounts(id: string, version: string, d: VersionCounts): void {
-    const row = { deployment_id: id, version, requests: d.requests, errors: d.errors, feedback_success: d.feedbackSuccess, feedback_failure: d.feedbackFailure };
-    this.#run(() => this.#stmt.addCounts.run(row));
+  async addCounts(id: string, version: string, d: VersionCounts): Promise<void> {
+    await storeCall(WHAT, () => this.#q.run(SQL.addCounts, [id, version, d.requests, d.errors, d.feedbackSuccess, d.feedbackFailure]));
   }
 
-  mark(): StatsMark | null {
-    const row = this.#run(() => this.#stmt.mark.get());
+  /** `lock`: as for get(); the row may not exist yet (setMark's upsert then waits on Postgres's key). */
+  async mark(lock = false): Promise<StatsMark | null> {
+    const row = await this.#get<{ instance_id: string; models: string }>(SQL.mark + this.#lock(lock), []);
     return row ? { instanceId: row.instance_id, models: JSON.parse(row.models) as StatsMark['models'] } : null;
   }
 
-  setMark(mark: StatsMark, nowMs: number): void {
-    this.#run(() => this.#stmt.setMark.run(mark.instanceId, JSON.stringify(mark.models), nowMs / 1000));
+  async setMark(mark: StatsMark, nowMs: number): Promise<void> {
+    await storeCall(WHAT, () => this.#q.run(SQL.setMark, [mark.instanceId, JSON.stringify(mark.models), nowMs / 1000]));
   }
 
-  #append(id: string, events: ReadonlyArray<{ event: string; data: Record<string, unknown> }>, atMs: number): DeploymentEvent[] {
-    let seq = this.#stmt.lastSeq.get(id)?.seq ?? 0;
-    return events.map((e) => {
+  /** Call inside a transaction. */
+  async #append(id: string, events: NewEvents, atMs: number): Promise<DeploymentEvent[]> {
+    let seq = (await this.#q.get<{ seq: number }>(SQL.lastSeq, [id]))?.seq ?? 0;
+    const out: DeploymentEvent[] = [];
+    for (const e of events) {
       seq += 1;
-      this.#stmt.insertEvent.run(id, seq, e.event, JSON.stringify(e.data), atMs / 1000);
-      return { id: seq, event: e.event, data: e.data, createdAt: atMs / 1000 };
-    });
+      await this.#q.run(SQL.insertEvent, [id, seq, e.event, JSON.stringify(e.data), atMs / 1000]);
+      out.push({ id: seq, event: e.event, data: e.data, createdAt: atMs / 1000 });
+    }
+    return out;
   }
 
-  /** Driver errors get the project's code, with the original kept as cause. */
-  #run<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof TrinityError) throw err;
-      throw StoreFailed.with({ cause: err }, `deployments: ${(err as Error).message}`);
-    }
+  #lock(lock: boolean): string {
+    return lock ? forUpdate(this.#q.dialect) : '';
+  }
+
+  #get<T>(sql: string, args: readonly unknown[]): Promise<T | undefined> {
+    return storeCall(WHAT, () => this.#q.get<T>(sql, args));
+  }
+
+  #all<T>(sql: string, args: readonly unknown[] = []): Promise<T[]> {
+    return storeCall(WHAT, () => this.#q.all<T>(sql, args));
   }
 }

@@ -8,10 +8,10 @@ import type { ModelType } from '../model-types.js';
 import { compareVersionsDesc, type ModelRegistry } from '../registry/index.js';
 import type { DeploymentsStore } from './deployments-store.js';
 
-export function previousStable(store: DeploymentsStore, registry: ModelRegistry, type: ModelType, stable: string | null): string | null {
+export async function previousStable(store: DeploymentsStore, registry: ModelRegistry, type: ModelType, stable: string | null): Promise<string | null> {
   if (stable === null) return null;
-  const made = store.lastCompletedAs(type, stable)?.spec.previousVersion;
-  if (made != null && made !== stable && registry.has(type, made)) return made;
-  const older = registry.listVersions(type).find((v) => compareVersionsDesc(v.version, stable) > 0);
+  const made = (await store.lastCompletedAs(type, stable))?.spec.previousVersion;
+  if (made != null && made !== stable && (await registry.has(type, made))) return made;
+  const older = (await registry.listVersions(type)).find((v) => compareVersionsDesc(v.version, stable) > 0);
   return older?.version ?? null;
 }

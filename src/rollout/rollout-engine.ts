@@ -1,13 +1,16 @@
 /**
  * The stateful half around the pure controller: it feeds a deployment's stored status and counts to
  * `reconcile`, writes the result (status, events and model pointers) in one transaction, and asks the
- * split pusher to tell prime. Also turns prime's stats reads into per-deployment counts. Synchronous
- * from read to write, so the tick loop and HTTP commands never interleave inside one reconcile.
+ * split pusher to tell prime. Also turns prime's stats reads into per-deployment counts. Every read that
+ * leads to a write happens inside the transaction that writes (transaction() below), so the tick loop and
+ * HTTP commands never interleave inside one reconcile: SQLite runs one transaction at a time, and on
+ * Postgres those reads lock the rows they go on to write.
  */
 import type { PrimeStatsWire, SplitRequest } from '../client/index.js';
 import type { ModelType } from '../model-types.js';
-import type { DeploymentEvent, DeploymentRecord, DeploymentsStore } from './deployments-store.js';
-import type { ModelsStore } from '../registry/models-store.js';
+import { DeploymentsStore, type DeploymentEvent, type DeploymentRecord } from './deployments-store.js';
+import { ModelsStore } from '../registry/models-store.js';
+import type { Sql, SqlDb } from '../store/sql.js';
 import { pointersFor, reconcile } from './controller.js';
 import type { SplitPusher } from './split-pusher.js';
 import { attribute, diffStats, markOf, type PrimeStats } from './stats-accumulator.js';
@@ -33,58 +36,71 @@ export function statsFromWire(w: PrimeStatsWire): PrimeStats {
 }
 
 export class RolloutEngine {
+  /** Deployments, their logs, counts and the prime mark. */
+  readonly store: DeploymentsStore;
+  /** The model pointers a deployment moves. */
+  readonly models: ModelsStore;
+
+  /** Over the service's seam, or (from transaction()) over one transaction's `tx`. */
   constructor(
-    private readonly store: DeploymentsStore,
-    private readonly models: ModelsStore,
+    q: Sql | SqlDb,
     private readonly pusher: SplitPusher,
-  ) {}
+  ) {
+    this.store = new DeploymentsStore(q);
+    this.models = new ModelsStore(q);
+  }
+
+  /** Runs `fn` with an engine whose stores share one transaction: its writes commit together or not at all. */
+  transaction<T>(fn: (e: RolloutEngine) => Promise<T>): Promise<T> {
+    return this.store.transaction((s) => fn(s === this.store ? this : new RolloutEngine(s.sql, this.pusher)));
+  }
 
   /** Adds what prime counted since the last read to the active deployments, and moves the mark. Call inside a transaction. */
-  accumulate(stats: PrimeStats, now: number): void {
-    const diff = diffStats(this.store.mark(), stats);
+  async accumulate(stats: PrimeStats, now: number): Promise<void> {
+    const diff = diffStats(await this.store.mark(true), stats);
     // Nothing new from the same prime: no write at all, so an idle tick costs the database nothing.
     if (diff.sameInstance && diff.deltas.length === 0) return;
-    const windows = this.store.active().map(({ spec }) => ({
+    const windows = (await this.store.active()).map(({ spec }) => ({
       deploymentId: spec.deploymentId,
       modelType: spec.modelType,
       versions: [spec.modelVersion, spec.previousVersion].filter((v): v is string => v !== null),
       createdAt: spec.createdAt,
     }));
-    for (const a of attribute(diff, stats, windows)) this.store.addCounts(a.deploymentId, a.version, a.delta);
-    this.store.setMark(markOf(stats), now);
+    for (const a of attribute(diff, stats, windows)) await this.store.addCounts(a.deploymentId, a.version, a.delta);
+    await this.store.setMark(markOf(stats), now);
   }
 
-  /** Runs the controller for one deployment and writes what changed. Call inside a transaction. */
-  reconcileOne(rec: DeploymentRecord, intents: readonly Intent[], now: number): Change | null {
+  /** Runs the controller for one deployment (read locked, get(id, true)) and writes what changed. Call inside a transaction. */
+  async reconcileOne(rec: DeploymentRecord, intents: readonly Intent[], now: number): Promise<Change | null> {
     const { spec } = rec;
     const load = this.pusher.canaryLoad(spec.deploymentId, spec.modelVersion);
-    const obs = { counts: this.store.counts(spec.deploymentId), canaryLoad: load.load, canaryLoadError: load.error, intents };
+    const obs = { counts: await this.store.counts(spec.deploymentId), canaryLoad: load.load, canaryLoadError: load.error, intents };
     return this.write(rec, reconcile(spec, rec.status, obs, now), now);
   }
 
-  /** Persists a controller result: status and events together, then the pointers when they moved. */
-  write(rec: DeploymentRecord, r: ReconcileResult, now: number): Change | null {
+  /** Persists a controller result: status and events together, then the pointers when they moved. Call inside a transaction. */
+  async write(rec: DeploymentRecord, r: ReconcileResult, now: number): Promise<Change | null> {
     if (!r.changed) return null;
     const { spec } = rec;
-    const events = this.store.saveStatus(
+    const events = await this.store.saveStatus(
       spec.deploymentId,
       r.status,
       r.decisions.map((d) => ({ event: d.event, data: decisionData(spec, r.status, d) })),
     );
     const before = pointersFor(spec, rec.status);
     const after = pointersFor(spec, r.status);
-    if (!samePointers(before, after)) this.setPointers(spec.modelType, after, now);
+    if (!samePointers(before, after)) await this.setPointers(spec.modelType, after, now);
     return { spec, events };
   }
 
-  setPointers(type: ModelType, p: SplitPointers, now: number): void {
-    this.models.setPointers({ modelType: type, stable: p.stable, canary: p.canary, canaryPercentage: p.canaryPercentage }, now);
+  setPointers(type: ModelType, p: SplitPointers, now: number): Promise<void> {
+    return this.models.setPointers({ modelType: type, stable: p.stable, canary: p.canary, canaryPercentage: p.canaryPercentage }, now);
   }
 
   /** The split prime should serve for a type now, from the stored pointers and the active deployment. */
-  splitFor(type: ModelType): SplitRequest {
-    const p = this.models.pointers(type);
-    const active = this.store.activeFor(type);
+  async splitFor(type: ModelType): Promise<SplitRequest> {
+    const p = await this.models.pointers(type);
+    const active = await this.store.activeFor(type);
     return {
       model_type: type,
       stable: p.stable,
@@ -94,9 +110,9 @@ export class RolloutEngine {
     };
   }
 
-  /** Queues the current split of each type for prime. Call after the transaction committed. */
-  announce(types: Iterable<ModelType>): void {
-    for (const t of new Set(types)) this.pusher.want(this.splitFor(t));
+  /** Queues the current split of each type for prime. Call after the transaction committed, on the service's engine. */
+  async announce(types: Iterable<ModelType>): Promise<void> {
+    for (const t of new Set(types)) this.pusher.want(await this.splitFor(t));
   }
 }
 

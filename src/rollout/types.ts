@@ -6,7 +6,7 @@
 import type { PrimeStatsWire, SplitRequest } from '../client/index.js';
 import type { ModelType } from '../model-types.js';
 import type { ModelRegistry } from '../registry/index.js';
-import type { Db } from '../store/database.js';
+import type { Sql, SqlDb } from '../store/sql.js';
 import type { RolloutDefaults } from './deploy-request.js';
 import type { LoopLogger } from './controller-loop.js';
 
@@ -168,8 +168,8 @@ export interface PrimePort {
 export type DeploymentLogger = LoopLogger;
 
 export interface DeploymentServiceOptions {
-  /** An open, migrated database (the registry's). */
-  db: Db;
+  /** The service's store seam (src/store/sql.ts) over the registry's database. */
+  db: SqlDb;
   registry: ModelRegistry;
   prime: PrimePort;
   /** AB_TEST_* and ROLLOUT_STEPS (config.abTest). */
@@ -180,10 +180,10 @@ export interface DeploymentServiceOptions {
   now?: () => number;
   logger?: DeploymentLogger;
   /**
-   * Checked inside each controller tick's transaction: false (this node lost the rollout-controller
-   * lease) skips the tick. Default: always leads.
+   * Checked inside each controller tick's transaction, given its connection: false (this node lost the
+   * rollout-controller lease) skips the tick. Default: always leads.
    */
-  leading?: () => boolean;
+  leading?: (tx: Sql) => boolean | Promise<boolean>;
 }
 
 export interface DeployResponse {

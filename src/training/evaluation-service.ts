@@ -57,7 +57,7 @@ export class EvaluationService {
 
   /** Throws 400 for an unknown type or bad body, 404 for a version that is not registered, 400 when nothing can be evaluated. */
   async evaluate(type: string, version: string, body: EvaluateRequest): Promise<EvaluateResponse> {
-    const dir = this.#opts.registry.pathOf(type, version);
+    const dir = await this.#opts.registry.pathOf(type, version);
     const modelType = assertModelType(type);
     const raw = await this.#itemsOf(body);
     if (raw.length === 0) throw ModelEvaluationNoData(type, version, 'no experiences given');
@@ -78,7 +78,7 @@ export class EvaluationService {
    */
   async assessExport(input: CompletionInput): Promise<Record<string, unknown>> {
     const { modelType, exportDir, jobId } = input;
-    const stable = this.#stableOf(modelType);
+    const stable = await this.#stableOf(modelType);
     const evaluation = await evaluateCompletion(input, {
       candidate: (examples) => evaluateVersion(modelType, exportDir, examples),
       stable: stable && {
@@ -103,10 +103,10 @@ export class EvaluationService {
     this.#cache.close();
   }
 
-  #stableOf(type: ModelType): { version: string; dir: string } | null {
+  async #stableOf(type: ModelType): Promise<{ version: string; dir: string } | null> {
     try {
-      const info = this.#opts.registry.stable(type);
-      return info ? { version: info.version, dir: this.#opts.registry.pathOf(type, info.version) } : null;
+      const info = await this.#opts.registry.stable(type);
+      return info ? { version: info.version, dir: await this.#opts.registry.pathOf(type, info.version) } : null;
     } catch (err) {
       this.#opts.logger?.warn({ err, model_type: type }, 'could not look up the stable version; evaluating the new version alone');
       return null;

@@ -139,7 +139,7 @@ export class Worker {
     // The async store seam (src/store/sql.ts) for the stores moved to it; SQLite: the same handle.
     const sql = new SqliteSql(this.db);
     const jobs = new JobStore(this.db, sql);
-    const registry = new ModelRegistry({ db: this.db, modelsDir: config.paths.models, logger: logger.child({ component: 'registry' }) });
+    const registry = new ModelRegistry({ db: sql, modelsDir: config.paths.models, logger: logger.child({ component: 'registry' }) });
     this.evaluation = new EvaluationService({
       registry,
       minQuality: config.training.minExperienceQuality,

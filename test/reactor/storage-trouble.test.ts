@@ -12,8 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTrainingData } from '../../src/experiences/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
-import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { SqliteSql } from '../../src/store/sql.js';
+import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { JobStore } from '../../src/training/jobs-store.js';
 import { TrainingService, type TrainingServiceOptions, type VersionPort } from '../../src/training/training-service.js';
 import { waitFor } from '../helpers/processes.js';
@@ -33,7 +33,7 @@ function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPo
   const home = mkdtempSync(join(tmpdir(), 'trinity-storage-'));
   const db = openDatabase({ path: join(home, 'trinity.db') });
   const jobs = new JobStore(db);
-  const registry = new ModelRegistry({ db, modelsDir: join(home, 'models') });
+  const registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir: join(home, 'models') });
   const training = new TrainingService({
     jobs,
     data: createTrainingData(new ExperienceStore(new SqliteSql(db))),

@@ -46,7 +46,7 @@ describe('digestOf', () => {
     const out = execFileSync(
       'sh',
       ['-c', "find . -type f ! -path ./manifest.json -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"],
-      { cwd: f.registry.pathOf('nlu', v.version), encoding: 'utf8' },
+      { cwd: await f.registry.pathOf('nlu', v.version), encoding: 'utf8' },
     );
     expect(`sha256:${out.split(' ')[0]}`).toBe(v.digest);
   });

@@ -3,12 +3,15 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import { SqliteSql, type SqlDb } from '../../src/store/sql.js';
 import { ModelRegistry, type RegisterInput } from '../../src/registry/index.js';
 
 export interface Fixture {
   root: string;
   modelsDir: string;
   db: Db;
+  /** The store seam over `db`, which the registry runs on. */
+  sql: SqlDb;
   registry: ModelRegistry;
   /** Writes a fake export (relative path → content) and returns its folder. */
   exportOf(files: Record<string, string>): string;
@@ -24,7 +27,8 @@ export function createFixture(): Fixture {
   const root = mkdtempSync(join(tmpdir(), 'trinity-registry-'));
   const modelsDir = join(root, 'models');
   const db = openDatabase({ path: ':memory:' });
-  const registry = new ModelRegistry({ db, modelsDir, now: () => (clock += 1000) });
+  const sql = new SqliteSql(db);
+  const registry = new ModelRegistry({ db: sql, modelsDir, now: () => (clock += 1000) });
   let exports = 0;
   const exportOf = (files: Record<string, string>): string => {
     const dir = join(root, `export-${exports++}`);
@@ -39,6 +43,7 @@ export function createFixture(): Fixture {
     root,
     modelsDir,
     db,
+    sql,
     registry,
     exportOf,
     input: (jobId, overrides = {}) => ({

@@ -15,8 +15,8 @@ describe('ModelRegistry', () => {
     expect((await f.registry.register(f.input('job-1'))).version).toBe('v1.0.0');
     expect((await f.registry.register(f.input('job-2'))).version).toBe('v1.0.1');
     expect((await f.registry.register(f.input('job-3'))).version).toBe('v1.0.2');
-    expect(f.registry.listVersions('nlu').map((v) => v.version)).toEqual(['v1.0.2', 'v1.0.1', 'v1.0.0']);
-    expect(f.registry.latest('nlu')?.version).toBe('v1.0.2');
+    expect((await f.registry.listVersions('nlu')).map((v) => v.version)).toEqual(['v1.0.2', 'v1.0.1', 'v1.0.0']);
+    expect((await f.registry.latest('nlu'))?.version).toBe('v1.0.2');
   });
 
   it('raises minor and major parts when asked, and starts every type at v1.0.0 whatever the bump', async () => {
@@ -27,18 +27,18 @@ describe('ModelRegistry', () => {
     expect((await f.registry.register(f.input('e', { modelType: 'voice' }))).version).toBe('v1.0.0');
     // Numeric, not string, order: v1.10.0 would sort below v1.9.0 as text.
     for (let i = 0; i < 9; i++) await f.registry.register(f.input(`m${i}`, { bump: 'minor' }));
-    expect(f.registry.latest('nlu')?.version).toBe('v2.9.0');
+    expect((await f.registry.latest('nlu'))?.version).toBe('v2.9.0');
   });
 
   it('makes the first version of a type stable and leaves later ones available', async () => {
     await f.registry.register(f.input('job-1'));
     await f.registry.register(f.input('job-2'));
-    expect(f.registry.stable('nlu')?.version).toBe('v1.0.0');
-    expect(f.registry.listVersions('nlu').map((v) => [v.version, v.status])).toEqual([
+    expect((await f.registry.stable('nlu'))?.version).toBe('v1.0.0');
+    expect((await f.registry.listVersions('nlu')).map((v) => [v.version, v.status])).toEqual([
       ['v1.0.1', 'available'],
       ['v1.0.0', 'stable'],
     ]);
-    expect(f.registry.stable('vision')).toBeUndefined();
+    expect(await f.registry.stable('vision')).toBeUndefined();
   });
 
   it('returns the existing version when the same job registers again, without a second folder', async () => {
@@ -64,7 +64,7 @@ describe('ModelRegistry', () => {
 
   it('writes manifest.json with metrics, counts, job, digest, files and extras', async () => {
     const v = await f.registry.register(f.input('job-1', { extra: { architecture: 'fasttext-64' } }));
-    const dir = f.registry.pathOf('nlu', 'v1.0.0');
+    const dir = await f.registry.pathOf('nlu', 'v1.0.0');
     expect(dir).toBe(join(f.modelsDir, 'nlu', 'v1.0.0'));
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest).toEqual({
@@ -84,13 +84,13 @@ describe('ModelRegistry', () => {
       architecture: 'fasttext-64',
     });
     expect(v.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(f.registry.get('nlu', 'v1.0.0').manifest).toEqual(manifest);
+    expect((await f.registry.get('nlu', 'v1.0.0')).manifest).toEqual(manifest);
     for (const [rel, content] of Object.entries(ARTIFACTS)) expect(readFileSync(join(dir, rel), 'utf8')).toBe(content);
   });
 
   it('creates files 0600 and folders 0700', async () => {
     await f.registry.register(f.input('job-1'));
-    const dir = f.registry.pathOf('nlu', 'v1.0.0');
+    const dir = await f.registry.pathOf('nlu', 'v1.0.0');
     for (const d of [f.modelsDir, join(f.modelsDir, 'nlu'), dir, join(dir, 'weights')]) {
       expect(statSync(d).mode & 0o777, d).toBe(0o700);
     }
@@ -99,7 +99,7 @@ describe('ModelRegistry', () => {
 
   it('verifies an untouched version and reports a tampered, missing or added file', async () => {
     await f.registry.register(f.input('job-1'));
-    const dir = f.registry.pathOf('nlu', 'v1.0.0');
+    const dir = await f.registry.pathOf('nlu', 'v1.0.0');
     const clean = await f.registry.verify('nlu', 'v1.0.0');
     expect(clean).toMatchObject({ ok: true, problems: [] });
     expect(clean.actual).toBe(clean.expected);
@@ -118,7 +118,7 @@ describe('ModelRegistry', () => {
 
   it('reports a manifest.json whose digest was edited', async () => {
     const v = await f.registry.register(f.input('job-1'));
-    const path = join(f.registry.pathOf('nlu', v.version), 'manifest.json');
+    const path = join(await f.registry.pathOf('nlu', v.version), 'manifest.json');
     const manifest = JSON.parse(readFileSync(path, 'utf8'));
     writeFileSync(path, JSON.stringify({ ...manifest, digest: `sha256:${'0'.repeat(64)}` }));
     const r = await f.registry.verify('nlu', v.version);
@@ -137,7 +137,7 @@ describe('ModelRegistry', () => {
       });
     }
     expect(readdirSync(join(f.modelsDir, 'nlu'))).toEqual([]);
-    expect(f.registry.listVersions('nlu')).toEqual([]);
+    expect(await f.registry.listVersions('nlu')).toEqual([]);
   });
 
   it('rejects bad arguments with TRN_ERR_MODEL_REGISTRY_INVALID_ARGUMENT naming the field', async () => {
@@ -161,34 +161,34 @@ describe('ModelRegistry', () => {
     await f.registry.register(f.input('job-1'));
     const badVersions = ['../x', 'v1.0.0/../../', '..', 'v1.0', 'v01.0.0', 'v1.0.0-rc.1', '1.0.0', 'v1.0.0 ', `v${'9'.repeat(40)}.0.0`];
     for (const version of badVersions) {
-      expect(() => f.registry.pathOf('nlu', version), version).toThrow(expect.objectContaining({ code: 'TRN_ERR_MODEL_INVALID_VERSION', statusCode: 400 }));
-      expect(() => f.registry.get('nlu', version)).toThrow(expect.objectContaining({ statusCode: 400 }));
+      await expect(f.registry.pathOf('nlu', version), version).rejects.toMatchObject({ code: 'TRN_ERR_MODEL_INVALID_VERSION', statusCode: 400 });
+      await expect(f.registry.get('nlu', version)).rejects.toMatchObject({ statusCode: 400 });
       await expect(f.registry.verify('nlu', version)).rejects.toMatchObject({ statusCode: 400 });
     }
     for (const type of ['../x', '../../etc', 'nlu/../voice', 'NLU', '']) {
-      expect(() => f.registry.listVersions(type), type).toThrow(expect.objectContaining({ code: 'TRN_ERR_MODEL_UNKNOWN_TYPE', statusCode: 400 }));
-      expect(() => f.registry.pathOf(type, 'v1.0.0')).toThrow(expect.objectContaining({ statusCode: 400 }));
+      await expect(f.registry.listVersions(type), type).rejects.toMatchObject({ code: 'TRN_ERR_MODEL_UNKNOWN_TYPE', statusCode: 400 });
+      await expect(f.registry.pathOf(type, 'v1.0.0')).rejects.toMatchObject({ statusCode: 400 });
     }
     await expect(f.registry.register(f.input('job-2', { modelType: '../x' as 'nlu' }))).rejects.toMatchObject({ statusCode: 400 });
     expect(existsSync(join(f.root, 'x'))).toBe(false);
   });
 
   it('answers ModelNotFound (404) for a well-formed version that is not registered', async () => {
-    expect(f.registry.has('nlu', 'v1.0.0')).toBe(false);
-    expect(() => f.registry.get('nlu', 'v1.0.0')).toThrow(expect.objectContaining({ code: 'TRN_ERR_MODEL_NOT_FOUND', statusCode: 404 }));
-    expect(() => f.registry.pathOf('nlu', 'v1.0.0')).toThrow(expect.objectContaining({ statusCode: 404 }));
+    expect(await f.registry.has('nlu', 'v1.0.0')).toBe(false);
+    await expect(f.registry.get('nlu', 'v1.0.0')).rejects.toMatchObject({ code: 'TRN_ERR_MODEL_NOT_FOUND', statusCode: 404 });
+    await expect(f.registry.pathOf('nlu', 'v1.0.0')).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('lists every built-in type, including those without versions', async () => {
     await f.registry.register(f.input('job-1'));
-    const list = f.registry.list();
+    const list = await f.registry.list();
     expect(list.map((s) => s.modelType)).toEqual(['voice', 'nlu', 'vision', 'embedding']);
     expect(list.find((s) => s.modelType === 'vision')).toEqual({ modelType: 'vision', stable: null, canary: null, canaryPercentage: 0, versions: [] });
     expect(list.find((s) => s.modelType === 'nlu')?.stable).toBe('v1.0.0');
   });
 
   it('refuses bad construction options naming the option', () => {
-    expect(() => new ModelRegistry({ db: f.db, modelsDir: '' })).toThrow(/ModelRegistry option modelsDir must be a non-empty path/);
-    expect(() => new ModelRegistry({ db: f.db, modelsDir: f.modelsDir, now: 5 as unknown as () => number })).toThrow(/option now/);
+    expect(() => new ModelRegistry({ db: f.sql, modelsDir: '' })).toThrow(/ModelRegistry option modelsDir must be a non-empty path/);
+    expect(() => new ModelRegistry({ db: f.sql, modelsDir: f.modelsDir, now: 5 as unknown as () => number })).toThrow(/option now/);
   });
 });

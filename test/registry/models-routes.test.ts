@@ -25,7 +25,7 @@ describe('modelsRoutes', () => {
   it('GET /api/models lists every type with stable, canary, percentage and versions newest first', async () => {
     await f.registry.register(f.input('job-1'));
     await f.registry.register(f.input('job-2'));
-    new ModelsStore(f.db).setPointers({ modelType: 'nlu', stable: 'v1.0.0', canary: 'v1.0.1', canaryPercentage: 25 }, Date.now());
+    await new ModelsStore(f.sql).setPointers({ modelType: 'nlu', stable: 'v1.0.0', canary: 'v1.0.1', canaryPercentage: 25 }, Date.now());
 
     const res = await app.inject({ method: 'GET', url: '/api/models' });
     expect(res.statusCode).toBe(200);

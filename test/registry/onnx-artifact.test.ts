@@ -40,8 +40,8 @@ describe('model.onnx in the registry', () => {
   it('is listed with its digest, verified, and a changed byte is reported', async () => {
     const description = JSON.parse(readFileSync(join(exported, ONNX_DESCRIPTION_FILE), 'utf8')) as unknown;
     const v = await f.registry.register(f.input('job-onnx', { modelType: 'voice', sourceDir: exported, extra: { onnx: description } }));
-    const details = f.registry.get('voice', v.version);
-    const dir = f.registry.pathOf('voice', v.version);
+    const details = await f.registry.get('voice', v.version);
+    const dir = await f.registry.pathOf('voice', v.version);
     for (const name of [ONNX_MODEL_FILE, ONNX_DESCRIPTION_FILE]) {
       expect(details.manifest.files.find((x) => x.path === name)?.sha256, name).toBe(sha256(join(exported, name)));
     }
@@ -65,11 +65,11 @@ describe('model.onnx in the registry', () => {
     cpSync(exported, old, { recursive: true });
     for (const name of [ONNX_MODEL_FILE, ONNX_DESCRIPTION_FILE]) rmSync(join(old, name));
     const v = await f.registry.register(f.input('job-old', { modelType: 'voice', sourceDir: old }));
-    const details = f.registry.get('voice', v.version);
+    const details = await f.registry.get('voice', v.version);
     expect(details.manifest.files.map((x) => x.path)).not.toContain(ONNX_MODEL_FILE);
     expect(details.manifest).not.toHaveProperty('onnx');
     expect(await f.registry.verify('voice', v.version)).toMatchObject({ ok: true });
-    const predictor = await loadVoicePredictor(f.registry.pathOf('voice', v.version));
+    const predictor = await loadVoicePredictor(await f.registry.pathOf('voice', v.version));
     const clip = fsddExamples([9]).slice(0, 1)[0];
     expect(predictor.predict(clip.input)).toHaveProperty('user');
   });

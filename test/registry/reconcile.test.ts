@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { createFixture, type Fixture } from './helpers.js';
 
 /** Larger than any pid Linux hands out (pid_max ≤ 2^22), so surely dead. */
@@ -18,7 +19,7 @@ afterEach(() => f.close());
 
 /** A registry over the same folder but a fresh database: what a crash between rename and insert looks like. */
 function registryWithLostRows(): ModelRegistry {
-  return new ModelRegistry({ db: openDatabase({ path: ':memory:' }), modelsDir: f.modelsDir });
+  return new ModelRegistry({ db: new SqliteSql(openDatabase({ path: ':memory:' })), modelsDir: f.modelsDir });
 }
 
 describe('ModelRegistry reconcile', () => {
@@ -32,7 +33,7 @@ describe('ModelRegistry reconcile', () => {
       mkdirSync(join(d, 'weights'), { recursive: true });
       writeFileSync(join(d, 'weights', 'half.bin'), 'half a copy');
     }
-    expect(f.registry.listVersions('nlu')).toEqual([]);
+    expect(await f.registry.listVersions('nlu')).toEqual([]);
 
     const v = await f.registry.register(f.input('job-1'));
     expect(v.version).toBe('v1.0.0');
@@ -45,7 +46,7 @@ describe('ModelRegistry reconcile', () => {
   it('adopts a complete version folder whose row was lost, so the retried job gets it back', async () => {
     const original = await f.registry.register(f.input('job-1'));
     const fresh = registryWithLostRows();
-    expect(fresh.listVersions('nlu')).toEqual([]);
+    expect(await fresh.listVersions('nlu')).toEqual([]);
 
     const retried = await fresh.register(f.input('job-1'));
     expect(retried).toMatchObject({ version: 'v1.0.0', digest: original.digest, jobId: 'job-1', status: 'stable' });
@@ -60,7 +61,7 @@ describe('ModelRegistry reconcile', () => {
     const report = await fresh.reconcile();
     expect(report.adopted.sort()).toEqual([join(f.modelsDir, 'nlu', 'v1.0.0'), join(f.modelsDir, 'voice', 'v1.0.0')]);
     expect(report.quarantined).toEqual([]);
-    expect(fresh.stable('voice')?.version).toBe('v1.0.0');
+    expect((await fresh.stable('voice'))?.version).toBe('v1.0.0');
     expect(await fresh.reconcile()).toEqual({ removedStaging: [], adopted: [], quarantined: [] });
   });
 
@@ -69,7 +70,7 @@ describe('ModelRegistry reconcile', () => {
     writeFileSync(join(f.modelsDir, 'nlu', 'v1.0.0', 'model.json'), 'tampered');
     const warnings: string[] = [];
     const fresh = new ModelRegistry({
-      db: openDatabase({ path: ':memory:' }),
+      db: new SqliteSql(openDatabase({ path: ':memory:' })),
       modelsDir: f.modelsDir,
       now: () => 1_000,
       logger: { warn: (_obj, msg) => warnings.push(msg) },
@@ -94,7 +95,7 @@ describe('ModelRegistry reconcile', () => {
   it('leaves no staging folder and no row when registration fails after the copy', async () => {
     let calls = 0;
     const flaky = new ModelRegistry({
-      db: f.db,
+      db: f.sql,
       modelsDir: f.modelsDir,
       now: () => {
         if (calls++ === 0) throw new Error('clock broke');
@@ -113,7 +114,7 @@ describe('ModelRegistry reconcile', () => {
   it('retries with a fresh reconcile when another process takes the version between choice and rename', async () => {
     let calls = 0;
     const racing = new ModelRegistry({
-      db: f.db,
+      db: f.sql,
       modelsDir: f.modelsDir,
       now: () => {
         // Called after the copy, just before the rename: another writer creates v1.0.0 without a row.

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { Reactor } from '../../src/reactor/reactor-service.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { FakePrime } from './helpers.js';
 import { waitFor } from './service-fixture.js';
 
@@ -25,7 +26,7 @@ describe('Reactor deployments', () => {
 
     // Two versions registered before the reactor starts, as an earlier run would have left them.
     const db = openDatabase({ path: config.databasePath });
-    const registry = new ModelRegistry({ db, modelsDir: config.paths.models });
+    const registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir: config.paths.models });
     for (const i of [0, 1]) {
       const src = join(home, `export-${i}`);
       mkdirSync(src, { recursive: true });

@@ -1,7 +1,7 @@
 /**
- * A DeploymentService on a temp database file with registered nlu versions, a fake prime on an ephemeral
- * port, and a Fastify app with the deployment and model routes for `inject`. `reopen()` is a reactor
- * restart: a new service and app on the same database file.
+ * A DeploymentService on a temp database file (or the handles `open` gives) with registered nlu versions,
+ * a fake prime on an ephemeral port, and a Fastify app with the deployment and model routes for `inject`.
+ * `reopen()` is a reactor restart: a new service and app on a new handle of the same database.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { deploymentsRoutes } from '../../src/http/routes/deployments.js';
 import { modelsRoutes } from '../../src/http/routes/models.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { DeploymentService } from '../../src/rollout/index.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { openDatabase } from '../../src/store/database.js';
+import { SqliteSql, type SqlDb } from '../../src/store/sql.js';
 import { FakePrime } from './helpers.js';
 
 /** Fast enough that a rollout with 50 ms steps finishes in well under a second. */
@@ -24,8 +25,8 @@ export interface ServiceFixture {
   service: DeploymentService;
   app: FastifyInstance;
   registry: ModelRegistry;
-  db: Db;
-  /** Closes service, app and database, then opens them again on the same file. */
+  db: SqlDb;
+  /** Closes service, app and database handle, then opens them again on the same database. */
   reopen(): Promise<void>;
   close(): Promise<void>;
 }
@@ -33,14 +34,28 @@ export interface ServiceFixture {
 /** val_accuracy of v1.0.0 (stable), v1.0.1 (better) and v1.0.2 (clearly worse). */
 export const ACCURACIES = [0.88, 0.9, 0.8];
 
-/** `leading`: the service's rollout-controller lease check (default: always leads). */
-export async function createServiceFixture(o: { leading?: () => boolean } = {}): Promise<ServiceFixture> {
+export interface ServiceFixtureOptions {
+  /** The service's rollout-controller lease check (default: always leads). */
+  leading?: () => boolean;
+  /** A new handle on the fixture's database at each call, closed by its owner (default: a temp SQLite file, closed here). */
+  open?: () => Promise<SqlDb>;
+}
+
+export async function createServiceFixture(o: ServiceFixtureOptions = {}): Promise<ServiceFixture> {
   const root = mkdtempSync(join(tmpdir(), 'trinity-rollout-'));
   const dbPath = join(root, 'trinity.db');
   const modelsDir = join(root, 'models');
   const fake = await new FakePrime().start();
+  const sqlite = new Set<SqliteSql>();
+  const open =
+    o.open ??
+    (async () => {
+      const h = new SqliteSql(openDatabase({ path: dbPath }));
+      sqlite.add(h);
+      return h;
+    });
 
-  let db = openDatabase({ path: dbPath });
+  let db = await open();
   let registry = new ModelRegistry({ db, modelsDir });
   for (const [i, acc] of ACCURACIES.entries()) {
     const src = join(root, `export-${i}`);
@@ -65,7 +80,7 @@ export async function createServiceFixture(o: { leading?: () => boolean } = {}):
     await app.ready();
     // The first read sets prime's mark, as a reactor that has been running for a while would have it.
     await service.tick();
-    service.start();
+    await service.start();
     return { service, app };
   };
 
@@ -74,11 +89,12 @@ export async function createServiceFixture(o: { leading?: () => boolean } = {}):
     await fx.service.close();
     await fx.service.close();
     await fx.app.close();
-    fx.db.close();
+    for (const h of sqlite) h.db.close();
+    sqlite.clear();
   };
   fx.reopen = async () => {
     await shut();
-    db = openDatabase({ path: dbPath });
+    db = await open();
     registry = new ModelRegistry({ db, modelsDir });
     Object.assign(fx, { db, registry, ...(await build()) });
   };

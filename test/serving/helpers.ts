@@ -10,6 +10,7 @@ import { Rng } from '../../src/models/kernels/rng.js';
 import type { Example } from '../../src/models/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { readSnips } from '../helpers/snips.js';
 import { ensureDir } from '../../src/util/fs.js';
 
@@ -29,7 +30,7 @@ export async function createNluVersions(count = 2, rowsPerModel = 300): Promise<
   const home = mkdtempSync(join(tmpdir(), 'trinity-serving-'));
   const modelsDir = join(home, 'models');
   const db = openDatabase({ path: ':memory:' });
-  const registry = new ModelRegistry({ db, modelsDir });
+  const registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir });
   const rows = readSnips('train');
   const versions: string[] = [];
   const digests: Record<string, string> = {};

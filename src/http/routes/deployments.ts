@@ -41,7 +41,7 @@ export const deploymentsRoutes: FastifyPluginAsync<DeploymentsRoutesOptions> = a
     }
     const n = limit === undefined ? 50 : Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > 500) throw DeployInvalidRequest(`limit must be an integer 1-500, got ${JSON.stringify(limit)}`);
-    return { deployments: deployments.list({ modelType: model_type as ModelType | undefined, phase: status as Phase | undefined, limit: n }) };
+    return { deployments: await deployments.list({ modelType: model_type as ModelType | undefined, phase: status as Phase | undefined, limit: n }) };
   });
 
   app.get<{ Params: IdParams }>(
@@ -55,7 +55,7 @@ export const deploymentsRoutes: FastifyPluginAsync<DeploymentsRoutesOptions> = a
     { schema: { params: { type: 'object', required: ['id'], properties: { id: idParam } } } },
     async (req, reply) => {
       const id = req.params.id;
-      if (!deployments.has(id)) throw DeployNotFound(id);
+      if (!(await deployments.has(id))) throw DeployNotFound(id);
       streamEventLog(req, reply, {
         since: (after) => deployments.eventsSince(id, after),
         subscribe: (notify) => {

@@ -14,7 +14,7 @@ export interface ModelsRoutesOptions {
    * The active deployment of a type (src/rollout). When given, every type carries `deployment_id`
    * (null without one): prime's reconcile reads it (docs/prime-protocol.md). Default: field absent.
    */
-  deploymentIdOf?: (type: ModelType) => string | null;
+  deploymentIdOf?: (type: ModelType) => Promise<string | null>;
 }
 
 export interface ModelVersionWire {
@@ -113,13 +113,13 @@ interface VersionParams extends TypeParams {
 }
 
 export const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app, { registry, deploymentIdOf }) => {
-  const wire = (s: ModelTypeSummary): ModelTypeWire =>
-    deploymentIdOf === undefined ? toTypeWire(s) : { ...toTypeWire(s), deployment_id: deploymentIdOf(s.modelType) };
+  const wire = async (s: ModelTypeSummary): Promise<ModelTypeWire> =>
+    deploymentIdOf === undefined ? toTypeWire(s) : { ...toTypeWire(s), deployment_id: await deploymentIdOf(s.modelType) };
 
   app.get(
     '/api/models',
     { schema: { response: { 200: { type: 'object', properties: { models: { type: 'object', additionalProperties: typeSchema } } } } } },
-    async () => ({ models: Object.fromEntries(registry.list().map((s) => [s.modelType, wire(s)])) }),
+    async () => ({ models: Object.fromEntries(await Promise.all((await registry.list()).map(async (s) => [s.modelType, await wire(s)]))) }),
   );
 
   app.get<{ Params: TypeParams }>(
@@ -131,8 +131,8 @@ export const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app,
       },
     },
     async (req) => {
-      const summary = registry.summary(req.params.type);
-      return { model_type: summary.modelType, ...wire(summary) };
+      const summary = await registry.summary(req.params.type);
+      return { model_type: summary.modelType, ...(await wire(summary)) };
     },
   );
 
@@ -145,7 +145,7 @@ export const modelsRoutes: FastifyPluginAsync<ModelsRoutesOptions> = async (app,
       },
     },
     async (req): Promise<ModelVersionDetailsWire> => {
-      const v = registry.get(req.params.type, req.params.version);
+      const v = await registry.get(req.params.type, req.params.version);
       return { model_type: v.modelType, ...toVersionWire(v), files: v.files, manifest: v.manifest };
     },
   );
