@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { openDatabase } from '../src/store/database.js';
 import { JobStore } from '../src/training/jobs-store.js';
+import { SqliteSql } from '../src/store/sql.js';
 import { thisProcess } from '../src/util/process-identity.js';
 import { readCsvRows } from './lib/data.js';
 import type { BenchResult } from './lib/report.js';
@@ -66,20 +67,20 @@ async function eventLogFigures(): Promise<LogFigures> {
   const procs: ChildProcess[] = [];
   try {
     const db = openDatabase({ path: join(home, 'trinity.db') });
-    const jobs = new JobStore(db);
-    jobs.create({ jobId: 'log', modelType: 'nlu', request: {}, totalEpochs: EVENTS });
+    const jobs = new JobStore(new SqliteSql(db));
+    await jobs.create({ jobId: 'log', modelType: 'nlu', request: {}, totalEpochs: EVENTS });
     const t0 = performance.now();
     for (let i = 1; i <= EVENTS; i++) {
-      jobs.appendEvent('log', i === EVENTS ? 'completed' : 'status', { job_id: 'log', status: 'training', epoch: i, loss: 1 / i, accuracy: 0.5 }, i === EVENTS ? { status: 'completed' } : undefined);
+      await jobs.appendEvent('log', i === EVENTS ? 'completed' : 'status', { job_id: 'log', status: 'training', epoch: i, loss: 1 / i, accuracy: 0.5 }, i === EVENTS ? { status: 'completed' } : undefined);
     }
     const appendsPerSecond = EVENTS / ((performance.now() - t0) / 1000);
 
-    for (let i = 0; i < QUEUED; i++) jobs.create({ jobId: `q-${String(i).padStart(5, '0')}`, modelType: 'nlu', request: {}, totalEpochs: 1 });
+    for (let i = 0; i < QUEUED; i++) await jobs.create({ jobId: `q-${String(i).padStart(5, '0')}`, modelType: 'nlu', request: {}, totalEpochs: 1 });
     const owner = thisProcess();
     const claimMs: number[] = [];
     for (let i = 0; i < 200; i++) {
       const c0 = performance.now();
-      jobs.claims.claimNext(`bench-${i}`, owner, 60, Date.now() / 1000);
+      await jobs.claims.claimNext(`bench-${i}`, owner, 60, Date.now() / 1000);
       claimMs.push(performance.now() - c0);
     }
     db.close();

@@ -14,6 +14,7 @@ import { ModelRegistry } from '../../src/registry/index.js';
 import { openDatabase } from '../../src/store/database.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { JobStore } from '../../src/training/jobs-store.js';
+import { SqliteSql } from '../../src/store/sql.js';
 import { TrainingService, type TrainingServiceOptions, type VersionPort } from '../../src/training/training-service.js';
 import { waitFor } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
@@ -31,7 +32,7 @@ function diskError(code: 'ENOSPC' | 'EROFS', path: string): NodeJS.ErrnoExceptio
 function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPort } = {}) {
   const home = mkdtempSync(join(tmpdir(), 'trinity-storage-'));
   const db = openDatabase({ path: join(home, 'trinity.db') });
-  const jobs = new JobStore(db);
+  const jobs = new JobStore(new SqliteSql(db));
   const registry = new ModelRegistry({ db, modelsDir: join(home, 'models') });
   const training = new TrainingService({
     jobs,
@@ -67,7 +68,7 @@ describe('training on a full or read-only disk', () => {
     }
     expect(thrown).toMatchObject({ statusCode: 503, code: 'TRN_ERR_TRAINING_STORAGE_UNAVAILABLE', extra: { reason: 'ENOSPC' } });
     expect((thrown as Error).message).toMatch(/ENOSPC.*free disk space/);
-    expect(jobs.get('full')).toBeUndefined();
+    expect(await jobs.get('full')).toBeUndefined();
     expect(existsSync(join(home, 'checkpoints', 'full'))).toBe(false);
   });
 
@@ -86,17 +87,17 @@ describe('training on a full or read-only disk', () => {
     await training.start(body('ro'));
     const problem = await waitFor(() => training.problems()[0], 120_000, 'a storage problem');
     expect(problem).toMatch(/job ro waits for disk space or a writable folder: registering its model failed: .*EROFS/);
-    expect(jobs.get('ro')?.status).toBe('training');
+    expect((await jobs.get('ro'))?.status).toBe('training');
 
-    await waitFor(() => jobs.get('ro')?.status === 'completed', 30_000, 'the job to complete');
-    expect(jobs.get('ro')?.modelVersion).toBe('v1.0.0');
+    await waitFor(async () => (await jobs.get('ro'))?.status === 'completed', 30_000, 'the job to complete');
+    expect((await jobs.get('ro'))?.modelVersion).toBe('v1.0.0');
     expect(training.problems()).toEqual([]);
-    const messages = jobs.eventsSince('ro', 0).map((e) => e.data.message).filter(Boolean);
+    const messages = (await jobs.eventsSince('ro', 0)).map((e) => e.data.message).filter(Boolean);
     expect(messages.some((m) => /waits for disk space/.test(String(m)))).toBe(true);
 
     // The same job id again says what really happened, not "started".
     expect(await training.start(body('ro'))).toMatchObject({ status: 'completed', message: expect.stringMatching(/already completed as v1\.0\.0/) });
-    jobs.update('ro', { status: 'failed', error: 'trainer process killed by SIGKILL' });
+    await jobs.update('ro', { status: 'failed', error: 'trainer process killed by SIGKILL' });
     expect(await training.start(body('ro'))).toMatchObject({ status: 'failed', message: expect.stringMatching(/already failed: trainer process killed by SIGKILL; start with another job_id/) });
   }, 180_000);
 });
