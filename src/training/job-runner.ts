@@ -119,7 +119,7 @@ export class JobRunner extends EventEmitter {
     this.heartbeat = setInterval(() => this.beat(), every);
     this.heartbeat.unref();
     this.showAlive();
-    this.fill();
+    void this.fill();
   }
 
   private showAlive(): void {
@@ -129,9 +129,9 @@ export class JobRunner extends EventEmitter {
     if (beat) this.lastBeat = beat;
   }
 
-  /** Looks for work now (a job was just queued). */
-  poke(): void {
-    this.fill();
+  /** Looks for work now (a job was just queued); resolves once that look has claimed what it could. */
+  poke(): Promise<void> {
+    return this.fill();
   }
 
   /** The jobs this runner holds. */
@@ -219,7 +219,7 @@ export class JobRunner extends EventEmitter {
         this.renewing = null;
       });
     }
-    this.fill();
+    void this.fill();
   }
 
   private async renewAll(): Promise<void> {
@@ -241,12 +241,15 @@ export class JobRunner extends EventEmitter {
     }
   }
 
-  /** Claims jobs while there are free slots; one loop at a time, a call during it asks for one more pass. */
-  private fill(): void {
-    if (this.closing) return;
+  /**
+   * Claims jobs while there are free slots; one loop at a time, a call during it asks for one more pass.
+   * Resolves when the loop that covers this call ends.
+   */
+  private fill(): Promise<void> {
+    if (this.closing) return Promise.resolve();
     if (this.filling) {
       this.fillAgain = true;
-      return;
+      return this.filling;
     }
     const loop = async () => {
       try {
@@ -260,6 +263,7 @@ export class JobRunner extends EventEmitter {
     };
     // Started on the next microtask, so `filling` is set before the loop can clear it.
     this.filling = Promise.resolve().then(loop);
+    return this.filling;
   }
 
   private async claimWhileFree(): Promise<void> {
@@ -311,7 +315,7 @@ export class JobRunner extends EventEmitter {
     h.terminal = true;
     h.child?.kill();
     this.opts.logger.warn({ job_id: h.claim.jobId, worker_id: h.claim.workerId, token: h.claim.token }, `gave up the job: ${why}`);
-    this.fill();
+    void this.fill();
   }
 
   /**
@@ -551,7 +555,7 @@ export class JobRunner extends EventEmitter {
   private end(h: Held): void {
     this.clearTrouble(h.claim.jobId);
     if (this.held.get(h.claim.jobId) === h) this.held.delete(h.claim.jobId);
-    this.fill();
+    void this.fill();
   }
 
   private clearTrouble(jobId: string): void {

@@ -147,7 +147,8 @@ export class TrainingService extends EventEmitter {
       this.opts.logger.error({ err, job_id: jobId }, 'no space to start a training job');
       throw TrainingStorageUnavailable.with({ cause: err, reason: code, path: jobDir, retry_after_seconds: STORAGE_RETRY_MS / 1000 }, `the job's dataset under ${this.opts.checkpointsRoot}`, code);
     }
-    this.runner?.poke();
+    // This process's runner claims it now when it has a free slot: the answer then says 'started'.
+    await this.runner?.poke();
     const response = await this.startResponse((await this.opts.jobs.get(jobId))!, 'training job accepted');
     return rejected.length ? { ...response, rejected } : response;
   }
