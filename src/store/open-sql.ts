@@ -40,7 +40,6 @@ export async function postgresSchemaVersion(db: SqlDb): Promise<number> {
 /** Stores not on the seam yet: a service given a Postgres URL refuses to start while any is left. */
 export const STORES_NOT_ON_POSTGRES = [
   'experiences (src/experiences/experiences-store.ts)',
-  'training jobs, claims and events (src/training/jobs-store.ts, job-claims.ts)',
   'model registry (src/registry/models-store.ts)',
   'deployments (src/rollout/deployments-store.ts)',
   'coordinator queue and leases (src/coordinator/coordinator-store.ts)',
