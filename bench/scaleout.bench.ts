@@ -114,7 +114,7 @@ export async function postgresFigures(): Promise<StoreFigures | string> {
   }
 }
 
-async function eventLogFigures(): Promise<LogFigures> {
+export async function eventLogFigures(): Promise<LogFigures> {
   const home = mkdtempSync(join(tmpdir(), 'trinity-bench-scaleout-log-'));
   const procs: ChildProcess[] = [];
   try {
