@@ -65,6 +65,17 @@ describeStores('training job claims', (fresh) => {
     expect((await jobs.appendEvent('a', 'status', { epoch: 1 }, undefined, { workerId: 'w2', token: 2 })).id).toBe(1);
   });
 
+  it('hands a job whose lease ran out to another runner with the checkpoint its last holder recorded', async () => {
+    const { claims, other, add, otherJobs, jobs } = await setup(fresh);
+    await add('a');
+    const first = (await claims.claimNext('w1', elsewhere(1), TTL, 1000))!;
+    const checkpoint = { epoch: 1, checkpoint_path: '$TRAINING_CHECKPOINT_DIR/a/epoch-1' };
+    await jobs.appendEvent('a', 'checkpoint', { epoch: 1 }, { epoch: 1, checkpoint }, { workerId: 'w1', token: first.token });
+    const next = (await other.claimNext('w2', elsewhere(2), TTL, 1000 + TTL))!;
+    expect(next).toMatchObject({ jobId: 'a', interrupted: true, token: first.token + 1 });
+    expect(await otherJobs.get('a')).toMatchObject({ status: 'training', workerId: 'w2', epoch: 1, checkpoint });
+  });
+
   it('takes a job at once from a holder whose process is gone, before its lease runs out', async () => {
     const gone = new Set<number>();
     const { claims, other, add } = await setup(fresh, (o) => gone.has(o.pid));
