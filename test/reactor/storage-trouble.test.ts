@@ -7,7 +7,6 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTrainingData } from '../../src/experiences/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
@@ -17,6 +16,7 @@ import { JobStore } from '../../src/training/jobs-store.js';
 import { SqliteSql } from '../../src/store/sql.js';
 import { TrainingService, type TrainingServiceOptions, type VersionPort } from '../../src/training/training-service.js';
 import { waitFor } from '../helpers/processes.js';
+import { trainingDefaults } from '../helpers/training-service.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 
 const experiences = snipsExperiences(readSnips('train').filter((_, i) => i % 10 === 0));
@@ -38,13 +38,7 @@ function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPo
     jobs,
     data: createTrainingData(new ExperienceStore(db)),
     versions: registry,
-    logger: pino({ level: 'silent' }),
-    checkpointsRoot: join(home, 'checkpoints'),
-    dropboxDir: join(home, 'dropbox'),
-    maxConcurrentJobs: 1,
-    maxQueuedJobs: 4,
-    checkpointIntervalEpochs: 1,
-    autoResume: true,
+    ...trainingDefaults(home),
     ...extra,
   });
   open.push(training);

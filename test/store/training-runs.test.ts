@@ -6,7 +6,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { createTrainingData } from '../../src/experiences/index.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
@@ -15,6 +14,7 @@ import type { SqlDb } from '../../src/store/sql.js';
 import { JobStore } from '../../src/training/jobs-store.js';
 import { TrainingService, type VersionPort } from '../../src/training/training-service.js';
 import { waitFor } from '../helpers/processes.js';
+import { trainingDefaults } from '../helpers/training-service.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 import { describeStores } from './harness.js';
 
@@ -35,13 +35,7 @@ function service(db: SqlDb, home: string, trainHere = true): TrainingService {
     jobs: new JobStore(db),
     data: createTrainingData(new ExperienceStore(buffer)),
     versions,
-    logger: pino({ level: 'silent' }),
-    checkpointsRoot: join(home, 'checkpoints'),
-    dropboxDir: join(home, 'dropbox'),
-    maxConcurrentJobs: 1,
-    maxQueuedJobs: 4,
-    checkpointIntervalEpochs: 1,
-    autoResume: true,
+    ...trainingDefaults(home),
     trainHere,
     leaseTtlSeconds: 3,
   });
