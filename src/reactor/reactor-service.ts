@@ -266,7 +266,7 @@ export class Reactor {
   private trainingService(): TrainingService {
     const { config, logger } = this.opts;
     this.training ??= new TrainingService({
-      jobs: new JobStore(this.database(), this.sql()),
+      jobs: new JobStore(this.sql()),
       data: createTrainingData(this.experienceStore()),
       versions: this.modelRegistry(),
       assessor: this.evaluationService(),

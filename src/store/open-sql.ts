@@ -39,7 +39,6 @@ export async function postgresSchemaVersion(db: SqlDb): Promise<number> {
 
 /** Stores not on the seam yet: a service given a Postgres URL refuses to start while any is left. */
 export const STORES_NOT_ON_POSTGRES = [
-  'training jobs, claims and events (src/training/jobs-store.ts, job-claims.ts)',
 ] as const;
 
 export interface SeamOptions {

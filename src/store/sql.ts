@@ -33,7 +33,7 @@ export interface SqlDb extends Sql {
 }
 
 /** A FIFO lock: each holder runs after the previous one released. */
-class Mutex {
+export class Mutex {
   private tail: Promise<void> = Promise.resolve();
   async lock(): Promise<() => void> {
     let release!: () => void;

@@ -11,6 +11,10 @@
  * the lease has run out (or at once, on the same host, when the holder's process is provably gone), and
  * its trainer resumes from the last checkpoint.
  *
+ * Store calls are async (the store seam, src/store/sql.ts): a job's trainer messages, its exit and the
+ * steps that end it run one after another on the job's own chain (Held.chain), so its events keep their
+ * order and one step never sees another half done; claiming runs one loop at a time.
+ *
  * A full or read-only disk never fails a job: the job stays `training` and claimed, the trouble is listed
  * in `problems()`, and the step that failed is retried every STORAGE_RETRY_MS until it succeeds.
  */
@@ -18,7 +22,7 @@ import { EventEmitter } from 'node:events';
 import { join, relative } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { ClaimLost, TERMINAL_JOB_STATUSES, type JobEvent, type JobRecord, type JobStore } from './jobs-store.js';
+import { ClaimLost, TERMINAL_JOB_STATUSES, type JobEvent, type JobPatch, type JobRecord, type JobStore } from './jobs-store.js';
 import type { JobClaim, JobClaims } from './job-claims.js';
 import type { WorkerRoster } from './worker-roster.js';
 import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
@@ -71,6 +75,8 @@ interface Held {
   /** The trainer reported its end (export, cancel, failure): its exit is not a crash. */
   terminal: boolean;
   resumes: number;
+  /** The job's steps, in order: trainer messages, its exit, cancels, retries. */
+  chain: Promise<void>;
 }
 
 export class JobRunner extends EventEmitter {
@@ -82,6 +88,11 @@ export class JobRunner extends EventEmitter {
   private readonly owner: ProcessIdentity;
   private heartbeat: NodeJS.Timeout | null = null;
   private lastBeat: Promise<void> | undefined;
+  /** The renewals of the last heartbeat while under way: a slow database skips beats, never stacks them. */
+  private renewing: Promise<void> | null = null;
+  /** The claim loop while it runs, and whether something asked for another pass meanwhile. */
+  private filling: Promise<void> | null = null;
+  private fillAgain = false;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: JobRunnerOptions) {
@@ -108,7 +119,7 @@ export class JobRunner extends EventEmitter {
     this.heartbeat = setInterval(() => this.beat(), every);
     this.heartbeat.unref();
     this.showAlive();
-    this.fill();
+    void this.fill();
   }
 
   private showAlive(): void {
@@ -118,9 +129,9 @@ export class JobRunner extends EventEmitter {
     if (beat) this.lastBeat = beat;
   }
 
-  /** Looks for work now (a job was just queued). */
-  poke(): void {
-    this.fill();
+  /** Looks for work now (a job was just queued); resolves once that look has claimed what it could. */
+  poke(): Promise<void> {
+    return this.fill();
   }
 
   /** The jobs this runner holds. */
@@ -155,7 +166,7 @@ export class JobRunner extends EventEmitter {
       h.stopping = 'cancel';
       await h.child.stop('cancel');
     }
-    if (this.held.get(jobId) === h) this.guard(h, () => this.finishCancelled(h, this.opts.jobs.get(jobId)?.epoch ?? 0));
+    await this.enqueue(h, () => this.finishCancelledAtStoredEpoch(h));
     return true;
   }
 
@@ -163,6 +174,8 @@ export class JobRunner extends EventEmitter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.heartbeat) clearInterval(this.heartbeat);
+      // A claim under way finishes first (and gives its job back at once, seeing this close).
+      await this.filling;
       for (const s of this.stalled.values()) clearTimeout(s.timer);
       const held = [...this.held.values()];
       await Promise.all(
@@ -172,9 +185,11 @@ export class JobRunner extends EventEmitter {
           return h.child.stop('shutdown');
         }),
       );
+      // The trainers' last messages (their final checkpoint) are written before the jobs go back.
+      await Promise.all([this.renewing, ...held.map((h) => h.chain)]);
       for (const h of held) {
         try {
-          this.opts.claims.release(h.claim);
+          await this.opts.claims.release(h.claim);
         } catch (err) {
           this.opts.logger.warn({ err, job_id: h.claim.jobId }, 'could not give the job back; it is resumed once its lease runs out');
         }
@@ -199,50 +214,92 @@ export class JobRunner extends EventEmitter {
   private beat(): void {
     if (this.closing) return;
     this.showAlive();
+    if (!this.renewing) {
+      this.renewing = this.renewAll().finally(() => {
+        this.renewing = null;
+      });
+    }
+    void this.fill();
+  }
+
+  private async renewAll(): Promise<void> {
     for (const h of [...this.held.values()]) {
       let renewal;
       try {
-        renewal = this.opts.claims.renew(h.claim, this.opts.leaseTtlSeconds, this.now());
+        renewal = await this.opts.claims.renew(h.claim, this.opts.leaseTtlSeconds, this.now());
       } catch (err) {
         // A busy database is not a lost claim: the next beat tries again well within the TTL.
         this.opts.logger.warn({ err, job_id: h.claim.jobId }, 'could not renew a job claim');
         continue;
       }
+      if (this.held.get(h.claim.jobId) !== h) continue; // ended meanwhile
       if (!renewal.held) this.lose(h, 'its claim was renewed too late and another runner holds it now, or a cancel ended it');
       else {
         h.child?.keepalive();
         if (renewal.cancelRequested && h.stopping !== 'cancel') void this.cancel(h.claim.jobId);
       }
     }
-    this.fill();
   }
 
-  private fill(): void {
-    if (this.closing) return;
-    while (this.held.size < this.opts.maxConcurrentJobs) {
+  /**
+   * Claims jobs while there are free slots; one loop at a time, a call during it asks for one more pass.
+   * Resolves when the loop that covers this call ends.
+   */
+  private fill(): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    if (this.filling) {
+      this.fillAgain = true;
+      return this.filling;
+    }
+    const loop = async () => {
+      try {
+        do {
+          this.fillAgain = false;
+          await this.claimWhileFree();
+        } while (this.fillAgain && !this.closing);
+      } finally {
+        this.filling = null;
+      }
+    };
+    // Started on the next microtask, so `filling` is set before the loop can clear it.
+    this.filling = Promise.resolve().then(loop);
+    return this.filling;
+  }
+
+  private async claimWhileFree(): Promise<void> {
+    while (!this.closing && this.held.size < this.opts.maxConcurrentJobs) {
       let claim: JobClaim | null;
       try {
-        claim = this.opts.claims.claimNext(this.opts.workerId, this.owner, this.opts.leaseTtlSeconds, this.now(), this.pool);
+        claim = await this.opts.claims.claimNext(this.opts.workerId, this.owner, this.opts.leaseTtlSeconds, this.now(), this.pool);
       } catch (err) {
         this.opts.logger.warn({ err }, 'could not claim a training job; trying again on the next heartbeat');
         return;
       }
       if (!claim) return;
-      this.take(claim);
+      if (this.closing) return this.giveBack(claim);
+      await this.take(claim);
     }
   }
 
-  private take(claim: JobClaim): void {
-    const h: Held = { claim, child: null, stopping: null, terminal: false, resumes: 0 };
+  private async giveBack(claim: JobClaim): Promise<void> {
+    try {
+      await this.opts.claims.release(claim);
+    } catch (err) {
+      this.opts.logger.warn({ err, job_id: claim.jobId }, 'could not give the job back; it is resumed once its lease runs out');
+    }
+  }
+
+  private take(claim: JobClaim): Promise<void> {
+    const h: Held = { claim, child: null, stopping: null, terminal: false, resumes: 0, chain: Promise.resolve() };
     this.held.set(claim.jobId, h);
-    const job = this.opts.jobs.get(claim.jobId)!;
     this.opts.logger.info({ job_id: claim.jobId, worker_id: claim.workerId, token: claim.token, interrupted: claim.interrupted }, 'claimed training job');
-    this.guard(h, () => {
+    return this.enqueue(h, async () => {
+      const job = (await this.opts.jobs.get(claim.jobId))!;
       if (claim.interrupted && !this.opts.autoResume) {
-        this.fail(h, 'the job was interrupted while training and AUTO_RESUME_FAILED_TRAINING is off');
+        await this.fail(h, 'the job was interrupted while training and AUTO_RESUME_FAILED_TRAINING is off');
       } else if (job.datasetPath === null) {
         // Accepted before this version checked its dataset write (a full disk at start): nothing to train on.
-        this.fail(h, 'the job has no dataset file (it could not be written when the job was started); start it again');
+        await this.fail(h, 'the job has no dataset file (it could not be written when the job was started); start it again');
       } else {
         if (claim.interrupted) this.opts.logger.info({ job_id: job.jobId, epoch: job.epoch }, 'resuming interrupted training job');
         this.launch(h, job);
@@ -258,17 +315,20 @@ export class JobRunner extends EventEmitter {
     h.terminal = true;
     h.child?.kill();
     this.opts.logger.warn({ job_id: h.claim.jobId, worker_id: h.claim.workerId, token: h.claim.token }, `gave up the job: ${why}`);
-    this.fill();
+    void this.fill();
   }
 
-  /** Runs a step that writes under the claim; a lost claim lets the job go, anything else fails it. */
-  private guard(h: Held, step: () => void): void {
-    try {
-      step();
-    } catch (err) {
-      if (err instanceof ClaimLost) return this.lose(h, err.message);
-      throw err;
-    }
+  /**
+   * Runs a step of the job after the ones before it. A lost claim lets the job go; any other error (the
+   * database failing) is logged and lets it go too: its lease runs out and a runner resumes it from its
+   * checkpoint, instead of the job sitting claimed by a runner that can no longer write it.
+   */
+  private enqueue(h: Held, step: () => Promise<void>): Promise<void> {
+    h.chain = h.chain.then(step).catch((err: unknown) => {
+      if (!(err instanceof ClaimLost)) this.opts.logger.error({ err, job_id: h.claim.jobId }, 'a step of the training job failed');
+      this.lose(h, (err as Error).message);
+    });
+    return h.chain;
   }
 
   // ── the trainer ────────────────────────────────────────────────────────
@@ -297,15 +357,17 @@ export class JobRunner extends EventEmitter {
     h.terminal = false;
     h.stopping = null;
     child.on('message', (msg) => {
-      this.onChildMessage(h, msg).catch((err: unknown) => {
-        if (err instanceof ClaimLost) return this.lose(h, err.message);
-        this.opts.logger.error({ err, job_id: job.jobId }, 'handling trainer message failed');
-        h.terminal = true;
-        this.guard(h, () => this.fail(h, `could not finish the job: ${(err as Error).message}`));
-        child.kill();
-      });
+      void this.enqueue(h, () =>
+        this.onChildMessage(h, msg).catch(async (err: unknown) => {
+          if (err instanceof ClaimLost) throw err;
+          this.opts.logger.error({ err, job_id: job.jobId }, 'handling trainer message failed');
+          h.terminal = true;
+          child.kill();
+          await this.fail(h, `could not finish the job: ${(err as Error).message}`);
+        }),
+      );
     });
-    child.on('exit', (code, signal) => this.onChildExit(h, child, code, signal));
+    child.on('exit', (code, signal) => void this.enqueue(h, () => this.onChildExit(h, child, code, signal)));
     this.opts.logger.info({ job_id: job.jobId, pid: child.pid, model_type: job.modelType, worker_id: this.opts.workerId }, 'trainer started');
   }
 
@@ -313,8 +375,8 @@ export class JobRunner extends EventEmitter {
     return `${this.opts.checkpointsName ?? '$TRAINING_CHECKPOINT_DIR'}/${relative(this.opts.checkpointsRoot, path)}`;
   }
 
-  private append(h: Held, event: string, data: Record<string, unknown>, patch?: Parameters<JobStore['appendEvent']>[3]): void {
-    const e: JobEvent = this.opts.jobs.appendEvent(h.claim.jobId, event, data, patch, { workerId: h.claim.workerId, token: h.claim.token });
+  private async append(h: Held, event: string, data: Record<string, unknown>, patch?: JobPatch): Promise<void> {
+    const e: JobEvent = await this.opts.jobs.appendEvent(h.claim.jobId, event, data, patch, { workerId: h.claim.workerId, token: h.claim.token });
     this.emit('event', h.claim.jobId, e);
   }
 
@@ -326,7 +388,7 @@ export class JobRunner extends EventEmitter {
         return;
       case 'started':
         if (msg.resumedFromEpoch !== null) {
-          this.append(
+          await this.append(
             h,
             'status',
             { job_id: jobId, status: 'training', epoch: msg.resumedFromEpoch, resumed_from_epoch: msg.resumedFromEpoch, message: `resumed from epoch ${msg.resumedFromEpoch}` },
@@ -335,11 +397,11 @@ export class JobRunner extends EventEmitter {
         }
         return;
       case 'epoch':
-        this.append(h, 'status', { job_id: jobId, status: 'training', ...roundReport(msg.report) }, { epoch: msg.report.epoch, metrics: metricsOf(msg.report) });
+        await this.append(h, 'status', { job_id: jobId, status: 'training', ...roundReport(msg.report) }, { epoch: msg.report.epoch, metrics: metricsOf(msg.report) });
         return;
       case 'checkpoint_skipped':
         this.opts.logger.warn({ job_id: jobId, epoch: msg.epoch, set_aside: msg.path, reason: msg.reason }, 'damaged checkpoint skipped');
-        this.append(h, 'status', {
+        await this.append(h, 'status', {
           job_id: jobId,
           status: 'training',
           message: `checkpoint of epoch ${msg.epoch} skipped: ${msg.reason}; set aside as ${msg.path}`,
@@ -350,7 +412,7 @@ export class JobRunner extends EventEmitter {
         const problem = `job ${jobId}: the checkpoint of epoch ${msg.epoch} could not be written (${msg.code}); training goes on, free disk space under ${this.opts.checkpointsRoot}`;
         this.warnings.set(jobId, problem);
         this.opts.logger.error({ job_id: jobId, epoch: msg.epoch, code: msg.code, error: msg.error }, 'checkpoint could not be written');
-        this.append(h, 'status', { job_id: jobId, status: 'training', epoch: msg.epoch, message: problem });
+        await this.append(h, 'status', { job_id: jobId, status: 'training', epoch: msg.epoch, message: problem });
         return;
       }
       case 'notice':
@@ -358,7 +420,7 @@ export class JobRunner extends EventEmitter {
         return;
       case 'checkpoint':
         this.warnings.delete(jobId);
-        this.append(
+        await this.append(
           h,
           'checkpoint',
           { job_id: jobId, epoch: msg.epoch, checkpoint_path: this.shownCheckpoint(msg.path), metrics: metricsOf(msg.metrics) },
@@ -372,42 +434,41 @@ export class JobRunner extends EventEmitter {
       case 'stopped':
         if (msg.reason === 'cancel') {
           h.terminal = true;
-          this.finishCancelled(h, msg.epoch);
+          await this.finishCancelled(h, msg.epoch);
         }
         return;
       case 'failed':
         h.terminal = true;
-        if (msg.code) this.stall(h, `its trainer stopped: ${msg.error}`, () => this.relaunch(h));
-        else this.fail(h, msg.error);
+        if (msg.code) await this.stall(h, `its trainer stopped: ${msg.error}`, () => this.relaunch(h));
+        else await this.fail(h, msg.error);
         return;
     }
   }
 
-  private relaunch(h: Held): void {
+  private async relaunch(h: Held): Promise<void> {
     if (this.closing || this.held.get(h.claim.jobId) !== h) return;
-    const job = this.opts.jobs.get(h.claim.jobId);
+    const job = await this.opts.jobs.get(h.claim.jobId);
     if (!job || TERMINAL_JOB_STATUSES.includes(job.status)) return this.end(h);
     this.launch(h, job);
   }
 
-  private onChildExit(h: Held, child: TrainerChild, code: number | null, signal: NodeJS.Signals | null): void {
+  private async onChildExit(h: Held, child: TrainerChild, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (h.child === child) h.child = null;
     if (this.held.get(h.claim.jobId) !== h || h.stopping === 'shutdown') return;
     const jobId = h.claim.jobId;
     // A trainer killed for not stopping in time: the job is cancelled before anything can relaunch it.
     if (!h.terminal && h.stopping === 'cancel') {
       h.terminal = true;
-      this.guard(h, () => this.finishCancelled(h, this.opts.jobs.get(jobId)?.epoch ?? 0));
-      return;
+      return this.finishCancelledAtStoredEpoch(h);
     }
     if (h.terminal) return; // registering, stalled or ended: those steps let the job go
     const why = signal ? `killed by ${signal}` : `exit code ${code}`;
     h.resumes += 1;
     if (this.opts.autoResume && h.resumes <= MAX_AUTO_RESUMES && !this.closing) {
       this.opts.logger.warn({ job_id: jobId, attempt: h.resumes }, `trainer ${why}; resuming from the last checkpoint`);
-      this.relaunch(h);
+      await this.relaunch(h);
     } else {
-      this.guard(h, () => this.fail(h, `trainer process ${why}`));
+      await this.fail(h, `trainer process ${why}`);
     }
   }
 
@@ -418,10 +479,10 @@ export class JobRunner extends EventEmitter {
       await this.complete(h, msg);
     } catch (err) {
       if (err instanceof ClaimLost || storageTrouble(err) === null) throw err;
-      this.stall(h, `registering its model failed: ${(err as Error).message}`, () =>
-        void this.register(h, msg).catch((e: unknown) => {
-          if (e instanceof ClaimLost) return this.lose(h, e.message);
-          this.guard(h, () => this.fail(h, `could not finish the job: ${(e as Error).message}`));
+      await this.stall(h, `registering its model failed: ${(err as Error).message}`, () =>
+        this.register(h, msg).catch(async (e: unknown) => {
+          if (e instanceof ClaimLost) throw e;
+          await this.fail(h, `could not finish the job: ${(e as Error).message}`);
         }),
       );
     }
@@ -429,24 +490,25 @@ export class JobRunner extends EventEmitter {
 
   /**
    * Holds a job up until the disk is fixed: listed in problems(), reported in its event log, and `retry`
-   * runs after STORAGE_RETRY_MS. The job stays `training` and claimed, so a restart resumes it.
+   * runs after STORAGE_RETRY_MS, on the job's chain. The job stays `training` and claimed, so a restart
+   * resumes it.
    */
-  private stall(h: Held, what: string, retry: () => void): void {
+  private async stall(h: Held, what: string, retry: () => Promise<void>): Promise<void> {
     const jobId = h.claim.jobId;
     const every = this.opts.storageRetryMs ?? STORAGE_RETRY_MS;
     const problem = `job ${jobId} waits for disk space or a writable folder: ${what}; retrying every ${every / 1000} s`;
     const timer = setTimeout(() => {
       this.stalled.delete(jobId);
-      retry();
+      void this.enqueue(h, retry);
     }, every);
     this.stalled.set(jobId, { problem, timer });
     this.opts.logger.error({ job_id: jobId }, problem);
-    this.append(h, 'status', { job_id: jobId, status: 'training', message: problem });
+    await this.append(h, 'status', { job_id: jobId, status: 'training', message: problem });
   }
 
   private async complete(h: Held, msg: Extract<ChildMessage, { type: 'exported' }>): Promise<void> {
     const jobId = h.claim.jobId;
-    const job = this.opts.jobs.get(jobId)!;
+    const job = (await this.opts.jobs.get(jobId))!;
     if (job.workerId !== h.claim.workerId) throw new ClaimLost(jobId, { workerId: h.claim.workerId, token: h.claim.token });
     const metrics = metricsOf(msg.metrics);
     const extra = await this.assessExport(job, msg.dir);
@@ -460,7 +522,7 @@ export class JobRunner extends EventEmitter {
       extra,
     });
     if (job.bufferMaxSeq !== null) await this.opts.data.markTrained(job.modelType as ModelType, job.bufferMaxSeq);
-    this.append(
+    await this.append(
       h,
       'completed',
       {
@@ -493,7 +555,7 @@ export class JobRunner extends EventEmitter {
   private end(h: Held): void {
     this.clearTrouble(h.claim.jobId);
     if (this.held.get(h.claim.jobId) === h) this.held.delete(h.claim.jobId);
-    this.fill();
+    void this.fill();
   }
 
   private clearTrouble(jobId: string): void {
@@ -503,14 +565,19 @@ export class JobRunner extends EventEmitter {
     this.warnings.delete(jobId);
   }
 
-  private finishCancelled(h: Held, epoch: number): void {
+  private async finishCancelledAtStoredEpoch(h: Held): Promise<void> {
     if (this.held.get(h.claim.jobId) !== h) return;
-    this.append(h, 'cancelled', { job_id: h.claim.jobId, status: 'cancelled', epoch }, { status: 'cancelled', completedAt: Date.now() / 1000 });
+    await this.finishCancelled(h, (await this.opts.jobs.get(h.claim.jobId))?.epoch ?? 0);
+  }
+
+  private async finishCancelled(h: Held, epoch: number): Promise<void> {
+    if (this.held.get(h.claim.jobId) !== h) return;
+    await this.append(h, 'cancelled', { job_id: h.claim.jobId, status: 'cancelled', epoch }, { status: 'cancelled', completedAt: Date.now() / 1000 });
     this.end(h);
   }
 
-  private fail(h: Held, error: string): void {
-    this.append(h, 'failed', { job_id: h.claim.jobId, status: 'failed', error }, { status: 'failed', error, completedAt: Date.now() / 1000 });
+  private async fail(h: Held, error: string): Promise<void> {
+    await this.append(h, 'failed', { job_id: h.claim.jobId, status: 'failed', error }, { status: 'failed', error, completedAt: Date.now() / 1000 });
     this.opts.logger.error({ job_id: h.claim.jobId, error }, 'training job failed');
     this.end(h);
   }

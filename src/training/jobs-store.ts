@@ -1,11 +1,11 @@
 /**
- * Training jobs, their event logs and fencing tokens. The only place that knows their SQL.
+ * Training jobs, their event logs and fencing tokens. The only place that knows their SQL; on the async
+ * store seam (src/store/sql.ts), so on SQLite or Postgres.
  * The stored shape (JobRow) is kept apart from the domain shape (JobRecord); convert with fromRow.
  */
-import type { Db } from '../store/database.js';
 import { JobClaims } from './job-claims.js';
 import { WorkerRoster } from './worker-roster.js';
-import { SqliteSql, type SqlDb } from '../store/sql.js';
+import { forUpdate, type Sql, type SqlDb } from '../store/sql.js';
 import { DEFAULT_WORKER_POOL, type WorkerPool } from '../worker-pools.js';
 
 export type JobStatus = 'queued' | 'training' | 'completed' | 'failed' | 'cancelled';
@@ -157,6 +157,20 @@ const PATCH_COLUMNS: Record<keyof JobPatch, { column: string; json: boolean }> =
   completedAt: { column: 'completed_at', json: false },
 };
 
+export interface NewJob {
+  jobId: string;
+  modelType: string;
+  request: Record<string, unknown>;
+  totalEpochs: number;
+  workerPool?: WorkerPool;
+}
+
+export interface FirstEvent {
+  event: string;
+  data: Record<string, unknown>;
+  patch?: JobPatch;
+}
+
 export interface JobFilter {
   status?: string;
   modelType?: string;
@@ -164,75 +178,53 @@ export interface JobFilter {
 }
 
 export class JobStore {
-  private readonly stmts;
   /** The runners' claims on these jobs (job-claims.ts). */
   readonly claims: JobClaims;
   /** The runners alive now, by pool (worker-roster.ts). */
   readonly roster: WorkerRoster;
 
-  /** `sql`: the async seam for the parts already on it (the roster); default: the same SQLite handle. */
-  constructor(
-    private readonly db: Db,
-    sql: SqlDb = new SqliteSql(db),
-  ) {
-    this.claims = new JobClaims(db);
+  constructor(private readonly sql: SqlDb) {
+    this.claims = new JobClaims(sql);
     this.roster = new WorkerRoster(sql);
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO jobs (job_id, model_type, status, request, total_epochs, created_at, worker_pool)
-         VALUES (@job_id, @model_type, @status, @request, @total_epochs, @created_at, @worker_pool)
+  }
+
+  /**
+   * Inserts the job unless one with the same id exists; returns the stored job and whether it is new. A new
+   * job's `first` event (and its patch) is written in the same transaction: no runner can claim the job
+   * before it has them.
+   */
+  create(job: NewJob, first?: FirstEvent): Promise<{ job: JobRecord; created: boolean; event?: JobEvent }> {
+    return this.sql.transaction(async (tx) => {
+      const info = await tx.run(
+        `INSERT INTO jobs (job_id, model_type, status, request, total_epochs, created_at, worker_pool) VALUES (?, ?, 'queued', ?, ?, ?, ?)
          ON CONFLICT (job_id) DO NOTHING`,
-      ),
-      get: db.prepare('SELECT * FROM jobs WHERE job_id = ?'),
-      byStatus: db.prepare('SELECT * FROM jobs WHERE status = ? ORDER BY created_at, rowid'),
-      countActive: db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'training')"),
-      holder: db.prepare('SELECT worker_id, lease_token FROM jobs WHERE job_id = ?'),
-      lastSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM job_events WHERE job_id = ?'),
-      insertEvent: db.prepare('INSERT INTO job_events (job_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)'),
-      eventsSince: db.prepare('SELECT seq, event, data, created_at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq'),
-      fencingGet: db.prepare('SELECT seen FROM fencing_tokens WHERE name = ?'),
-      fencingPut: db.prepare(
-        `INSERT INTO fencing_tokens (name, seen) VALUES (?, ?)
-         ON CONFLICT (name) DO UPDATE SET seen = MAX(seen, excluded.seen)`,
-      ),
-      samplesPerSecond: db.prepare(
-        `SELECT metrics FROM jobs WHERE model_type = ? AND status = 'completed' AND metrics IS NOT NULL
-         ORDER BY completed_at DESC LIMIT 1`,
-      ),
-    };
-  }
-
-  /** Inserts the job unless one with the same id exists; returns the stored job and whether it is new. */
-  create(job: { jobId: string; modelType: string; request: Record<string, unknown>; totalEpochs: number; workerPool?: WorkerPool }): {
-    job: JobRecord;
-    created: boolean;
-  } {
-    const info = this.stmts.insert.run({
-      job_id: job.jobId,
-      model_type: job.modelType,
-      status: 'queued',
-      request: JSON.stringify(job.request),
-      total_epochs: job.totalEpochs,
-      created_at: Date.now() / 1000,
-      worker_pool: job.workerPool ?? DEFAULT_WORKER_POOL,
+        [job.jobId, job.modelType, JSON.stringify(job.request), job.totalEpochs, Date.now() / 1000, job.workerPool ?? DEFAULT_WORKER_POOL],
+      );
+      const created = info.changes === 1;
+      const event = created && first ? await this.appendIn(tx, job.jobId, first.event, first.data, first.patch) : undefined;
+      return { job: (await this.getIn(tx, job.jobId))!, created, event };
     });
-    return { job: this.get(job.jobId)!, created: info.changes === 1 };
   }
 
-  get(jobId: string): JobRecord | undefined {
-    const row = this.stmts.get.get(jobId) as JobRow | undefined;
+  get(jobId: string): Promise<JobRecord | undefined> {
+    return this.getIn(this.sql, jobId);
+  }
+
+  /** get in the caller's transaction. */
+  async getIn(q: Sql, jobId: string): Promise<JobRecord | undefined> {
+    const row = await q.get<JobRow>('SELECT * FROM jobs WHERE job_id = ?', [jobId]);
     return row && fromRow(row);
   }
 
-  withStatus(status: JobStatus): JobRecord[] {
-    return (this.stmts.byStatus.all(status) as JobRow[]).map(fromRow);
+  async withStatus(status: JobStatus): Promise<JobRecord[]> {
+    return (await this.sql.all<JobRow>('SELECT * FROM jobs WHERE status = ? ORDER BY created_at, rowid', [status])).map(fromRow);
   }
 
-  countActive(): number {
-    return (this.stmts.countActive.get() as { n: number }).n;
+  async countActive(): Promise<number> {
+    return (await this.sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'training')"))!.n;
   }
 
-  list(filter: JobFilter = {}): JobRecord[] {
+  async list(filter: JobFilter = {}): Promise<JobRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.status) {
@@ -246,73 +238,83 @@ export class JobStore {
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     args.push(Math.max(1, Math.min(filter.limit ?? 50, 500)));
-    return (this.db.prepare(sql).all(...args) as JobRow[]).map(fromRow);
+    return (await this.sql.all<JobRow>(sql, args)).map(fromRow);
   }
 
-  update(jobId: string, patch: JobPatch): JobRecord {
-    const sets: string[] = [];
-    const args: unknown[] = [];
-    for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
-      if (value === undefined) continue;
-      const col = PATCH_COLUMNS[key];
-      sets.push(`${col.column} = ?`);
-      args.push(col.json && value !== null ? JSON.stringify(value) : value);
-    }
-    if (sets.length > 0) {
-      this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE job_id = ?`).run(...args, jobId);
-    }
-    return this.get(jobId)!;
+  async update(jobId: string, patch: JobPatch): Promise<JobRecord> {
+    await patchJob(this.sql, jobId, patch);
+    return (await this.get(jobId))!;
   }
 
   /**
    * Appends an event to the job's log, optionally patching the job in the same transaction. With a fence,
    * only while that runner still holds the job under that token; ClaimLost otherwise, and nothing is written.
    */
-  appendEvent(jobId: string, event: string, data: Record<string, unknown>, patch?: JobPatch, fence?: JobFence): JobEvent {
-    return this.db
-      .transaction((): JobEvent => {
-        if (fence) {
-          const h = this.stmts.holder.get(jobId) as { worker_id: string | null; lease_token: number } | undefined;
-          if (h?.worker_id !== fence.workerId || h.lease_token !== fence.token) throw new ClaimLost(jobId, fence);
-        }
-        const seq = (this.stmts.lastSeq.get(jobId) as { seq: number }).seq + 1;
-        const createdAt = Date.now() / 1000;
-        this.stmts.insertEvent.run(jobId, seq, event, JSON.stringify(data), createdAt);
-        if (patch) this.update(jobId, patch);
-        return { id: seq, event, data, createdAt };
-      })
-      .immediate();
+  appendEvent(jobId: string, event: string, data: Record<string, unknown>, patch?: JobPatch, fence?: JobFence): Promise<JobEvent> {
+    return this.sql.transaction((tx) => this.appendIn(tx, jobId, event, data, patch, fence));
   }
 
-  eventsSince(jobId: string, afterSeq: number): JobEvent[] {
-    return (this.stmts.eventsSince.all(jobId, afterSeq) as EventRow[]).map((r) => ({
-      id: r.seq,
-      event: r.event,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-      createdAt: r.created_at,
-    }));
+  /**
+   * appendEvent inside the caller's transaction (a cancel that ends the job where it fences it off). The
+   * job row is locked first (FOR UPDATE on Postgres, the write lock on SQLite): the fence check holds until
+   * commit, and appenders of one job take turns, so each reads the last seq the previous one wrote and ids
+   * stay gapless with no duplicate.
+   */
+  async appendIn(tx: Sql, jobId: string, event: string, data: Record<string, unknown>, patch?: JobPatch, fence?: JobFence): Promise<JobEvent> {
+    const h = await tx.get<{ worker_id: string | null; lease_token: number }>(`SELECT worker_id, lease_token FROM jobs WHERE job_id = ?${forUpdate(tx.dialect)}`, [jobId]);
+    if (fence && (h?.worker_id !== fence.workerId || h.lease_token !== fence.token)) throw new ClaimLost(jobId, fence);
+    const createdAt = Date.now() / 1000;
+    const row = await tx.get<{ seq: number }>(
+      `INSERT INTO job_events (job_id, seq, event, data, created_at)
+       SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, CAST(? AS DOUBLE PRECISION) FROM job_events WHERE job_id = ? RETURNING seq`,
+      [jobId, event, JSON.stringify(data), createdAt, jobId],
+    );
+    if (patch) await patchJob(tx, jobId, patch);
+    return { id: row!.seq, event, data, createdAt };
+  }
+
+  async eventsSince(jobId: string, afterSeq: number): Promise<JobEvent[]> {
+    const rows = await this.sql.all<EventRow>('SELECT seq, event, data, created_at FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq', [jobId, afterSeq]);
+    return rows.map((r) => ({ id: r.seq, event: r.event, data: JSON.parse(r.data) as Record<string, unknown>, createdAt: r.created_at }));
   }
 
   /**
    * Records a fencing token for a lock name. Returns the highest token seen before this call when the
    * given one is older (the caller refuses the request), or null when it is current.
    */
-  checkFencingToken(name: string, token: number): number | null {
-    return this.db
-      .transaction((): number | null => {
-        const row = this.stmts.fencingGet.get(name) as { seen: number } | undefined;
-        if (row && token < row.seen) return row.seen;
-        this.stmts.fencingPut.run(name, token);
-        return null;
-      })
-      .immediate();
+  checkFencingToken(name: string, token: number): Promise<number | null> {
+    return this.sql.transaction(async (tx) => {
+      // The first token of a name inserts its row; any later one locks that row before comparing.
+      if ((await tx.run('INSERT INTO fencing_tokens (name, seen) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [name, token])).changes === 1) return null;
+      const row = await tx.get<{ seen: number }>(`SELECT seen FROM fencing_tokens WHERE name = ?${forUpdate(tx.dialect)}`, [name]);
+      if (token < row!.seen) return row!.seen;
+      await tx.run('UPDATE fencing_tokens SET seen = ? WHERE name = ?', [token, name]);
+      return null;
+    });
   }
 
   /** The samples/s of the newest completed job of a type, for duration estimates. */
-  lastSamplesPerSecond(modelType: string): number | undefined {
-    const row = this.stmts.samplesPerSecond.get(modelType) as { metrics: string } | undefined;
+  async lastSamplesPerSecond(modelType: string): Promise<number | undefined> {
+    const row = await this.sql.get<{ metrics: string }>(
+      `SELECT metrics FROM jobs WHERE model_type = ? AND status = 'completed' AND metrics IS NOT NULL
+       ORDER BY completed_at DESC LIMIT 1`,
+      [modelType],
+    );
     if (!row) return undefined;
     const v = (JSON.parse(row.metrics) as JobMetrics).samples_per_second;
     return typeof v === 'number' && v > 0 ? v : undefined;
   }
+}
+
+/** Job fields in the caller's statement runner (the store, or a transaction). */
+async function patchJob(q: Sql, jobId: string, patch: JobPatch): Promise<void> {
+  const sets: string[] = [];
+  const args: unknown[] = [];
+  for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
+    if (value === undefined) continue;
+    const col = PATCH_COLUMNS[key];
+    sets.push(`${col.column} = ?`);
+    args.push(col.json && value !== null ? JSON.stringify(value) : value);
+  }
+  if (sets.length > 0) await q.run(`UPDATE jobs SET ${sets.join(', ')} WHERE job_id = ?`, [...args, jobId]);
 }

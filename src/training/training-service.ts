@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renameSync, rmSync, rmdirSync } from 'node:fs';
-import type { JobEvent, JobRecord, JobStore } from './jobs-store.js';
+import type { JobEvent, JobPatch, JobRecord } from './jobs-store.js';
 import { TERMINAL_JOB_STATUSES } from './jobs-store.js';
 import {
   TrainingJobFinished,
@@ -27,6 +27,7 @@ import { readDropboxFile } from './dropbox.js';
 import { EstimateReuse } from './estimate-reuse.js';
 import { ensureDir, storageTrouble } from '../util/fs.js';
 import { toGb } from '../util/proc.js';
+import { Mutex, type Sql } from '../store/sql.js';
 import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
 import { iso, requestRecord, statusView } from './job-views.js';
 
@@ -63,6 +64,8 @@ export class TrainingService extends EventEmitter {
   private readonly runner: JobRunner | null;
   private closing: Promise<void> | null = null;
   private readonly estimates = new EstimateReuse();
+  /** A start's last check, dataset move and job insert, one start at a time (they were one turn of the loop). */
+  private readonly creating = new Mutex();
 
   constructor(private readonly opts: TrainingServiceOptions) {
     super();
@@ -95,12 +98,12 @@ export class TrainingService extends EventEmitter {
   /**
    * POST /api/training/start. The data is gathered and written between turns of the loop (a large buffer
    * takes seconds); the checks that decide whether the job may exist run before that, to refuse early,
-   * and again in the one turn that moves the dataset into place and creates the job.
+   * and again, under this process's start lock, where the dataset moves into place and the job is created.
    */
   async start(body: unknown): Promise<StartResponse> {
     const req = parseStartRequest(body, { checkpointInterval: this.opts.checkpointIntervalEpochs });
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
-    const early = this.existingOrRefused(req);
+    const early = await this.existingOrRefused(req);
     if (early) return early;
     const { dataset, maxSeq, rejected } = await this.collectData(req, fromFile);
     checkTrainable(req, dataset, rejected);
@@ -114,49 +117,59 @@ export class TrainingService extends EventEmitter {
     try {
       ensureDir(jobDir);
       await (this.opts.writeDataset ?? writeDatasetFile)(staged, dataset);
-      const late = this.existingOrRefused({ ...req, jobId });
-      if (late) {
-        this.forgetStaged(staged, jobDir);
-        return late;
+      const release = await this.creating.lock();
+      let made;
+      try {
+        const late = await this.existingOrRefused({ ...req, jobId });
+        if (late) {
+          this.forgetStaged(staged, jobDir);
+          return late;
+        }
+        renameSync(staged, datasetPath);
+        made = await this.opts.jobs.create(
+          { jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs, workerPool: req.workerPool },
+          {
+            event: 'queued',
+            data: { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size },
+            patch: { datasetPath, datasetSize: size, bufferMaxSeq: maxSeq },
+          },
+        );
+      } finally {
+        release();
       }
-      renameSync(staged, datasetPath);
-      const { job, created } = this.opts.jobs.create({ jobId, modelType: req.modelType, request: requestRecord(req), totalEpochs: req.epochs, workerPool: req.workerPool });
-      if (!created) return this.startResponse(job, 'job already exists; this is the same job');
-      this.append(jobId, 'queued', { job_id: jobId, model_type: req.modelType, status: 'queued', total_epochs: req.epochs, experiences: size }, {
-        datasetPath,
-        datasetSize: size,
-        bufferMaxSeq: maxSeq,
-      });
+      if (!made.created) return await this.startResponse(made.job, 'job already exists; this is the same job');
+      this.emit('event', jobId, made.event!);
     } catch (err) {
       this.forgetStaged(staged, jobDir);
       const code = storageTrouble(err);
       if (code === null) throw err;
-      this.forgetUnstartedJob(jobId, jobDir);
+      await this.forgetUnstartedJob(jobId, jobDir);
       this.opts.logger.error({ err, job_id: jobId }, 'no space to start a training job');
       throw TrainingStorageUnavailable.with({ cause: err, reason: code, path: jobDir, retry_after_seconds: STORAGE_RETRY_MS / 1000 }, `the job's dataset under ${this.opts.checkpointsRoot}`, code);
     }
-    this.runner?.poke();
-    const response = this.startResponse(this.opts.jobs.get(jobId)!, 'training job accepted');
+    // This process's runner claims it now when it has a free slot: the answer then says 'started'.
+    await this.runner?.poke();
+    const response = await this.startResponse((await this.opts.jobs.get(jobId))!, 'training job accepted');
     return rejected.length ? { ...response, rejected } : response;
   }
 
   /**
-   * What decides whether a start may create its job, in one turn of the loop: a stale fencing token or a
-   * full queue throws, an existing job id answers that job, undefined lets the start go on.
+   * What decides whether a start may create its job: a stale fencing token or a full queue throws, an
+   * existing job id answers that job, undefined lets the start go on.
    */
-  private existingOrRefused(req: StartRequest): StartResponse | undefined {
+  private async existingOrRefused(req: StartRequest): Promise<StartResponse | undefined> {
     if (req.fencingToken !== undefined) {
-      const seen = this.opts.jobs.checkFencingToken(FENCING_LOCK_NAME, req.fencingToken);
+      const seen = await this.opts.jobs.checkFencingToken(FENCING_LOCK_NAME, req.fencingToken);
       if (seen !== null) throw TrainingStaleFencingToken.with({ seen, details: `token ${req.fencingToken} < ${seen}` });
     }
     if (req.jobId !== undefined) {
-      const existing = this.opts.jobs.get(req.jobId);
-      if (existing) return this.startResponse(existing, 'job already exists; this is the same job');
+      const existing = await this.opts.jobs.get(req.jobId);
+      if (existing) return await this.startResponse(existing, 'job already exists; this is the same job');
     }
     getTrainerModule(req.modelType); // 400 for types without a trainer
-    const active = this.opts.jobs.countActive();
+    const active = await this.opts.jobs.countActive();
     if (active >= this.opts.maxConcurrentJobs + this.opts.maxQueuedJobs) {
-      const oldest = this.opts.jobs.withStatus('training')[0];
+      const oldest = (await this.opts.jobs.withStatus('training'))[0];
       throw TrainingQueueFull.with({ active_job_id: oldest?.jobId ?? null, retry_after_seconds: 30 }, active);
     }
     return undefined;
@@ -197,19 +210,18 @@ export class TrainingService extends EventEmitter {
     return { model_type: req.modelType, memory_bytes: e.bytes, memory_gb: toGb(e.bytes), basis: e.basis, examples };
   }
 
-  status(jobId: string): Record<string, unknown> {
-    return statusView(this.mustGet(jobId));
+  async status(jobId: string): Promise<Record<string, unknown>> {
+    return statusView(await this.mustGet(jobId));
   }
 
-  list(filter: { status?: string; modelType?: string; limit?: number }): Record<string, unknown>[] {
-    return this.opts.jobs.list(filter).map(statusView);
+  async list(filter: { status?: string; modelType?: string; limit?: number }): Promise<Record<string, unknown>[]> {
+    return (await this.opts.jobs.list(filter)).map(statusView);
   }
 
   /** GET /api/training/workers: the runners alive now (this reactor's own and `trinity worker`s) and what they train. */
   async workers(): Promise<{ workers: Record<string, unknown>[]; pools: Record<string, number> }> {
     const now = Date.now() / 1000;
-    const live = await this.opts.jobs.roster.live(now);
-    const training = this.opts.jobs.withStatus('training');
+    const [live, training] = await Promise.all([this.opts.jobs.roster.live(now), this.opts.jobs.withStatus('training')]);
     const workers = live.map((w) => ({
       worker_id: w.workerId,
       pool: w.pool,
@@ -224,11 +236,11 @@ export class TrainingService extends EventEmitter {
     return { workers, pools };
   }
 
-  get(jobId: string): JobRecord | undefined {
+  get(jobId: string): Promise<JobRecord | undefined> {
     return this.opts.jobs.get(checkJobId(jobId));
   }
 
-  eventsSince(jobId: string, afterSeq: number): JobEvent[] {
+  eventsSince(jobId: string, afterSeq: number): Promise<JobEvent[]> {
     return this.opts.jobs.eventsSince(jobId, afterSeq);
   }
 
@@ -238,14 +250,20 @@ export class TrainingService extends EventEmitter {
    * nobody runs, or whose runner does not answer within CANCEL_WAIT_MS, is fenced off and ended here.
    */
   async cancel(jobId: string): Promise<{ job_id: string; status: 'cancelled'; message: string }> {
-    const job = this.mustGet(jobId);
+    const job = await this.mustGet(jobId);
     if (TERMINAL_JOB_STATUSES.includes(job.status)) throw TrainingJobFinished(jobId, job.status);
     if (!(await this.runner?.cancel(jobId))) {
       const claims = this.opts.jobs.claims;
-      const asked = claims.requestCancel(jobId, Date.now() / 1000, () => this.appendCancelled(jobId));
-      if (asked === 'asked' && !(await this.endsWithin(jobId, CANCEL_WAIT_MS))) claims.forceEnd(jobId, () => this.appendCancelled(jobId));
+      // The event is written in the claim's transaction and announced once it has committed.
+      let ended: JobEvent | undefined;
+      const end = async (tx: Sql) => {
+        ended = await this.appendCancelled(jobId, tx);
+      };
+      const asked = await claims.requestCancel(jobId, Date.now() / 1000, end);
+      if (asked === 'asked' && !(await this.endsWithin(jobId, CANCEL_WAIT_MS))) await claims.forceEnd(jobId, end);
+      if (ended) this.emit('event', jobId, ended);
     }
-    const now = this.opts.jobs.get(jobId)!;
+    const now = (await this.opts.jobs.get(jobId))!;
     if (now.status !== 'cancelled') throw TrainingJobFinished(jobId, now.status);
     return { job_id: jobId, status: 'cancelled', message: `cancelled at epoch ${now.epoch}` };
   }
@@ -253,7 +271,7 @@ export class TrainingService extends EventEmitter {
   private async endsWithin(jobId: string, ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
     for (;;) {
-      if (TERMINAL_JOB_STATUSES.includes(this.opts.jobs.get(jobId)!.status)) return true;
+      if (TERMINAL_JOB_STATUSES.includes((await this.opts.jobs.get(jobId))!.status)) return true;
       if (Date.now() >= deadline) return false;
       await sleep(CANCEL_POLL_MS);
     }
@@ -288,8 +306,8 @@ export class TrainingService extends EventEmitter {
     return this.closing;
   }
 
-  private mustGet(jobId: string): JobRecord {
-    const job = this.opts.jobs.get(checkJobId(jobId));
+  private async mustGet(jobId: string): Promise<JobRecord> {
+    const job = await this.opts.jobs.get(checkJobId(jobId));
     if (!job) throw TrainingJobNotFound();
     return job;
   }
@@ -305,7 +323,7 @@ export class TrainingService extends EventEmitter {
   }
 
   /** Removes what a start that failed on a full disk left: its job row (if any) and dataset. */
-  private forgetUnstartedJob(jobId: string, jobDir: string): void {
+  private async forgetUnstartedJob(jobId: string, jobDir: string): Promise<void> {
     rmSync(join(jobDir, 'dataset.jsonl'), { force: true });
     try {
       rmdirSync(jobDir); // only if empty: never someone else's files
@@ -313,14 +331,14 @@ export class TrainingService extends EventEmitter {
       // not empty, or never made
     }
     try {
-      if (this.opts.jobs.get(jobId)?.datasetPath === null) this.opts.jobs.update(jobId, { status: 'failed', error: 'could not be started: no space for its dataset', completedAt: Date.now() / 1000 });
+      if ((await this.opts.jobs.get(jobId))?.datasetPath === null) await this.opts.jobs.update(jobId, { status: 'failed', error: 'could not be started: no space for its dataset', completedAt: Date.now() / 1000 });
     } catch {
       // the database is on the same full disk
     }
   }
 
-  private startResponse(job: JobRecord, message: string): StartResponse {
-    const perSecond = this.opts.jobs.lastSamplesPerSecond(job.modelType) ?? DEFAULT_SAMPLES_PER_SECOND;
+  private async startResponse(job: JobRecord, message: string): Promise<StartResponse> {
+    const perSecond = (await this.opts.jobs.lastSamplesPerSecond(job.modelType)) ?? DEFAULT_SAMPLES_PER_SECOND;
     const remaining = Math.max(0, job.totalEpochs - job.epoch);
     if (TERMINAL_JOB_STATUSES.includes(job.status)) {
       // A repeated job id answers what really happened to that job, not "started".
@@ -336,13 +354,10 @@ export class TrainingService extends EventEmitter {
     };
   }
 
-  private append(jobId: string, event: string, data: Record<string, unknown>, patch?: Parameters<JobStore['appendEvent']>[3]): void {
-    const e = this.opts.jobs.appendEvent(jobId, event, data, patch);
-    this.emit('event', jobId, e);
-  }
-
-  private appendCancelled(jobId: string): void {
-    const epoch = this.opts.jobs.get(jobId)?.epoch ?? 0;
-    this.append(jobId, 'cancelled', { job_id: jobId, status: 'cancelled', epoch }, { status: 'cancelled', completedAt: Date.now() / 1000 });
+  /** The cancelled event of a job nobody runs, in the transaction of the cancel that fenced it off. */
+  private async appendCancelled(jobId: string, tx: Sql): Promise<JobEvent> {
+    const epoch = (await this.opts.jobs.getIn(tx, jobId))?.epoch ?? 0;
+    const patch: JobPatch = { status: 'cancelled', completedAt: Date.now() / 1000 };
+    return this.opts.jobs.appendIn(tx, jobId, 'cancelled', { job_id: jobId, status: 'cancelled', epoch }, patch);
   }
 }

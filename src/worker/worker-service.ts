@@ -138,7 +138,7 @@ export class Worker {
     this.db = openDatabase({ path: config.databasePath });
     // The async store seam (src/store/sql.ts) for the stores moved to it; SQLite: the same handle.
     const sql = new SqliteSql(this.db);
-    const jobs = new JobStore(this.db, sql);
+    const jobs = new JobStore(sql);
     const registry = new ModelRegistry({ db: sql, modelsDir: config.paths.models, logger: logger.child({ component: 'registry' }) });
     this.evaluation = new EvaluationService({
       registry,

@@ -7,7 +7,6 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTrainingData } from '../../src/experiences/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
@@ -17,6 +16,7 @@ import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { JobStore } from '../../src/training/jobs-store.js';
 import { TrainingService, type TrainingServiceOptions, type VersionPort } from '../../src/training/training-service.js';
 import { waitFor } from '../helpers/processes.js';
+import { trainingDefaults } from '../helpers/training-service.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 
 const experiences = snipsExperiences(readSnips('train').filter((_, i) => i % 10 === 0));
@@ -32,19 +32,13 @@ function diskError(code: 'ENOSPC' | 'EROFS', path: string): NodeJS.ErrnoExceptio
 function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPort } = {}) {
   const home = mkdtempSync(join(tmpdir(), 'trinity-storage-'));
   const db = openDatabase({ path: join(home, 'trinity.db') });
-  const jobs = new JobStore(db);
+  const jobs = new JobStore(new SqliteSql(db));
   const registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir: join(home, 'models') });
   const training = new TrainingService({
     jobs,
     data: createTrainingData(new ExperienceStore(new SqliteSql(db))),
     versions: registry,
-    logger: pino({ level: 'silent' }),
-    checkpointsRoot: join(home, 'checkpoints'),
-    dropboxDir: join(home, 'dropbox'),
-    maxConcurrentJobs: 1,
-    maxQueuedJobs: 4,
-    checkpointIntervalEpochs: 1,
-    autoResume: true,
+    ...trainingDefaults(home),
     ...extra,
   });
   open.push(training);
@@ -68,7 +62,7 @@ describe('training on a full or read-only disk', () => {
     }
     expect(thrown).toMatchObject({ statusCode: 503, code: 'TRN_ERR_TRAINING_STORAGE_UNAVAILABLE', extra: { reason: 'ENOSPC' } });
     expect((thrown as Error).message).toMatch(/ENOSPC.*free disk space/);
-    expect(jobs.get('full')).toBeUndefined();
+    expect(await jobs.get('full')).toBeUndefined();
     expect(existsSync(join(home, 'checkpoints', 'full'))).toBe(false);
   });
 
@@ -87,17 +81,17 @@ describe('training on a full or read-only disk', () => {
     await training.start(body('ro'));
     const problem = await waitFor(() => training.problems()[0], 120_000, 'a storage problem');
     expect(problem).toMatch(/job ro waits for disk space or a writable folder: registering its model failed: .*EROFS/);
-    expect(jobs.get('ro')?.status).toBe('training');
+    expect((await jobs.get('ro'))?.status).toBe('training');
 
-    await waitFor(() => jobs.get('ro')?.status === 'completed', 30_000, 'the job to complete');
-    expect(jobs.get('ro')?.modelVersion).toBe('v1.0.0');
+    await waitFor(async () => (await jobs.get('ro'))?.status === 'completed', 30_000, 'the job to complete');
+    expect((await jobs.get('ro'))?.modelVersion).toBe('v1.0.0');
     expect(training.problems()).toEqual([]);
-    const messages = jobs.eventsSince('ro', 0).map((e) => e.data.message).filter(Boolean);
+    const messages = (await jobs.eventsSince('ro', 0)).map((e) => e.data.message).filter(Boolean);
     expect(messages.some((m) => /waits for disk space/.test(String(m)))).toBe(true);
 
     // The same job id again says what really happened, not "started".
     expect(await training.start(body('ro'))).toMatchObject({ status: 'completed', message: expect.stringMatching(/already completed as v1\.0\.0/) });
-    jobs.update('ro', { status: 'failed', error: 'trainer process killed by SIGKILL' });
+    await jobs.update('ro', { status: 'failed', error: 'trainer process killed by SIGKILL' });
     expect(await training.start(body('ro'))).toMatchObject({ status: 'failed', message: expect.stringMatching(/already failed: trainer process killed by SIGKILL; start with another job_id/) });
   }, 180_000);
 });

@@ -28,14 +28,14 @@ export const trainingRoutes: FastifyPluginAsync<TrainingRoutesOptions> = async (
     }
     const n = limit === undefined ? 50 : Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > 500) throw TrainingInvalidRequest(`limit must be an integer 1-500, got ${JSON.stringify(limit)}`);
-    return { jobs: training.list({ status, modelType: model_type, limit: n }) };
+    return { jobs: await training.list({ status, modelType: model_type, limit: n }) };
   });
 
   app.get('/api/training/workers', async () => training.workers());
 
   app.get<{ Params: { jobId: string } }>('/api/training/stream/:jobId', async (req, reply) => {
     const jobId = req.params.jobId;
-    if (!training.get(jobId)) throw TrainingJobNotFound();
+    if (!(await training.get(jobId))) throw TrainingJobNotFound();
     streamEventLog(req, reply, {
       since: (after) => training.eventsSince(jobId, after),
       subscribe: (notify) => {
@@ -46,7 +46,7 @@ export const trainingRoutes: FastifyPluginAsync<TrainingRoutesOptions> = async (
         return () => training.off('event', listener);
       },
       isTerminal: (e) => TERMINAL_EVENTS.has(e.event),
-      isFinished: () => TERMINAL_JOB_STATUSES.includes(training.get(jobId)?.status as JobStatus),
+      isFinished: async () => TERMINAL_JOB_STATUSES.includes((await training.get(jobId))?.status as JobStatus),
     });
   });
 };
