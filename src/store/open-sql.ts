@@ -37,10 +37,6 @@ export async function postgresSchemaVersion(db: SqlDb): Promise<number> {
   return row?.v ?? 0;
 }
 
-/** Stores not on the seam yet: a service given a Postgres URL refuses to start while any is left. */
-export const STORES_NOT_ON_POSTGRES = [
-] as const;
-
 export interface SeamOptions {
   /** TRINITY_DATABASE_URL; undefined: SQLite. */
   databaseUrl: string | undefined;
@@ -48,14 +44,9 @@ export interface SeamOptions {
   sqlite: () => Db;
 }
 
-/** The seam for a service; on Postgres it connects and migrates, then refuses while stores are left. */
+/** The seam for a service: on Postgres it connects and applies the migrations it is missing first. */
 export async function openSqlDb(o: SeamOptions): Promise<SqlDb> {
   return o.databaseUrl === undefined ? new SqliteSql(o.sqlite()) : openPostgres(o.databaseUrl);
-}
-
-/** For a service started with TRINITY_DATABASE_URL: throws ConfigInvalid (after connecting and migrating) while stores are left. */
-export async function checkDatabaseUrl(databaseUrl: string | undefined): Promise<void> {
-  if (databaseUrl !== undefined) await (await openPostgres(databaseUrl)).close();
 }
 
 async function openPostgres(url: string): Promise<PostgresSql> {
@@ -68,13 +59,6 @@ async function openPostgres(url: string): Promise<PostgresSql> {
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;
-  }
-  if (STORES_NOT_ON_POSTGRES.length > 0) {
-    await db.close();
-    throw ConfigInvalid(
-      `TRINITY_DATABASE_URL: Postgres at ${redactUrl(url)} is reachable and migrated to version ${migrations.length}, but these stores do not run on it yet: ` +
-        `${STORES_NOT_ON_POSTGRES.join('; ')}. Unset TRINITY_DATABASE_URL to keep everything on SQLite (issue 16 item 1).`,
-    );
   }
   return db;
 }

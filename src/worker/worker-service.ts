@@ -14,7 +14,8 @@ import type { Config } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
 import { ConfigInvalid } from '../errors.js';
 import { openDatabase, type Db } from '../store/database.js';
-import { SqliteSql } from '../store/sql.js';
+import { openSqlDb } from '../store/open-sql.js';
+import type { SqlDb } from '../store/sql.js';
 import { ExperienceStore } from '../experiences/experiences-store.js';
 import { createTrainingData } from '../experiences/index.js';
 import { ModelRegistry } from '../registry/index.js';
@@ -46,6 +47,7 @@ export class Worker {
   private readonly metrics = new Registry();
   private readonly startedAt = Date.now();
   private db: Db | null = null;
+  private sql: SqlDb | null = null;
   private runner: JobRunner | null = null;
   private evaluation: EvaluationService | null = null;
   private ready = false;
@@ -135,9 +137,9 @@ export class Worker {
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.worker.port;
 
-    this.db = openDatabase({ path: config.databasePath });
-    // The async store seam (src/store/sql.ts) for the stores moved to it; SQLite: the same handle.
-    const sql = new SqliteSql(this.db);
+    // Postgres when TRINITY_DATABASE_URL names one (connected and migrated here), else the SQLite file.
+    const sql = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
+    this.sql = sql;
     const jobs = new JobStore(sql);
     const registry = new ModelRegistry({ db: sql, modelsDir: config.paths.models, logger: logger.child({ component: 'registry' }) });
     this.evaluation = new EvaluationService({
@@ -176,6 +178,7 @@ export class Worker {
       await this.runner?.close();
       this.evaluation?.close();
       await this.app.close();
+      await this.sql?.close();
       this.db?.close();
       this.opts.logger.info({ worker_id: this.workerId }, 'training worker stopped');
     })();

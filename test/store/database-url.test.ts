@@ -4,22 +4,27 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { migrations } from '../../src/store/migrations.js';
-import { checkDatabaseUrl, postgresSchemaVersion, STORES_NOT_ON_POSTGRES } from '../../src/store/open-sql.js';
+import { openDatabase } from '../../src/store/database.js';
+import { openSqlDb, postgresSchemaVersion } from '../../src/store/open-sql.js';
 import { PostgresSql } from '../../src/store/sql.js';
-import { ensureBuilt, runCli } from '../cli/run-cli.js';
+import { getJson, postJson, startService } from '../helpers/processes.js';
+import { ensureBuilt } from '../cli/run-cli.js';
 import { POSTGRES_URL, unreachable } from './harness.js';
 
 describe('TRINITY_DATABASE_URL', () => {
-  it('unset: SQLite, nothing to check', async () => {
-    await expect(checkDatabaseUrl(undefined)).resolves.toBeUndefined();
+  const open = (databaseUrl: string | undefined) =>
+    openSqlDb({ databaseUrl, sqlite: () => openDatabase({ path: ':memory:' }) });
+
+  it('unset: SQLite', async () => {
+    expect((await open(undefined)).dialect).toBe('sqlite');
   });
 
   it('refuses a URL that is not postgres://, without echoing its password', async () => {
-    await expect(checkDatabaseUrl('mysql://u:secret@db/trinity')).rejects.toMatchObject({ code: 'TRN_ERR_CONFIG_INVALID', message: expect.not.stringContaining('secret') });
+    await expect(open('mysql://u:secret@db/trinity')).rejects.toMatchObject({ code: 'TRN_ERR_CONFIG_INVALID', message: expect.not.stringContaining('secret') });
   });
 
   it('reports an unreachable server as a store failure, without its password', async () => {
-    const err = await checkDatabaseUrl('postgres://u:secret@127.0.0.1:1/trinity').catch((e: unknown) => e as Error & { code: string });
+    const err = (await open('postgres://u:secret@127.0.0.1:1/trinity').then(() => null, (e: unknown) => e)) as (Error & { code: string }) | null;
     expect(err).toMatchObject({ code: 'TRN_ERR_STORE_FAILED' });
     expect(err!.message).toContain('u:********@127.0.0.1:1');
     expect(err!.message).not.toContain('secret');
@@ -46,21 +51,27 @@ describe.skipIf(unreachable !== null)(`TRINITY_DATABASE_URL on Postgres${unreach
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('connects and migrates, then refuses while stores are left, naming them', async () => {
+  it('connects and applies every migration', async () => {
     await admin.run(`CREATE SCHEMA ${schema}`);
-    const err = await checkDatabaseUrl(url).catch((e: unknown) => e as Error & { code: string });
-    expect(err).toMatchObject({ code: 'TRN_ERR_CONFIG_INVALID' });
-    expect(err!.message).toContain(`do not run on it yet: ${STORES_NOT_ON_POSTGRES.join('; ')}.`);
-    const inSchema = new PostgresSql({ url, max: 1 });
-    expect(await postgresSchemaVersion(inSchema)).toBe(migrations.length);
-    await inSchema.close();
+    const db = await openSqlDb({ databaseUrl: url, sqlite: () => expect.fail('SQLite opened') });
+    expect(db.dialect).toBe('postgres');
+    expect(await postgresSchemaVersion(db)).toBe(migrations.length);
+    await db.close();
   });
 
-  it('a service started with it exits with that error and never opens the SQLite file', async () => {
+  it('a reactor started with it keeps its experiences in Postgres and never opens the SQLite file', async () => {
     ensureBuilt();
-    const r = await runCli(['jarvis', '--port', '0'], home, { env: { TRINITY_DATABASE_URL: url, TRINITY_API_TOKEN: 't' } });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/TRN_ERR_CONFIG_INVALID|do not run on it yet/);
-    expect(existsSync(join(home, 'trinity.db'))).toBe(false);
+    const reactor = await startService('reactor', home, { TRINITY_DATABASE_URL: url });
+    try {
+      const experiences = [1, 2, 3].map((i) => ({ id: `pg-${i}`, type: 'command', input: { text: `turn on the light ${i}` }, expected_output: { intent: 'lights' }, success: true }));
+      expect((await postJson(`${reactor.url}/api/experiences`, { experiences })).status).toBe(200);
+      const stats = (await getJson<{ totals: { total: number } }>(`${reactor.url}/api/experiences/stats`)).body;
+      expect(stats.totals.total).toBe(3);
+      const rows = await admin.all<{ id: string }>(`SELECT id FROM ${schema}.experiences ORDER BY id`);
+      expect(rows.map((r) => r.id)).toEqual(['pg-1', 'pg-2', 'pg-3']);
+      expect(existsSync(join(home, 'trinity.db'))).toBe(false);
+    } finally {
+      await reactor.kill('SIGTERM');
+    }
   });
 });

@@ -9,7 +9,6 @@
  */
 import type { Logger } from 'pino';
 import { parseConfig, type Config } from '../../config/config.js';
-import { checkDatabaseUrl } from '../../store/open-sql.js';
 import { createLogger } from '../../util/logger.js';
 import type { CliContext } from '../context.js';
 import { println } from '../context.js';
@@ -40,11 +39,6 @@ export async function runService(ctx: CliContext, opts: RunServiceOptions): Prom
   ignoreOutputErrors();
   const config = parseConfig({ ...ctx.io.env, ...opts.env });
   const logger = createLogger({ service: opts.service, level: config.logLevel, logDir: config.paths.logs, stdout: true });
-  if (config.databaseUrl !== undefined) {
-    // Connects and migrates Postgres, then refuses (ConfigInvalid) while any store still needs SQLite:
-    // a service half on each database would split its state.
-    await checkDatabaseUrl(config.databaseUrl);
-  }
   const service = opts.create(config, logger);
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
