@@ -162,6 +162,9 @@ async function run(spec: TrainerJobSpec): Promise<void> {
   }
   if (!last) throw new Error('no epoch ran: the job was already complete in its checkpoint');
   try {
+    // From an empty folder: a trainer killed mid-export (its worker died) leaves its temporary files here,
+    // and the registry lists every file of the folder into the version and its digest.
+    rmSync(spec.exportDir, { recursive: true, force: true });
     ensureDir(spec.exportDir);
     await trainer.exportModel(spec.exportDir);
   } catch (err) {

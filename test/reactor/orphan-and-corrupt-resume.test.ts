@@ -3,7 +3,7 @@
  * its epoch), and the restarted reactor must resume from the newest checkpoint that is intact, clear what
  * the orphan left, and say which checkpoint it skipped and why.
  */
-import { mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReactorClient } from '../../src/client/index.js';
@@ -63,6 +63,9 @@ describe('a reactor killed while training', () => {
     truncateSync(join(newest, biggest), Math.floor(statSync(join(newest, biggest)).size / 2));
     const leftover = join(jobDir, `.epoch-000099.${trainer}.tmp`);
     mkdirSync(leftover);
+    // And what a trainer killed in the middle of its export leaves: half-written files in the export folder.
+    mkdirSync(join(jobDir, 'export'), { recursive: true });
+    writeFileSync(join(jobDir, 'export', `.weights.bin.${trainer}.0a1b2c3d.tmp`), 'half an export');
 
     reactor = await startService('reactor', home);
     procs.push(reactor);
@@ -81,5 +84,8 @@ describe('a reactor killed while training', () => {
     expect(readdirSync(jobDir)).toContain(`corrupt-${epochs.at(-1)}`);
     expect(readdirSync(jobDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(readdirSync(jobDir)).not.toContain('trainer.lock');
+    // The version holds this export's files only: the stale one is neither listed nor in its digest.
+    const manifest = JSON.parse(readFileSync(join(home, 'models', 'nlu', 'v1.0.0', 'manifest.json'), 'utf8')) as { files: { path: string }[] };
+    expect(manifest.files.map((f) => f.path).filter((p) => p.endsWith('.tmp'))).toEqual([]);
   }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,6 +173,31 @@ describe('NluTrainer', () => {
     for (let e = 3; e <= 4; e++) tail.push(await resumed.runEpoch(e, rng2, () => false));
     expect(tail).toEqual(straight.metrics.slice(2));
     expect((await exportedWeights(resumed, 'resumed')).equals(await exportedWeights(straight.trainer, 'straight'))).toBe(true);
+    resumed.dispose();
+    straight.trainer.dispose();
+  });
+
+  it('exports the same files from a checkpoint of the last epoch as the run that wrote it (a job killed before its export)', async () => {
+    const options = { epochs: 3 };
+    const straight = await train(small, options, 13);
+    const checkpoint = join(dir, 'last-checkpoint');
+    await mkdir(checkpoint, { recursive: true });
+    await straight.trainer.saveState(checkpoint);
+    const resumed = createNluTrainer(SMALL);
+    await resumed.init(small.train, small.validation, options, new Rng(13));
+    await resumed.loadState(checkpoint);
+    const exportAll = async (t: ModelTrainer, name: string) => {
+      const out = join(dir, name);
+      await rm(out, { recursive: true, force: true });
+      await mkdir(out, { recursive: true });
+      await t.exportModel(out);
+      const files = (await readdir(out)).sort();
+      return Object.fromEntries(await Promise.all(files.map(async (f) => [f, (await readFile(join(out, f))).toString('base64')] as const)));
+    };
+    const a = await exportAll(straight.trainer, 'last-straight');
+    const b = await exportAll(resumed, 'last-resumed');
+    expect(Object.keys(b)).toEqual(Object.keys(a));
+    for (const f of Object.keys(a)) expect(b[f], f).toBe(a[f]);
     resumed.dispose();
     straight.trainer.dispose();
   });
