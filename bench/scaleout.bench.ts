@@ -5,10 +5,10 @@
  * - The event log: JobStore.appendEvent per second (each event one transaction, as a trainer's are), the
  *   reactor's SSE stream of a 20,000-event log read end to end, and JobClaims.claimNext latency with
  *   1,000 queued jobs.
- * Postgres (TRINITY_BENCH_POSTGRES_URL, default the local server, in a schema of its own dropped after):
- * the event-log appends and claims through the same JobStore on the store seam, with fewer events (each
- * append is a few round trips). Its jobs/min and stream columns wait until services run on Postgres
- * (docs/decisions.md, issue 16 item 1); they say so rather than showing a number.
+ * Each figure on SQLite (JARVIS_HOME/trinity.db) and on Postgres (TRINITY_BENCH_POSTGRES_URL, default the
+ * local server; a database of its own per measurement, dropped after): the services get TRINITY_DATABASE_URL
+ * and each runs in its own JARVIS_HOME, as on separate machines. Postgres gets fewer events (each append
+ * is a few round trips); when it cannot be reached its row says why.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,15 +31,44 @@ const QUEUED = 1_000;
 const PG_EVENTS = 2_000;
 const PG_URL = process.env.TRINITY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+type StoreName = 'sqlite' | 'postgres';
+
+/** A database for one measurement: SQLite in `home`, or a fresh Postgres database; `drop` removes it. */
+async function database(store: StoreName, home: string): Promise<{ env: Record<string, string>; sql: () => Promise<SqlDb>; drop: () => Promise<void> }> {
+  if (store === 'sqlite') {
+    return { env: {}, sql: async () => new SqliteSql(openDatabase({ path: join(home, 'trinity.db') })), drop: async () => undefined };
+  }
+  const name = `trinity_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = await connectPostgres({ url: PG_URL, max: 1 });
+  await admin.run(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    env: { TRINITY_DATABASE_URL: url.toString() },
+    sql: async () => {
+      const db = await connectPostgres({ url: url.toString() });
+      await migratePostgres(db);
+      return db;
+    },
+    drop: async () => {
+      await admin.run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.close();
+    },
+  };
+}
+
 /** Minutes per job batch: 6 nlu jobs of ~1,200 SNIPS rows, 3 epochs each, on `workers` worker processes. */
-async function jobsPerMinute(workers: number, round: number): Promise<number> {
+async function jobsPerMinute(store: StoreName, workers: number, round: number): Promise<number> {
   const home = mkdtempSync(join(tmpdir(), 'trinity-bench-scaleout-'));
+  const db = await database(store, home);
   const procs: ChildProcess[] = [];
+  // On Postgres each process has a home of its own: only the database and the artifact folder are shared.
+  const homeOf = (k: number) => (store === 'sqlite' ? home : mkdtempSync(join(home, `node${k}-`)));
   try {
-    const env = { JARVIS_HOME: home, TRINITY_ARTIFACT_DIR: join(home, 'artifacts'), TRAINING_LEASE_TTL: '5' };
-    const reactor = await launch([BIN, 'reactor', '--port', '0'], { ...env, TRAINING_WORKERS: 'external' });
+    const env = { ...db.env, TRINITY_ARTIFACT_DIR: join(home, 'artifacts'), TRAINING_LEASE_TTL: '5' };
+    const reactor = await launch([BIN, 'reactor', '--port', '0'], { ...env, JARVIS_HOME: homeOf(0), TRAINING_WORKERS: 'external' });
     procs.push(reactor.proc);
-    for (let w = 0; w < workers; w++) procs.push((await launch([BIN, 'worker', '--port', '0'], env)).proc);
+    for (let w = 0; w < workers; w++) procs.push((await launch([BIN, 'worker', '--port', '0'], { ...env, JARVIS_HOME: homeOf(w + 1) })).proc);
     const rows = readCsvRows('nlu-snips/train.csv');
     const ids = Array.from({ length: JOBS }, (_, k) => `r${round}-w${workers}-${k}`);
     const t0 = performance.now();
@@ -55,6 +84,7 @@ async function jobsPerMinute(workers: number, round: number): Promise<number> {
     return JOBS / ((performance.now() - t0) / 60_000);
   } finally {
     for (const p of procs) p.kill('SIGKILL');
+    await db.drop();
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -90,87 +120,87 @@ async function storeFigures(sql: SqlDb, events: number): Promise<StoreFigures> {
   return { appendsPerSecond, claimMedianMs: median(claimMs), claimP99Ms: percentile(claimMs, 99) };
 }
 
-/** storeFigures on Postgres; a reason instead when it cannot be reached. */
-export async function postgresFigures(): Promise<StoreFigures | string> {
-  let admin;
-  try {
-    admin = await connectPostgres({ url: PG_URL, max: 1 });
-  } catch (err) {
-    return `unreachable: ${(err as Error).message}`;
-  }
-  const schema = `trinity_bench_${process.pid}`;
-  try {
-    await admin.run(`CREATE SCHEMA ${schema}`);
-    const db = await connectPostgres({ url: PG_URL, schema });
-    try {
-      await migratePostgres(db);
-      return await storeFigures(db, PG_EVENTS);
-    } finally {
-      await db.close();
-    }
-  } finally {
-    await admin.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.close();
-  }
-}
-
-export async function eventLogFigures(): Promise<LogFigures> {
+/** Appends and claims through the JobStore, then the reactor's SSE stream of that log read to its end. */
+async function eventLogFigures(store: StoreName, events: number): Promise<LogFigures> {
   const home = mkdtempSync(join(tmpdir(), 'trinity-bench-scaleout-log-'));
+  const db = await database(store, home);
   const procs: ChildProcess[] = [];
   try {
-    const db = openDatabase({ path: join(home, 'trinity.db') });
-    const figures = await storeFigures(new SqliteSql(db), EVENTS);
-    db.close();
+    const sql = await db.sql();
+    const figures = await storeFigures(sql, events);
+    await sql.close();
 
-    const reactor = await launch([BIN, 'reactor', '--port', '0'], { JARVIS_HOME: home, TRAINING_WORKERS: 'external' });
+    const reactor = await launch([BIN, 'reactor', '--port', '0'], { ...db.env, JARVIS_HOME: home, TRAINING_WORKERS: 'external' });
     procs.push(reactor.proc);
     const s0 = performance.now();
     const res = await fetch(`${reactor.url}/api/training/stream/log`, { headers: { accept: 'text/event-stream' } });
-    let events = 0;
+    let streamed = 0;
+    let partial = ''; // a line cut by a chunk boundary is counted with the next chunk
     const decoder = new TextDecoder();
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) events += (decoder.decode(chunk, { stream: true }).match(/^id: /gm) ?? []).length;
-    const streamEventsPerSecond = events / ((performance.now() - s0) / 1000);
-    if (events !== EVENTS) throw new Error(`the stream gave ${events} events of ${EVENTS}`);
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      const text = partial + decoder.decode(chunk, { stream: true });
+      const end = text.lastIndexOf('\n') + 1;
+      streamed += (text.slice(0, end).match(/^id: /gm) ?? []).length;
+      partial = text.slice(end);
+    }
+    const streamEventsPerSecond = streamed / ((performance.now() - s0) / 1000);
+    if (streamed !== events) throw new Error(`the stream gave ${streamed} events of ${events}`);
     return { ...figures, streamEventsPerSecond };
   } finally {
     for (const p of procs) p.kill('SIGKILL');
+    await db.drop();
     rmSync(home, { recursive: true, force: true });
   }
 }
 
-export async function benchScaleout(): Promise<BenchResult> {
-  const rates: Record<1 | 2, number[]> = { 1: [], 2: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const workers of [1, 2] as const) rates[workers].push(await jobsPerMinute(workers, round));
+/** Why Postgres cannot be measured here, or null. */
+async function postgresUnreachable(): Promise<string | null> {
+  try {
+    await (await connectPostgres({ url: PG_URL, max: 1 })).close();
+    return null;
+  } catch (err) {
+    return `unreachable: ${(err as Error).message}`;
   }
-  const log = await eventLogFigures();
-  const pg = await postgresFigures();
-  const pending = 'not yet (issue 16 item 1)';
+}
+
+export async function benchScaleout(): Promise<BenchResult> {
+  const unreachable = await postgresUnreachable();
+  const stores: StoreName[] = unreachable ? ['sqlite'] : ['sqlite', 'postgres'];
+  const rates = new Map<string, number[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const store of stores) {
+      for (const workers of [1, 2]) {
+        const key = `${store} ${workers}`;
+        rates.set(key, [...(rates.get(key) ?? []), await jobsPerMinute(store, workers, round)]);
+      }
+    }
+  }
+  const logs = new Map<StoreName, LogFigures>();
+  for (const store of stores) logs.set(store, await eventLogFigures(store, store === 'sqlite' ? EVENTS : PG_EVENTS));
   const claimCell = (f: StoreFigures) => `${f.claimMedianMs.toFixed(2)} / ${f.claimP99Ms.toFixed(2)}`;
+  const row = (store: StoreName, system: string) => {
+    const log = logs.get(store);
+    if (!log) return { system, 'jobs/min, 1 worker': unreachable!, 'jobs/min, 2 workers': '', 'event appends/s': '', 'stream events/s': '', 'claim ms (median / p99)': '' };
+    return {
+      system,
+      'jobs/min, 1 worker': median(rates.get(`${store} 1`)!),
+      'jobs/min, 2 workers': median(rates.get(`${store} 2`)!),
+      'event appends/s': log.appendsPerSecond,
+      'stream events/s': log.streamEventsPerSecond,
+      'claim ms (median / p99)': claimCell(log),
+    };
+  };
+  const perRound = (store: StoreName) =>
+    rates.has(`${store} 1`)
+      ? `${store}: 1 worker ${rates.get(`${store} 1`)!.map((r) => r.toFixed(1)).join(', ')}; 2 workers ${rates.get(`${store} 2`)!.map((r) => r.toFixed(1)).join(', ')} (2 ÷ 1: ${(median(rates.get(`${store} 2`)!) / median(rates.get(`${store} 1`)!)).toFixed(2)}×)`
+      : `${store}: ${unreachable}`;
   return {
     title: `scale-out: ${JOBS} queued nlu jobs on 1 and 2 worker processes (${ROUNDS} alternating rounds, medians); the event log on each store`,
     command: 'npm run bench -- scaleout',
     firstColumn: 'store',
-    rows: [
-      {
-        system: 'SQLite (JARVIS_HOME/trinity.db)',
-        'jobs/min, 1 worker': median(rates[1]),
-        'jobs/min, 2 workers': median(rates[2]),
-        'event appends/s': log.appendsPerSecond,
-        'stream events/s': log.streamEventsPerSecond,
-        'claim ms (median / p99)': claimCell(log),
-      },
-      {
-        system: 'Postgres (TRINITY_DATABASE_URL)',
-        'jobs/min, 1 worker': pending,
-        'jobs/min, 2 workers': pending,
-        'event appends/s': typeof pg === 'string' ? pg : pg.appendsPerSecond,
-        'stream events/s': pending,
-        'claim ms (median / p99)': typeof pg === 'string' ? pg : claimCell(pg),
-      },
-    ],
+    rows: [row('sqlite', 'SQLite (JARVIS_HOME/trinity.db)'), row('postgres', 'Postgres (TRINITY_DATABASE_URL)')],
     notes: [
-      `jobs/min per round: 1 worker ${rates[1].map((r) => r.toFixed(1)).join(', ')}; 2 workers ${rates[2].map((r) => r.toFixed(1)).join(', ')} (2 workers ÷ 1: ${(median(rates[2]) / median(rates[1])).toFixed(2)}×; each trainer uses one core)`,
+      `jobs/min per round: ${perRound('sqlite')}; ${perRound('postgres')}; each trainer uses one core`,
       `event appends: ${EVENTS.toLocaleString('en-US')} JobStore.appendEvent calls (Postgres: ${PG_EVENTS.toLocaleString('en-US')}), one transaction each; stream: GET /api/training/stream of that log over SSE, read to its end; claims: 200 JobClaims.claimNext with ${QUEUED.toLocaleString('en-US')} queued jobs`,
     ],
   };
