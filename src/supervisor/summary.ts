@@ -11,6 +11,8 @@ export interface SummaryOptions {
   colour?: boolean;
   /** What `trinity doctor` finds stops training here, one `name: detail → fix` each; shown under the mode. */
   trainingProblems?: readonly string[];
+  /** Where the services keep their state: `SQLite at <file>` or `Postgres at <url without password>`. */
+  database?: string;
 }
 
 const HEADERS = ['service', 'pid', 'port', 'mode', 'healthy after', 'memory', 'status'] as const;
@@ -20,7 +22,8 @@ export function formatSummary(report: UpReport, opts: SummaryOptions = {}): stri
   const rows = report.services.map(row);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) => '  ' + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  const out = [RULE, 'Startup summary', '', line(HEADERS), ...rows.map(line), '', ...formatModels(report.models), ''];
+  const database = opts.database === undefined ? [] : [`  database: ${opts.database}`];
+  const out = [RULE, 'Startup summary', '', line(HEADERS), ...rows.map(line), '', ...database, ...formatModels(report.models), ''];
   const operational = report.services.filter((s) => s.status === 'healthy' || s.status === 'degraded').length;
   out.push(`${operational}/${report.services.length} services operational`);
   if (report.degraded.length === 0) {

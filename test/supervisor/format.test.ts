@@ -49,6 +49,14 @@ describe('formatSummary', () => {
     expect(formatSummary(report, { trainingProblems: [] }).join('\n')).not.toContain('trinity doctor');
   });
 
+  it('says where the state is kept, above the deployed models', () => {
+    const lines = formatSummary(report, { database: 'Postgres at postgres://trinity:********@db:5432/trinity' });
+    const at = lines.indexOf('  database: Postgres at postgres://trinity:********@db:5432/trinity');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toMatch(/deployed models/);
+    expect(formatSummary(report).join('\n')).not.toContain('database:');
+  });
+
   it('says FULL MODE when nothing is degraded', () => {
     expect(formatSummary({ ...report, degraded: [] }).join('\n')).toContain('✓ All services operational - FULL MODE');
   });

@@ -7,6 +7,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseConfig } from '../../config/config.js';
 import { gatherFacts, runChecks } from '../../doctor/index.js';
+import { redactUrl } from '../../store/sql.js';
 import { createLogger } from '../../util/logger.js';
 import {
   RULE,
@@ -156,7 +157,8 @@ async function up(ctx: CliContext, flags: UpFlags): Promise<number> {
     // Reactor is not asked for estimates here: each would gather its whole buffer just for this summary.
     const blocked = await gatherFacts(config, env, { ports: false }).then(runChecks, () => []);
     const trainingProblems = blocked.filter((r) => r.status === 'fail').map(describeCheck);
-    for (const l of formatSummary(outcome.report, { colour, trainingProblems })) say(l);
+    const database = config.databaseUrl === undefined ? `SQLite at ${config.databasePath}` : `Postgres at ${redactUrl(config.databaseUrl)}`;
+    for (const l of formatSummary(outcome.report, { colour, trainingProblems, database })) say(l);
     if (json) println(ctx.io.stdout, JSON.stringify({ level: 30, time: Date.now(), service: 'up', msg: 'startup summary', ...summaryRecord(outcome.report) }));
     say('Running. Ctrl-C stops the services started here; adopted and external ones keep running.');
     // Signal listeners do not keep Node alive: with every service adopted there is no child either,
