@@ -3,9 +3,10 @@
  * whole start (three services healthy, integration checks, summary), a clean SIGTERM that leaves no
  * process behind, and adopting a reactor that was already running without stopping it on exit.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { E2E_STORES, freshDatabase } from '../helpers/postgres.js';
 import { getJson, postJson, startService, tempHome, waitFor, type ServiceProcess } from '../helpers/processes.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 import { isAlive, killUpAndServices, processesWithHome, startUp, summaryRows, type UpProcess } from './up-process.js';
@@ -69,34 +70,42 @@ describe('trinity up', () => {
     expect(processesWithHome(home)).toEqual([]);
   });
 
-  it('--workers 2 starts two training workers after the reactor, which leaves training to them; reactor lists both and a job trains on one', async () => {
-    const home = tempHome('trinity-up-workers-');
-    up = startUp(home, {}, ['--workers', '2']);
-    await up.waitForOutput(SUMMARY, START_MS);
-    const out = up.output();
-    const rows = summaryRows(out);
-    expect([...rows.keys()]).toEqual(['Reactor-Core', 'Worker 1', 'Worker 2', 'J-Prime', 'JARVIS']);
-    for (const [title, row] of rows) expect(row, title).toMatchObject({ mode: 'started', status: 'healthy' });
-    expect(out).toMatch(/PHASE 1: Reactor-Core and 2 training workers/);
-    expect(out).toMatch(/✓ reactor → workers: reactor lists all 2 workers as live training runners/);
-    expect(out).toMatch(/FULL MODE/);
-    expect(out).toMatch(/^worker1 │ /m);
+  for (const { name: storeName, skip } of E2E_STORES) {
+    it.skipIf(skip !== null)(`--workers 2 starts two training workers after the reactor, which leaves training to them; reactor lists both and a job trains on one [${storeName}]`, async () => {
+      const home = tempHome('trinity-up-workers-');
+      const db = storeName === 'postgres' ? await freshDatabase() : null;
+      up = startUp(home, db ? { TRINITY_DATABASE_URL: db.url } : {}, ['--workers', '2']);
+      await up.waitForOutput(SUMMARY, START_MS);
+      const out = up.output();
+      const rows = summaryRows(out);
+      expect([...rows.keys()]).toEqual(['Reactor-Core', 'Worker 1', 'Worker 2', 'J-Prime', 'JARVIS']);
+      for (const [title, row] of rows) expect(row, title).toMatchObject({ mode: 'started', status: 'healthy' });
+      expect(out).toMatch(/PHASE 1: Reactor-Core and 2 training workers/);
+      expect(out).toMatch(/✓ reactor → workers: reactor lists all 2 workers as live training runners/);
+      expect(out).toMatch(/FULL MODE/);
+      expect(out).toMatch(/^worker1 │ /m);
+      expect(out).toContain(db ? `database: Postgres at ${db.url}` : `database: SQLite at ${join(home, 'trinity.db')}`);
 
-    const reactorUrl = `http://127.0.0.1:${rows.get('Reactor-Core')!.port}`;
-    const workerIds = await Promise.all([1, 2].map(async (n) => (await getJson<{ worker_id: string }>(`http://127.0.0.1:${rows.get(`Worker ${n}`)!.port}/api/health`)).body.worker_id));
-    const experiences = snipsExperiences(readSnips('train').filter((_, i) => i % 40 === 0));
-    await postJson(`${reactorUrl}/api/training/start`, { job_id: 'on-a-worker', model_type: 'nlu', experiences, epochs: 2 });
-    const done = await waitFor(async () => {
-      const s = (await getJson<{ status: string; worker_id: string | null }>(`${reactorUrl}/api/training/status/on-a-worker`)).body;
-      return s.status === 'completed' ? s : null;
-    }, 120_000, 'the job to complete');
-    expect(workerIds).toContain(done.worker_id);
+      const reactorUrl = `http://127.0.0.1:${rows.get('Reactor-Core')!.port}`;
+      const workerIds = await Promise.all([1, 2].map(async (n) => (await getJson<{ worker_id: string }>(`http://127.0.0.1:${rows.get(`Worker ${n}`)!.port}/api/health`)).body.worker_id));
+      const experiences = snipsExperiences(readSnips('train').filter((_, i) => i % 40 === 0));
+      await postJson(`${reactorUrl}/api/training/start`, { job_id: 'on-a-worker', model_type: 'nlu', experiences, epochs: 2 });
+      const done = await waitFor(async () => {
+        const s = (await getJson<{ status: string; worker_id: string | null }>(`${reactorUrl}/api/training/status/on-a-worker`)).body;
+        return s.status === 'completed' ? s : null;
+      }, 120_000, 'the job to complete');
+      expect(workerIds).toContain(done.worker_id);
 
-    const pids = [...rows.values()].map((r) => r.pid!);
-    expect((await up.stop('SIGTERM')).code).toBe(0);
-    for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
-    expect(processesWithHome(home)).toEqual([]);
-  });
+      const pids = [...rows.values()].map((r) => r.pid!);
+      expect((await up.stop('SIGTERM')).code).toBe(0);
+      for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+      expect(processesWithHome(home)).toEqual([]);
+      if (db) {
+        expect(existsSync(join(home, 'trinity.db'))).toBe(false);
+        await db.drop();
+      }
+    });
+  }
 
   it('adopts a reactor that already answers its health probe, keeps its pid, and leaves it running on exit', async () => {
     const home = tempHome('trinity-up-adopt-');
