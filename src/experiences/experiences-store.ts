@@ -16,6 +16,7 @@ import type {
 import { MODEL_TYPES, isModelType, type ModelType } from '../model-types.js';
 import type { Example } from '../models/types.js';
 import { greatest, type Sql, type SqlDb } from '../store/sql.js';
+import { storeCall } from '../store/seam-helpers.js';
 
 /** MIN_EXPERIENCE_QUALITY's default (CONTRACT §7). */
 export const DEFAULT_MIN_QUALITY = 0.3;
@@ -316,7 +317,7 @@ export class ExperienceStore implements ExperienceSink {
   /** Recounts experience_counts when they were kept against another threshold (or never, on first open). */
   private async keepCounts(): Promise<void> {
     const q = this.minQuality;
-    await this.guard('count experiences', () =>
+    await storeCall('count experiences', () =>
       this.sql.transaction(async (tx) => {
         await lockBuffer(tx);
         const basis = await tx.get<{ min_quality: number }>(SQL.basis);
@@ -362,7 +363,7 @@ export class ExperienceStore implements ExperienceSink {
   /** insertBatch of rows already made by toRows (the writer thread's entry). */
   async insertRows(rows: ExperienceRow[], file: Record<string, unknown> | null, carried: InsertCounts = { accepted: 0, duplicates: 0 }): Promise<InsertCounts> {
     await this.ready();
-    return this.guard('insert experiences', () =>
+    return storeCall('insert experiences', () =>
       this.sql.transaction(async (tx) => {
         await lockBuffer(tx);
         const inserted = await insertNew(tx, rows);
@@ -388,17 +389,17 @@ export class ExperienceStore implements ExperienceSink {
   }
 
   async isFileIngested(sha256: string): Promise<boolean> {
-    return (await this.guard('look up an ingested file', () => this.sql.get(SQL.fileIngested, [sha256]))) !== undefined;
+    return (await storeCall('look up an ingested file', () => this.sql.get(SQL.fileIngested, [sha256]))) !== undefined;
   }
 
   /** Highest seq of a model type (0 when empty): the snapshot bound of a training job. */
   async maxSeq(modelType: ModelType): Promise<number> {
-    return (await this.guard('read max seq', () => this.sql.get<{ n: number }>(SQL.maxSeq, [modelType])))?.n ?? 0;
+    return (await storeCall('read max seq', () => this.sql.get<{ n: number }>(SQL.maxSeq, [modelType])))?.n ?? 0;
   }
 
   /** Rows in the buffer, all kinds. */
   async size(): Promise<number> {
-    return (await this.guard('count experiences', () => this.sql.get<{ n: number }>(SQL.size)))?.n ?? 0;
+    return (await storeCall('count experiences', () => this.sql.get<{ n: number }>(SQL.size)))?.n ?? 0;
   }
 
   /** Trainable rows of a type in seq order, split by their stored side. */
@@ -418,7 +419,7 @@ export class ExperienceStore implements ExperienceSink {
   async datasetPage(modelType: ModelType, options: DatasetPageOptions = {}): Promise<ExperienceDatasetPage> {
     const afterSeq = options.afterSeq ?? 0;
     const params = [modelType, afterSeq, options.maxSeq ?? Number.MAX_SAFE_INTEGER, options.minQuality ?? this.minQuality, options.limit ?? DATASET_PAGE_ROWS];
-    const rows = await this.guard('read dataset', () => this.sql.all<DatasetRow>(SQL.datasetPage, params));
+    const rows = await storeCall('read dataset', () => this.sql.all<DatasetRow>(SQL.datasetPage, params));
     const page: ExperienceDatasetPage = { train: [], validation: [], rows: rows.length, lastSeq: rows.at(-1)?.seq ?? afterSeq };
     for (const row of rows) page[row.split].push(exampleFromRow(row));
     return page;
@@ -427,7 +428,7 @@ export class ExperienceStore implements ExperienceSink {
   /** Records that a training of `modelType` read the buffer up to `seq` (never moves backwards). */
   async markTrained(modelType: ModelType, seq: number): Promise<void> {
     await this.ready();
-    await this.guard('mark trained', () =>
+    await storeCall('mark trained', () =>
       this.sql.transaction(async (tx) => {
         await lockBuffer(tx);
         await tx.run(markTrainedSql(tx), [modelType, seq, Date.now() / 1000]);
@@ -443,7 +444,7 @@ export class ExperienceStore implements ExperienceSink {
   async stats(minQuality: number = this.minQuality): Promise<ExperienceStats> {
     await this.ready();
     const own = minQuality === this.minQuality;
-    const [rows, marks] = await this.guard('read stats', () =>
+    const [rows, marks] = await storeCall('read stats', () =>
       Promise.all([
         own ? this.sql.all<StatsRow>(SQL.keptStats) : this.sql.all<StatsRow>(SCAN_STATS, Array<number>(SCAN_PARAMS).fill(minQuality)),
         this.sql.all<{ model_type: string; last_trained_at: number }>(SQL.marks),
@@ -469,15 +470,6 @@ export class ExperienceStore implements ExperienceSink {
         });
     }
     return this.latest;
-  }
-
-  /** Runs a driver call, turning its errors into StoreFailed with the original as cause. */
-  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw StoreFailed.with({ cause: err }, `${what}: ${(err as Error).message}`);
-    }
   }
 }
 
