@@ -79,6 +79,22 @@ describe('the table in WebAssembly (table-wasm.ts)', () => {
     expect(a.some((f) => f !== 0)).toBe(true);
   });
 
+  it('sizes its memory for batches of long examples: 256 examples of 200 rows each (51,200 row uses a batch)', () => {
+    // The row-update arrays are four of `uses` elements; sized for three, the page of slack hid it until a
+    // batch's uses passed ~16,000 (a real buffer of 400k experiences: "wasm memory … is too small").
+    const count = 256;
+    const len = 200;
+    const offsets = Uint32Array.from({ length: count + 1 }, (_, i) => i * len);
+    const x: FeatureMatrix = { count, offsets, rows: Int32Array.from({ length: count * len }, (_, i) => i % 1000), weights: new Float32Array(count * len).fill(1 / len) };
+    const { table, trainingMatrix } = SparseEmbedding.withWasm(1000, 16, x, count);
+    expect(trainingMatrix).not.toBe(x);
+    const order = Uint32Array.from({ length: count }, (_, i) => i);
+    const pooled = new Float32Array(count * 16);
+    table.pool(trainingMatrix, order, 0, count, pooled);
+    table.applyGradient(trainingMatrix, order, 0, count, new Float32Array(count * 16).fill(0.01), ADAM, 1);
+    expect(table.table.some((v) => v !== 0)).toBe(true);
+  });
+
   it('keeps the JS loops where the kernels do not apply (a width not a multiple of 8)', () => {
     const x = randomMatrix(new Rng(1), 20, 50, 5);
     expect(SparseEmbedding.withWasm(50, 12, x, 8).trainingMatrix).toBe(x);

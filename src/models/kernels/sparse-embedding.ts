@@ -347,7 +347,9 @@ const WASM_MAX_BYTES = 2 ** 31 - 2 ** 26;
 /** Bytes of a wasm table's memory: the table and its row moments, x's copy, the batch's arrays. */
 export function wasmTableBytes(rows: number, dim: number, x: FeatureMatrix, maxBatch: number): number {
   const uses = maxUses(x, maxBatch);
-  return [rows * dim, rows, x.offsets.length, x.rows.length, x.weights.length, maxBatch, 2 * maxBatch * dim, dim, 3 * uses + 2].reduce((sum, n) => sum + wasmArrayBytes(n), 0);
+  // One entry per array the constructor takes, in its order: table, v, the matrix (offsets, rows, weights),
+  // order, pooled, dPooled, rowGrad, and the four row-update arrays.
+  return [rows * dim, rows, x.offsets.length, x.rows.length, x.weights.length, maxBatch, maxBatch * dim, maxBatch * dim, dim, uses, uses + 2, uses, uses].reduce((sum, n) => sum + wasmArrayBytes(n), 0);
 }
 
 /** The most row uses any `maxBatch` examples of `x` make: an upper bound for one batch's. */
