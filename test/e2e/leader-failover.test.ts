@@ -46,7 +46,7 @@ for (const { name: storeName, skip } of E2E_STORES) {
     const leaderOf = async (p: ServiceProcess) => (await getJson<{ leader_of: string[] }>(`${p.url}/api/health`)).body.leader_of;
 
     beforeAll(async () => {
-      store = await serviceStore(storeName, tempHome, 'trinity-leaders-');
+      store = await serviceStore(storeName, 'trinity-leaders-');
       artifacts = tempHome('trinity-leaders-artifacts-');
       primePort = await freePort();
       a = await startService('reactor', store.home(), env());

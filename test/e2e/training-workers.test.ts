@@ -67,7 +67,7 @@ for (const { name: storeName, skip } of E2E_STORES) {
     const rows = readSnips('train');
 
     beforeAll(async () => {
-      store = await serviceStore(storeName, tempHome, 'trinity-workers-');
+      store = await serviceStore(storeName, 'trinity-workers-');
       const env = { ...store.env, TRAINING_LEASE_TTL: String(TTL_SECONDS), TRINITY_ARTIFACT_DIR: join(tempHome('trinity-artifacts-'), 'shared'), LOG_LEVEL: 'info' };
       reactor = await startService('reactor', store.home(), { ...env, TRAINING_WORKERS: 'external' });
       all.push(reactor);

@@ -4,6 +4,7 @@
  * unreachable server skips those tests with the reason, except under CI, where it fails.
  */
 import pg from 'pg';
+import { tempHome } from './processes.js';
 
 export const POSTGRES_URL = process.env.TRINITY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -74,7 +75,7 @@ export interface ServiceStore {
 }
 
 /** A database for a suite of real service processes; `close` drops it (after they stopped). */
-export async function serviceStore(name: StoreName, tempHome: (prefix: string) => string, prefix: string): Promise<ServiceStore> {
+export async function serviceStore(name: StoreName, prefix: string): Promise<ServiceStore> {
   if (name === 'sqlite') {
     const home = tempHome(prefix);
     return { env: {}, home: () => home, close: async () => undefined };
