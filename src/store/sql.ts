@@ -188,6 +188,13 @@ export interface PostgresOptions {
   schema?: string;
   /** Pool size. Default 5. */
   max?: number;
+  /**
+   * How long a connection may sit idle inside a transaction before the server ends it. A process frozen
+   * mid-transaction (SIGSTOP, a debugger, a swapped-out laptop) would otherwise hold its row locks for good,
+   * and claims that skip locked rows would never see its job again. Default 10 s: no transaction here
+   * waits on anything but its own queries.
+   */
+  idleInTransactionMs?: number;
 }
 
 export class PostgresSql extends PgQueries implements SqlDb {
@@ -198,6 +205,7 @@ export class PostgresSql extends PgQueries implements SqlDb {
       connectionString: o.url,
       max: o.max ?? 5,
       types,
+      idle_in_transaction_session_timeout: o.idleInTransactionMs ?? 10_000,
       ...(o.schema ? { options: `-c search_path=${o.schema}` } : {}),
     });
     super(pool);
@@ -208,6 +216,11 @@ export class PostgresSql extends PgQueries implements SqlDb {
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // The pool listens for errors on idle clients only. A session the server ends while this one holds it
+    // (the idle-in-transaction timeout after a freeze) must fail the next query, not crash the process.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       try {
@@ -215,11 +228,13 @@ export class PostgresSql extends PgQueries implements SqlDb {
         await client.query('COMMIT');
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken ??= rollbackErr));
         throw err;
       }
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      // A broken connection is closed, not handed to the next caller.
+      client.release(broken);
     }
   }
 

@@ -120,7 +120,7 @@ for (const { name: storeName, skip } of E2E_STORES) {
       expect(claimed[0].length).toBeGreaterThan(0);
       expect(claimed[1].length).toBeGreaterThan(0);
       expect(claimed[0].filter((id) => claimed[1].includes(id))).toEqual([]);
-    }, 400_000);
+    }, 180_000);
 
     it('takes a job over from a paused (SIGSTOPped) worker: its trainer stops when the worker goes silent, the other resumes, and the woken worker writes nothing more', async () => {
       // Many short epochs: the paused worker's trainer would go on for longer than a new trainer waits for the
@@ -149,7 +149,7 @@ for (const { name: storeName, skip } of E2E_STORES) {
       const after = await readSse(`${reactor.url}/api/training/stream/paused`, () => undefined);
       expect(after.map((e) => e.id)).toEqual(events.map((e) => e.id));
       expect((await status('paused')).status).toBe('completed');
-    }, 400_000);
+    }, 180_000);
 
     it('resumes a job on the other worker within the lease TTL + 5 s after its holder is SIGKILLed, with the weights of an uninterrupted run and a gapless stream', async () => {
       const experiences = snipsExperiences(rows.filter((_, i) => i % 2 === 0));
@@ -190,7 +190,7 @@ for (const { name: storeName, skip } of E2E_STORES) {
       expect(versions).toHaveLength(1);
       expect(versions[0].digest).toBe(expected);
       console.log(`failover: takeover ${takeoverSeconds.toFixed(2)} s after SIGKILL (TTL ${TTL_SECONDS} s), resumed from epoch ${String(resumed!.data.resumed_from_epoch)}`);
-    }, 400_000);
+    }, 180_000);
 
     it('cancels through the reactor a job a worker trains: the worker sees it on its heartbeat and stops the trainer', async () => {
       const survivor = (await Promise.all(workers.map(async (w) => ((await health(w).catch(() => null)) ? w : null)))).find((w) => w !== null)!;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { migratePostgres } from '../../src/store/open-sql.js';
-import { PostgresSql, SqliteSql, type Dialect, type SqlDb } from '../../src/store/sql.js';
+import { PostgresSql, SqliteSql, type Dialect, type PostgresOptions, type SqlDb } from '../../src/store/sql.js';
 import { POSTGRES_URL, unreachable } from '../helpers/postgres.js';
 
 export { POSTGRES_URL, unreachable };
@@ -18,8 +18,8 @@ export { POSTGRES_URL, unreachable };
 export interface Fresh {
   db: SqlDb;
   dialect: Dialect;
-  /** A second, independent handle on the same database (another process's view). */
-  another(): Promise<SqlDb>;
+  /** A second, independent handle on the same database (another process's view); options apply on Postgres. */
+  another(options?: Pick<PostgresOptions, 'idleInTransactionMs'>): Promise<SqlDb>;
   /** The SQLite handle behind `db` (SQLite only), for the stores not on the seam yet. */
   sqlite?: Db;
 }
@@ -60,15 +60,15 @@ export function describeStores(name: string, suite: (fresh: () => Promise<Fresh>
     suite(async () => {
       const schema = `trinity_test_${process.pid}_${schemas.length}_${Math.random().toString(36).slice(2, 8)}`;
       schemas.push(schema);
-      const open = () => {
-        const p = new PostgresSql({ url: POSTGRES_URL, schema });
+      const open = (options: Pick<PostgresOptions, 'idleInTransactionMs'> = {}) => {
+        const p = new PostgresSql({ url: POSTGRES_URL, schema, ...options });
         pools.push(p);
         return p;
       };
       const db = open();
       await db.run(`CREATE SCHEMA ${schema}`);
       await migratePostgres(db);
-      return { db, dialect: 'postgres', another: async () => open() };
+      return { db, dialect: 'postgres', another: async (options) => open(options) };
     }, 'postgres');
   });
 }

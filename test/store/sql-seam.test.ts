@@ -56,4 +56,33 @@ describeStores('store seam', (fresh, dialect) => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 ? db : other)));
     expect(await db.get("SELECT seen FROM fencing_tokens WHERE name = 't'")).toEqual({ seen: 20 });
   });
+
+  it.skipIf(dialect !== 'postgres')('frees the row locks of a connection frozen inside a transaction once the server ends its session, and the frozen side fails instead of writing', async () => {
+    const { db, another } = await fresh();
+    // Stands for a process SIGSTOPped between BEGIN and COMMIT: its connection is open but says nothing.
+    const frozen = await another({ idleInTransactionMs: 300 });
+    await db.run("INSERT INTO fencing_tokens (name, seen) VALUES ('t', 0)");
+    let holding!: () => void;
+    const locked = new Promise<void>((resolve) => (holding = resolve));
+    let otherCommitted = false;
+    let wokeAfterOther: boolean | null = null;
+    const stuck = frozen.transaction(async (tx) => {
+      await tx.get("SELECT seen FROM fencing_tokens WHERE name = 't' FOR UPDATE");
+      holding();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      wokeAfterOther = otherCommitted;
+      await tx.run("UPDATE fencing_tokens SET seen = 99 WHERE name = 't'");
+    });
+    await locked;
+    await db.transaction(async (tx) => {
+      const row = await tx.get<{ seen: number }>("SELECT seen FROM fencing_tokens WHERE name = 't' FOR UPDATE");
+      await tx.run("UPDATE fencing_tokens SET seen = ? WHERE name = 't'", [row!.seen + 1]);
+    });
+    otherCommitted = true;
+    await expect(stuck).rejects.toThrow();
+    expect(wokeAfterOther).toBe(true);
+    expect(await db.get("SELECT seen FROM fencing_tokens WHERE name = 't'")).toEqual({ seen: 1 });
+    // The pool dropped the ended connection: the woken handle works again.
+    expect(await frozen.get('SELECT 1 AS one')).toEqual({ one: 1 });
+  }, 10_000);
 });
