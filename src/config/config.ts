@@ -252,6 +252,11 @@ export function parseConfig(env: Env = process.env) {
     apiToken: e.TRINITY_API_TOKEN,
     allowedHosts: e.TRINITY_ALLOWED_HOSTS,
     databaseUrl: e.TRINITY_DATABASE_URL,
+    /**
+     * Postgres ends a session idle inside a transaction after this long, so a frozen process's row locks
+     * are gone before its leases run out: a third of the shorter lease TTL, between 1 and 10 s.
+     */
+    databaseIdleInTransactionMs: Math.round(Math.min(10_000, Math.max(1_000, (Math.min(e.LEADER_LEASE_TTL, e.TRAINING_LEASE_TTL) * 1000) / 3))),
     databasePath: join(home, 'trinity.db'),
     paths: {
       events: under(e.EXPERIENCE_DIR, 'trinity/events'),

@@ -75,7 +75,7 @@ export class Jarvis {
     ensureDir(config.paths.crossRepo);
     ensureDir(config.paths.logs);
     // On a Postgres URL this connects and migrates, then refuses while stores are left on SQLite only.
-    const sql = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
+    const sql = await openSqlDb({ databaseUrl: config.databaseUrl, idleInTransactionMs: config.databaseIdleInTransactionMs, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
     const parts = assembleCoordinator(config, sql, this.instanceId);
     logCoordinatorEvents(parts, logger.child({ component: 'coordinator' }));
     // Routes first, so health answers `starting` until the loops run.

@@ -135,7 +135,7 @@ export class Reactor {
   async start(): Promise<number> {
     const { config, logger } = this.opts;
     for (const dir of Object.values(config.paths)) ensureDir(dir);
-    if (config.databaseUrl !== undefined) this.seam = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => this.database() });
+    if (config.databaseUrl !== undefined) this.seam = await openSqlDb({ databaseUrl: config.databaseUrl, idleInTransactionMs: config.databaseIdleInTransactionMs, sqlite: () => this.database() });
     // Routes first, so health answers `starting` while the store opens and the folder is reconciled.
     this.app.register(healthRoutes, {
       health: () => this.state.health(),

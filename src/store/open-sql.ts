@@ -40,20 +40,22 @@ export async function postgresSchemaVersion(db: SqlDb): Promise<number> {
 export interface SeamOptions {
   /** TRINITY_DATABASE_URL; undefined: SQLite. */
   databaseUrl: string | undefined;
+  /** Postgres only: see PostgresOptions.idleInTransactionMs. */
+  idleInTransactionMs?: number;
   /** Opens the SQLite handle (openDatabase, which migrates it); called only when there is no URL. */
   sqlite: () => Db;
 }
 
 /** The seam for a service: on Postgres it connects and applies the migrations it is missing first. */
 export async function openSqlDb(o: SeamOptions): Promise<SqlDb> {
-  return o.databaseUrl === undefined ? new SqliteSql(o.sqlite()) : openPostgres(o.databaseUrl);
+  return o.databaseUrl === undefined ? new SqliteSql(o.sqlite()) : openPostgres(o.databaseUrl, o.idleInTransactionMs);
 }
 
-async function openPostgres(url: string): Promise<PostgresSql> {
+async function openPostgres(url: string, idleInTransactionMs: number | undefined): Promise<PostgresSql> {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw ConfigInvalid(`TRINITY_DATABASE_URL must be a postgres:// URL (got ${redactUrl(url)}); leave it unset for SQLite`);
   }
-  const db = await connectPostgres({ url });
+  const db = await connectPostgres({ url, idleInTransactionMs });
   try {
     await migratePostgres(db);
   } catch (err) {

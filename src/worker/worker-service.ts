@@ -138,7 +138,7 @@ export class Worker {
     const port = typeof addr === 'object' && addr ? addr.port : config.worker.port;
 
     // Postgres when TRINITY_DATABASE_URL names one (connected and migrated here), else the SQLite file.
-    const sql = await openSqlDb({ databaseUrl: config.databaseUrl, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
+    const sql = await openSqlDb({ databaseUrl: config.databaseUrl, idleInTransactionMs: config.databaseIdleInTransactionMs, sqlite: () => (this.db = openDatabase({ path: config.databasePath })) });
     this.sql = sql;
     const jobs = new JobStore(sql);
     const registry = new ModelRegistry({ db: sql, modelsDir: config.paths.models, logger: logger.child({ component: 'registry' }) });

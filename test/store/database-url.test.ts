@@ -59,6 +59,21 @@ describe.skipIf(unreachable !== null)(`TRINITY_DATABASE_URL on Postgres${unreach
     await db.close();
   });
 
+  it('ends a session idle inside a transaction after a third of the shorter lease TTL, so a frozen process frees its locks before its leases run out', async () => {
+    const timeout = async (env: Record<string, string>) => {
+      const config = parseConfig({ JARVIS_HOME: home, TRINITY_DATABASE_URL: url, ...env });
+      const db = await openSqlDb({ databaseUrl: url, idleInTransactionMs: config.databaseIdleInTransactionMs, sqlite: () => expect.fail('SQLite opened') });
+      try {
+        return (await db.get<{ idle_in_transaction_session_timeout: string }>('SHOW idle_in_transaction_session_timeout'))!.idle_in_transaction_session_timeout;
+      } finally {
+        await db.close();
+      }
+    };
+    expect(await timeout({})).toBe('5s'); // LEADER_LEASE_TTL 15 s
+    expect(await timeout({ LEADER_LEASE_TTL: '60', TRAINING_LEASE_TTL: '90' })).toBe('10s');
+    expect(await timeout({ TRAINING_LEASE_TTL: '2' })).toBe('1s');
+  });
+
   it('a reactor started with it keeps its experiences in Postgres and never opens the SQLite file', async () => {
     ensureBuilt();
     const reactor = await startService('reactor', home, { TRINITY_DATABASE_URL: url });
