@@ -3,7 +3,7 @@
  * handle to kill or stop them. The compiled CLI in dist/ is used (npm test builds first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -12,8 +12,18 @@ export const BIN = join(ROOT, 'bin/trinity.js');
 /** The data sets shipped with the project (data/README.md): the one place the tests name the folder. */
 export const DATA_DIR = join(ROOT, 'data');
 
+const madeHomes: string[] = [];
+
+/** A new empty folder under the system temp folder, removed after the test file (test/setup.ts). */
 export function tempHome(prefix = 'trinity-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeHomes.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempHome made in this test file. */
+export function removeTempHomes(): void {
+  for (const dir of madeHomes.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export interface ServiceProcess {

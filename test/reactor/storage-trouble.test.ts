@@ -4,8 +4,7 @@
  * The disk faults come through the service's seams (its dataset writer, its VersionPort), so these run
  * anywhere; storage-trouble-disk.test.ts does the same with a real reactor on real full and read-only mounts.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTrainingData } from '../../src/experiences/index.js';
@@ -15,7 +14,7 @@ import { SqliteSql } from '../../src/store/sql.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import { JobStore } from '../../src/training/jobs-store.js';
 import { TrainingService, type TrainingServiceOptions, type VersionPort } from '../../src/training/training-service.js';
-import { waitFor } from '../helpers/processes.js';
+import { tempHome, waitFor } from '../helpers/processes.js';
 import { trainingDefaults } from '../helpers/training-service.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 
@@ -30,7 +29,7 @@ function diskError(code: 'ENOSPC' | 'EROFS', path: string): NodeJS.ErrnoExceptio
 }
 
 function service(extra: Partial<TrainingServiceOptions> & { versions?: VersionPort } = {}) {
-  const home = mkdtempSync(join(tmpdir(), 'trinity-storage-'));
+  const home = tempHome('trinity-storage-');
   const db = openDatabase({ path: join(home, 'trinity.db') });
   const jobs = new JobStore(new SqliteSql(db));
   const registry = new ModelRegistry({ db: new SqliteSql(db), modelsDir: join(home, 'models') });

@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TrinityError } from '../../src/errors.js';
@@ -7,6 +6,7 @@ import { digestOf } from '../../src/registry/index.js';
 import { ModelServer } from '../../src/serving/index.js';
 import { NluPredictor } from '../../src/models/nlu/predictor.js';
 import { createNluVersions, type NluVersions } from './helpers.js';
+import { tempHome } from '../helpers/processes.js';
 
 let nlu: NluVersions;
 let v1: string;
@@ -20,7 +20,7 @@ afterAll(() => nlu?.cleanup());
 
 /** A private copy of the registry folder, for tests that damage it. */
 function copyOfModels(): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'trinity-models-')), 'models');
+  const dir = join(tempHome('trinity-models-'), 'models');
   cpSync(nlu.modelsDir, dir, { recursive: true });
   return dir;
 }

@@ -3,16 +3,13 @@
  * with a gapless event log, and a cancel from a second service without a runner (another process, on its
  * own handle) reaches the runner through the database. Trainers run from dist/ (build it first).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { createTrainingData } from '../../src/experiences/index.js';
 import { ExperienceStore } from '../../src/experiences/experiences-store.js';
 import type { SqlDb } from '../../src/store/sql.js';
 import { JobStore } from '../../src/training/jobs-store.js';
 import { TrainingService, type VersionPort } from '../../src/training/training-service.js';
-import { waitFor } from '../helpers/processes.js';
+import { tempHome, waitFor } from '../helpers/processes.js';
 import { trainingDefaults } from '../helpers/training-service.js';
 import { readSnips, snipsExperiences } from '../helpers/snips.js';
 import { describeStores } from './harness.js';
@@ -41,7 +38,7 @@ function service(db: SqlDb, home: string, trainHere = true): TrainingService {
 describeStores('training service over the jobs store', (fresh) => {
   it('trains a job to the end with events numbered 1..n, and a second service cancels another through the database', async () => {
     const { db, another } = await fresh();
-    const home = mkdtempSync(join(tmpdir(), 'trinity-runs-'));
+    const home = tempHome('trinity-runs-');
     const trains = service(db, home);
     const asks = service(await another(), home, false);
     expect(await trains.start({ job_id: 'done', model_type: 'nlu', experiences, epochs: 2, config: { seed: 3 } })).toMatchObject({ status: 'started' });

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointDir } from '../../src/training/checkpoints.js';
 import { JobLock, LOCK_NAME } from '../../src/training/job-lock.js';
+import { tempHome } from '../helpers/processes.js';
 
 const meta = (epoch: number) => ({
   job_id: 'j',
@@ -22,7 +22,7 @@ function enospc(): NodeJS.ErrnoException {
 
 describe('CheckpointDir', () => {
   it('leaves no temporary folder behind when the disk fills during a save', async () => {
-    const cp = new CheckpointDir(mkdtempSync(join(tmpdir(), 'trinity-cp-')), 'j');
+    const cp = new CheckpointDir(tempHome('trinity-cp-'), 'j');
     await cp.save(meta(1), writeState(100));
     const failing = async (dir: string) => {
       writeFileSync(join(dir, 'state.bin'), Buffer.alloc(50));
@@ -33,7 +33,7 @@ describe('CheckpointDir', () => {
   });
 
   it('resumes from the newest checkpoint whose files match their digests, setting damaged ones aside with the reason', async () => {
-    const cp = new CheckpointDir(mkdtempSync(join(tmpdir(), 'trinity-cp-')), 'j');
+    const cp = new CheckpointDir(tempHome('trinity-cp-'), 'j');
     for (const e of [1, 2, 3]) await cp.save(meta(e), writeState(1000));
     writeFileSync(join(cp.root, 'epoch-000003', 'state.bin'), Buffer.alloc(400)); // truncated
     writeFileSync(join(cp.root, 'epoch-000002', 'state.bin'), Buffer.alloc(1000, 8)); // same size, other bytes
@@ -48,7 +48,7 @@ describe('CheckpointDir', () => {
   });
 
   it('clears temporary folders of earlier trainers', async () => {
-    const cp = new CheckpointDir(mkdtempSync(join(tmpdir(), 'trinity-cp-')), 'j');
+    const cp = new CheckpointDir(tempHome('trinity-cp-'), 'j');
     mkdirSync(join(cp.root, '.epoch-000020.99999.tmp'), { recursive: true });
     expect(cp.removeTemporary()).toEqual(['.epoch-000020.99999.tmp']);
     expect(readdirSync(cp.root)).toEqual([]);
@@ -57,7 +57,7 @@ describe('CheckpointDir', () => {
 
 describe('JobLock', () => {
   it('takes over the lock of a trainer that is gone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'trinity-lock-'));
+    const dir = tempHome('trinity-lock-');
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => dead.once('exit', r));
     writeFileSync(join(dir, LOCK_NAME), JSON.stringify({ pid: dead.pid, start_time: 1 }));
@@ -69,7 +69,7 @@ describe('JobLock', () => {
   });
 
   it('waits for a live holder and gives up naming it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'trinity-lock-'));
+    const dir = tempHome('trinity-lock-');
     const first = new JobLock(dir);
     await first.acquire(1_000);
     const waited: number[] = [];
