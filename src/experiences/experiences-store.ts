@@ -72,7 +72,7 @@ export interface ExperienceDatasetPage extends ExperienceDataset {
 }
 
 /** Rows per page: a few milliseconds of reading. */
-export const DATASET_PAGE_ROWS = 2000;
+export const DATASET_PAGE_ROWS = 500;
 
 export interface ExperienceStoreOptions {
   /** Quality below which an experience is kept but not trained on. Default 0.3 (MIN_EXPERIENCE_QUALITY). */

@@ -18,6 +18,8 @@ export interface TrainingData {
    * Read page by page, yielding to the loop: a large buffer takes seconds to read.
    */
   bufferDataset(modelType: ModelType): Promise<{ train: Example[]; validation: Example[]; maxSeq: number }>;
+  /** The same snapshot a page at a time, each page read when the consumer asks for it. */
+  bufferPages(modelType: ModelType): Promise<{ maxSeq: number; pages: AsyncIterable<{ train: Example[]; validation: Example[] }> }>;
   /** Usable rows of the type in the buffer now: the kept counts, no scan. */
   bufferRows(modelType: ModelType): Promise<number>;
   /** Inline experiences (request body or drop-box file) as examples, with the items refused. */
@@ -26,17 +28,26 @@ export interface TrainingData {
 }
 
 export function createTrainingData(store: ExperienceStore): TrainingData {
+  async function* pagesUpTo(modelType: ModelType, maxSeq: number): AsyncGenerator<{ train: Example[]; validation: Example[] }> {
+    const pacer = new Pacer(READ_YIELD_MS);
+    for (let page = await store.datasetPage(modelType, { maxSeq }); page.rows > 0; page = await store.datasetPage(modelType, { maxSeq, afterSeq: page.lastSeq })) {
+      yield { train: page.train, validation: page.validation };
+      await pacer.tick();
+    }
+  }
   return {
     async bufferDataset(modelType) {
       const maxSeq = await store.maxSeq(modelType);
       const out = { train: [] as Example[], validation: [] as Example[], maxSeq };
-      const pacer = new Pacer(READ_YIELD_MS);
-      for (let page = await store.datasetPage(modelType, { maxSeq }); page.rows > 0; page = await store.datasetPage(modelType, { maxSeq, afterSeq: page.lastSeq })) {
+      for await (const page of pagesUpTo(modelType, maxSeq)) {
         for (const ex of page.train) out.train.push(ex);
         for (const ex of page.validation) out.validation.push(ex);
-        await pacer.tick();
       }
       return out;
+    },
+    async bufferPages(modelType) {
+      const maxSeq = await store.maxSeq(modelType);
+      return { maxSeq, pages: pagesUpTo(modelType, maxSeq) };
     },
     async bufferRows(modelType) {
       return (await store.stats()).types[modelType].usable;

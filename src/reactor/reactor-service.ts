@@ -15,6 +15,7 @@ import { SqliteSql, type SqlDb } from '../store/sql.js';
 import { ExperienceStore, type ExperienceSink } from '../experiences/experiences-store.js';
 import { ExperienceWriter } from '../experiences/experience-writer.js';
 import { JobStore } from '../training/jobs-store.js';
+import { exportBufferInThread } from '../training/buffer-export.js';
 import { ExperienceIntake, createTrainingData, intakeOptionsFromConfig } from '../experiences/index.js';
 import { ModelRegistry } from '../registry/index.js';
 import { TrainingService } from '../training/training-service.js';
@@ -244,12 +245,17 @@ export class Reactor {
     return this.experiences;
   }
 
+  /** Whether the store is a SQLite file, which a thread can open a connection of its own to. */
+  private onSqliteFile(): boolean {
+    return this.opts.config.databasePath !== ':memory:' && this.sql().dialect === 'sqlite';
+  }
+
   /**
    * On SQLite, inserts go through a thread of their own (ExperienceWriter), except on an in-memory database.
    * On Postgres an insert is I/O the loop only waits for: the store itself.
    */
   private experienceSink(): ExperienceSink {
-    if (this.opts.config.databasePath === ':memory:' || this.sql().dialect === 'postgres') return this.experienceStore();
+    if (!this.onSqliteFile()) return this.experienceStore();
     this.writer ??= new ExperienceWriter({ path: this.opts.config.databasePath, store: this.experienceStore() });
     return this.writer;
   }
@@ -268,6 +274,9 @@ export class Reactor {
     this.training ??= new TrainingService({
       jobs: new JobStore(this.sql()),
       data: createTrainingData(this.experienceStore()),
+      exportBuffer: this.onSqliteFile()
+        ? (modelType, path) => exportBufferInThread({ databasePath: config.databasePath, minQuality: config.training.minExperienceQuality, modelType, path })
+        : undefined,
       versions: this.modelRegistry(),
       assessor: this.evaluationService(),
       logger: logger.child({ component: 'training' }),

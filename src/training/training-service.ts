@@ -30,6 +30,7 @@ import { toGb } from '../util/proc.js';
 import { Mutex, type Sql } from '../store/sql.js';
 import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
 import { iso, requestRecord, statusView } from './job-views.js';
+import { DatasetTally, tallied } from './dataset-tally.js';
 
 export type { Dataset, EstimateResponse, ExportAssessor, StartResponse, TrainingDataPort, TrainingServiceListener, TrainingServiceOptions, VersionPort } from './training-types.js';
 export { statusView } from './job-views.js';
@@ -44,17 +45,24 @@ export const DEFAULT_LEASE_TTL_SECONDS = 30;
 export const CANCEL_WAIT_MS = 5_000;
 const CANCEL_POLL_MS = 100;
 
-/** Refuses data a job could not train on (TrainingNoData, 400) before anything starts. */
-function checkTrainable(req: StartRequest, dataset: Dataset, rejected: readonly { error: string }[]): void {
-  if (dataset.train.length === 0) {
+interface StartData {
+  /** Inline data, counted before anything is written; null for the buffer (counted as it is written). */
+  counted: DatasetTally | null;
+  rejected: { index: number; error: string }[];
+  /** Writes the dataset to `path`: what it holds and, for the buffer, the max seq it read up to. */
+  write(path: string): Promise<{ tally: DatasetTally; maxSeq: number | null }>;
+}
+
+/** Refuses data a job could not train on (TrainingNoData, 400). */
+function checkTrainable(req: StartRequest, data: DatasetTally, rejected: readonly { error: string }[]): void {
+  if (data.train === 0) {
     const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
     throw TrainingNoData(req.modelType, why);
   }
   if (req.modelType !== 'embedding') {
     // A classifier of one class learns nothing: refuse now rather than fail the job later.
-    const labels = new Set(dataset.train.map((e) => e.label));
-    if (labels.size < 2) {
-      throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${dataset.train.length} training examples are labelled ${JSON.stringify([...labels][0])}`);
+    if (data.labels.size < 2) {
+      throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${data.train} training examples are labelled ${JSON.stringify([...data.labels][0])}`);
     }
   }
 }
@@ -105,18 +113,20 @@ export class TrainingService extends EventEmitter {
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
     const early = await this.existingOrRefused(req);
     if (early) return early;
-    const { dataset, maxSeq, rejected } = await this.collectData(req, fromFile);
-    checkTrainable(req, dataset, rejected);
+    const data = await this.startData(req, fromFile);
+    // Data in memory is checked before anything is written; the buffer's is counted as it is written.
+    if (data.counted) checkTrainable(req, data.counted, data.rejected);
     const jobId = req.jobId ?? randomUUID();
     // The dataset first: a job row without its dataset would fail later with a puzzling error. It is staged
     // under a name of its own, so a concurrent start of the same job id never writes over the dataset.
     const jobDir = join(this.opts.checkpointsRoot, jobId);
     const datasetPath = join(jobDir, 'dataset.jsonl');
     const staged = join(jobDir, `.dataset.${randomUUID()}.staged`);
-    const size = dataset.train.length + dataset.validation.length;
     try {
       ensureDir(jobDir);
-      await (this.opts.writeDataset ?? writeDatasetFile)(staged, dataset);
+      const { tally, maxSeq } = await data.write(staged);
+      checkTrainable(req, tally, data.rejected);
+      const size = tally.train + tally.validation;
       const release = await this.creating.lock();
       let made;
       try {
@@ -150,7 +160,7 @@ export class TrainingService extends EventEmitter {
     // This process's runner claims it now when it has a free slot: the answer then says 'started'.
     await this.runner?.poke();
     const response = await this.startResponse((await this.opts.jobs.get(jobId))!, 'training job accepted');
-    return rejected.length ? { ...response, rejected } : response;
+    return data.rejected.length ? { ...response, rejected: data.rejected } : response;
   }
 
   /**
@@ -203,7 +213,7 @@ export class TrainingService extends EventEmitter {
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
     const module = getTrainerModule(req.modelType);
     const { dataset, rejected } = await this.collectData(req, fromFile);
-    checkTrainable(req, dataset, rejected);
+    checkTrainable(req, DatasetTally.of(dataset), rejected);
     const examples = dataset.train.length + dataset.validation.length;
     const e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req));
     if (!e) return { model_type: req.modelType, memory_bytes: null, memory_gb: null, basis: `the ${req.modelType} trainer gives no estimate`, examples };
@@ -312,14 +322,42 @@ export class TrainingService extends EventEmitter {
     return job;
   }
 
-  private async collectData(req: StartRequest, fromFile: unknown[] | undefined): Promise<{ dataset: Dataset; maxSeq: number | null; rejected: { index: number; error: string }[] }> {
+  private async collectData(req: StartRequest, fromFile: unknown[] | undefined): Promise<{ dataset: Dataset; rejected: { index: number; error: string }[] }> {
     const raw = req.experiences ?? fromFile;
     if (raw !== undefined) {
       const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
-      return { dataset: { train, validation }, maxSeq: null, rejected };
+      return { dataset: { train, validation }, rejected };
     }
-    const { train, validation, maxSeq } = await this.opts.data.bufferDataset(req.modelType);
-    return { dataset: { train, validation }, maxSeq, rejected: [] };
+    const { train, validation } = await this.opts.data.bufferDataset(req.modelType);
+    return { dataset: { train, validation }, rejected: [] };
+  }
+
+  /**
+   * A start's data: inline experiences (request body or drop-box file), in memory and counted now, or the
+   * buffer's snapshot, counted as it is written: on a thread of its own where the options offer one
+   * (SQLite), else page by page between turns of the loop. `maxSeq` is null for inline data.
+   */
+  private async startData(req: StartRequest, fromFile: unknown[] | undefined): Promise<StartData> {
+    const writeFile = this.opts.writeDataset ?? writeDatasetFile;
+    const raw = req.experiences ?? fromFile;
+    if (raw !== undefined) {
+      const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
+      const dataset = { train, validation };
+      const counted = DatasetTally.of(dataset);
+      return { counted, rejected, write: async (path) => (await writeFile(path, dataset), { tally: counted, maxSeq: null }) };
+    }
+    const exportBuffer = this.opts.exportBuffer;
+    if (exportBuffer) return { counted: null, rejected: [], write: (path) => exportBuffer(req.modelType, path) };
+    return {
+      counted: null,
+      rejected: [],
+      write: async (path) => {
+        const { maxSeq, pages } = await this.opts.data.bufferPages(req.modelType);
+        const tally = new DatasetTally();
+        await writeFile(path, tallied(pages, tally));
+        return { tally, maxSeq };
+      },
+    };
   }
 
   /** Removes what a start that failed on a full disk left: its job row (if any) and dataset. */

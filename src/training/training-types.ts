@@ -3,15 +3,22 @@ import type { Logger } from 'pino';
 import type { JobEvent, JobStore } from './jobs-store.js';
 import type { ModelType } from '../model-types.js';
 import type { Example } from '../models/types.js';
+import type { DatasetTally } from './dataset-tally.js';
 
 export interface Dataset {
   train: Example[];
   validation: Example[];
 }
 
+/** A dataset in memory, or read a page at a time (the buffer: a job's start never holds all of it). */
+export type DatasetSource = Dataset | AsyncIterable<Dataset>;
+
 /** Where training data comes from; implemented over the experience buffer (src/experiences). */
 export interface TrainingDataPort {
+  /** The whole buffer snapshot in memory (the memory estimate hashes every text). */
   bufferDataset(modelType: ModelType): Promise<Dataset & { maxSeq: number }>;
+  /** The same snapshot page by page, read as the pages are taken. */
+  bufferPages(modelType: ModelType): Promise<{ maxSeq: number; pages: AsyncIterable<Dataset> }>;
   /** Usable rows of the type in the buffer now (cheap: kept counts). */
   bufferRows(modelType: ModelType): Promise<number>;
   inlineDataset(raw: unknown[], modelType: ModelType): Dataset & { rejected: { index: number; error: string }[] };
@@ -65,7 +72,12 @@ export interface TrainingServiceOptions {
    * Writes a job's frozen dataset; default dataset-file.ts. A seam for tests: a full disk cannot be made
    * on demand without mounting a small filesystem, which needs privileges a test run does not have.
    */
-  writeDataset?: (path: string, dataset: Dataset) => Promise<void> | void;
+  writeDataset?: (path: string, dataset: DatasetSource) => Promise<void> | void;
+  /**
+   * Writes the buffer's snapshot of a type to a job's dataset file off the event loop (SQLite: a thread
+   * with its own connection, buffer-export.ts); absent, the buffer is read page by page on the loop.
+   */
+  exportBuffer?: (modelType: ModelType, path: string) => Promise<{ maxSeq: number; tally: DatasetTally }>;
   /** Whether this process runs a job runner (TRAINING_WORKERS=reactor); false leaves jobs to workers. Default true. */
   trainHere?: boolean;
   /** The runner's name as a claim holder. Default: runner-<pid>-<random>. */

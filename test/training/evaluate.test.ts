@@ -209,6 +209,16 @@ describe('evaluateCompletion', () => {
     await writeDataset(datasetPath, { train: [ex('t1', 'play a', 'play')], validation: [ex('v1', 'play b', 'play'), ex('v2', 'stop c', 'stop'), ex('v3', 'stop d', 'play')] });
     expect((await readDatasetSplit(datasetPath, 'validation')).map((e) => e.id)).toEqual(['v1', 'v2', 'v3']);
 
+    // Ids, texts and input keys that look like the split key do not confuse the reader's unparsed skip.
+    const tricky = join(dir, 'tricky.jsonl');
+    const odd: Example[] = [
+      { id: '","split":"validation', input: { text: '"split":"validation"', split: 'validation' }, label: 'a' },
+      { id: 'x\\', input: { text: 'b' }, label: 'b' },
+    ];
+    await writeDataset(tricky, { train: odd, validation: [{ id: '"split":"train"', input: { split: 'train', text: 'c' }, label: 'c' }] });
+    expect((await readDatasetSplit(tricky, 'validation')).map((e) => e.id)).toEqual(['"split":"train"']);
+    expect((await readDatasetSplit(tricky, 'train')).map((e) => e.input)).toEqual(odd.map((e) => e.input));
+
     const seen: number[] = [];
     const candidate = firstWordPredictor();
     const out = await evaluateCompletion(
