@@ -15,7 +15,7 @@ import { SqliteSql, type SqlDb } from '../store/sql.js';
 import { ExperienceStore, type ExperienceSink } from '../experiences/experiences-store.js';
 import { ExperienceWriter } from '../experiences/experience-writer.js';
 import { JobStore } from '../training/jobs-store.js';
-import { exportBufferInThread } from '../training/buffer-export.js';
+import { runBufferThread } from '../training/buffer-thread.js';
 import { ExperienceIntake, createTrainingData, intakeOptionsFromConfig } from '../experiences/index.js';
 import { ModelRegistry } from '../registry/index.js';
 import { TrainingService } from '../training/training-service.js';
@@ -274,8 +274,8 @@ export class Reactor {
     this.training ??= new TrainingService({
       jobs: new JobStore(this.sql()),
       data: createTrainingData(this.experienceStore()),
-      exportBuffer: this.onSqliteFile()
-        ? (modelType, path) => exportBufferInThread({ databasePath: config.databasePath, minQuality: config.training.minExperienceQuality, modelType, path })
+      bufferThread: this.onSqliteFile()
+        ? (modelType, work) => runBufferThread({ databasePath: config.databasePath, minQuality: config.training.minExperienceQuality, modelType, work })
         : undefined,
       versions: this.modelRegistry(),
       assessor: this.evaluationService(),

@@ -31,6 +31,7 @@ import { Mutex, type Sql } from '../store/sql.js';
 import type { Dataset, EstimateResponse, StartResponse, TrainingServiceListener, TrainingServiceOptions } from './training-types.js';
 import { iso, requestRecord, statusView } from './job-views.js';
 import { DatasetTally, tallied } from './dataset-tally.js';
+import type { MemoryEstimate } from '../models/kernels/memory-estimate.js';
 
 export type { Dataset, EstimateResponse, ExportAssessor, StartResponse, TrainingDataPort, TrainingServiceListener, TrainingServiceOptions, VersionPort } from './training-types.js';
 export { statusView } from './job-views.js';
@@ -212,10 +213,19 @@ export class TrainingService extends EventEmitter {
   private async computeEstimate(req: StartRequest): Promise<EstimateResponse> {
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
     const module = getTrainerModule(req.modelType);
-    const { dataset, rejected } = await this.collectData(req, fromFile);
-    checkTrainable(req, DatasetTally.of(dataset), rejected);
-    const examples = dataset.train.length + dataset.validation.length;
-    const e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req));
+    let tally: DatasetTally;
+    let e: MemoryEstimate | null;
+    const bufferThread = this.opts.bufferThread;
+    if (bufferThread && req.experiences === undefined && fromFile === undefined) {
+      ({ tally, estimate: e } = await bufferThread(req.modelType, { kind: 'estimate', options: trainerOptions(req) }));
+      checkTrainable(req, tally, []);
+    } else {
+      const { dataset, rejected } = await this.collectData(req, fromFile);
+      tally = DatasetTally.of(dataset);
+      checkTrainable(req, tally, rejected);
+      e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req)) ?? null;
+    }
+    const examples = tally.train + tally.validation;
     if (!e) return { model_type: req.modelType, memory_bytes: null, memory_gb: null, basis: `the ${req.modelType} trainer gives no estimate`, examples };
     return { model_type: req.modelType, memory_bytes: e.bytes, memory_gb: toGb(e.bytes), basis: e.basis, examples };
   }
@@ -346,8 +356,8 @@ export class TrainingService extends EventEmitter {
       const counted = DatasetTally.of(dataset);
       return { counted, rejected, write: async (path) => (await writeFile(path, dataset), { tally: counted, maxSeq: null }) };
     }
-    const exportBuffer = this.opts.exportBuffer;
-    if (exportBuffer) return { counted: null, rejected: [], write: (path) => exportBuffer(req.modelType, path) };
+    const bufferThread = this.opts.bufferThread;
+    if (bufferThread) return { counted: null, rejected: [], write: (path) => bufferThread(req.modelType, { kind: 'export', path }) };
     return {
       counted: null,
       rejected: [],

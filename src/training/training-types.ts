@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { JobEvent, JobStore } from './jobs-store.js';
 import type { ModelType } from '../model-types.js';
 import type { Example } from '../models/types.js';
-import type { DatasetTally } from './dataset-tally.js';
+import type { BufferThreadRequest, BufferThreadResult } from './buffer-thread.js';
 
 export interface Dataset {
   train: Example[];
@@ -74,10 +74,11 @@ export interface TrainingServiceOptions {
    */
   writeDataset?: (path: string, dataset: DatasetSource) => Promise<void> | void;
   /**
-   * Writes the buffer's snapshot of a type to a job's dataset file off the event loop (SQLite: a thread
-   * with its own connection, buffer-export.ts); absent, the buffer is read page by page on the loop.
+   * Runs work over a type's whole buffer off the event loop (SQLite: a thread with its own connection,
+   * buffer-thread.ts): a job's dataset file, and the memory estimate. Absent, the dataset is read page by
+   * page between turns of the loop and the estimate on the loop.
    */
-  exportBuffer?: (modelType: ModelType, path: string) => Promise<{ maxSeq: number; tally: DatasetTally }>;
+  bufferThread?: (modelType: ModelType, work: BufferThreadRequest['work']) => Promise<BufferThreadResult>;
   /** Whether this process runs a job runner (TRAINING_WORKERS=reactor); false leaves jobs to workers. Default true. */
   trainHere?: boolean;
   /** The runner's name as a claim holder. Default: runner-<pid>-<random>. */

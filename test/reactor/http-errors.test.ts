@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,25 +99,4 @@ describe('Reactor HTTP errors', () => {
       { numRuns: 300 },
     );
   }, 60_000);
-});
-
-describe('a start from a buffer it cannot train on', () => {
-  it('refuses a buffer of one intent, read page by page, with a 400 and leaves no job and no dataset behind', async () => {
-    const config = parseConfig({ JARVIS_HOME: tempHome(), REACTOR_CORE_PORT: '0' });
-    const reactor = new Reactor({ config, logger: createLogger({ service: 'reactor', level: 'silent' }) });
-    await reactor.start();
-    try {
-      // More than one page of the buffer (DATASET_PAGE_ROWS), every row of the same intent.
-      const experiences = Array.from({ length: 1200 }, (_, i) => ({ type: 'command', input: { text: `play song number ${i}` }, expected_output: { intent: 'PlayMusic' } }));
-      const posted = await reactor.app.inject({ method: 'POST', url: '/api/experiences', payload: { experiences } });
-      expect(posted.json()).toMatchObject({ accepted: 1200 });
-      const res = await reactor.app.inject({ method: 'POST', url: '/api/training/start', payload: { model_type: 'nlu', job_id: 'one-class' } });
-      expect(res.statusCode).toBe(400);
-      expect(res.json<{ details: string }>().details).toMatch(/at least 2 classes; all \d+ training examples are labelled "PlayMusic"/);
-      expect(existsSync(join(config.paths.checkpoints, 'one-class'))).toBe(false);
-      expect((await reactor.app.inject({ method: 'GET', url: '/api/training/status/one-class' })).statusCode).toBe(404);
-    } finally {
-      await reactor.close();
-    }
-  });
 });
