@@ -162,8 +162,8 @@ function rowsOf(r: SoakResult): Row[] {
     rows.push({ figure: `p99 ${api} (ms): idle ${r.idle[api].toFixed(1)}, load ${load.p99[api].toFixed(1)}`, value: `${factor.toFixed(2)}×`, target: `≤ ${MAX_P99_FACTOR}×`, ok: factor <= MAX_P99_FACTOR });
   }
   for (const m of load.memory) {
-    rows.push({ figure: `RSS ${m.service} after warm-up (MB): ${m.rssAtWarmMb.toFixed(0)} → ${m.rssEndMb.toFixed(0)}`, value: `${(m.rssGrowth * 100).toFixed(1)} %`, target: `≤ ${MAX_RSS_GROWTH * 100} %`, ok: m.rssGrowth <= MAX_RSS_GROWTH });
-    if (m.heapAtWarmMb !== null && m.heapEndMb !== null) rows.push({ figure: `heap ${m.service} after warm-up (MB)`, value: `${m.heapAtWarmMb.toFixed(0)} → ${m.heapEndMb.toFixed(0)}`, target: '', ok: null });
+    rows.push({ figure: `RSS ${m.service}, peak of each half after warm-up (MB): ${m.rssFirstMb.toFixed(0)} → ${m.rssSecondMb.toFixed(0)}`, value: `${(m.rssGrowth * 100).toFixed(1)} %`, target: `≤ ${MAX_RSS_GROWTH * 100} %`, ok: m.rssGrowth <= MAX_RSS_GROWTH });
+    if (m.heapFirstMb !== null && m.heapSecondMb !== null) rows.push({ figure: `heap ${m.service}, peak of each half (MB)`, value: `${m.heapFirstMb.toFixed(0)} → ${m.heapSecondMb.toFixed(0)}`, target: '', ok: null });
   }
   if (d.skipped) rows.push({ figure: 'disk full', value: `skipped: ${d.skipped}`, target: 'run', ok: false });
   else {
