@@ -7,6 +7,7 @@
  * (files, HTTP) would hold the SQLite write lock or a Postgres connection that long, and a call on the
  * outer SqlDb from inside waits for the transaction itself on SQLite (a deadlock).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Statement } from 'better-sqlite3';
 import pg from 'pg';
 import { StoreFailed } from '../errors.js';
@@ -74,15 +75,27 @@ export class SqliteSql implements SqlDb {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
   private readonly gate: FileGate;
+  /** Statements inside this process's transaction, which holds the file's gate: a busy one is tried again in place. */
   private readonly tx: Sql = {
     dialect: 'sqlite',
-    all: <T>(sql: string, params: readonly unknown[] = []) => attempt(() => this.prepare(sql).all(...params) as T[]),
-    get: <T>(sql: string, params: readonly unknown[] = []) => attempt(() => this.prepare(sql).get(...params) as T | undefined),
-    run: (sql: string, params: readonly unknown[] = []) => attempt(() => ({ changes: this.prepare(sql).run(...params).changes })),
+    all: <T>(sql: string, params: readonly unknown[] = []) => waitWhileBusy(() => this.prepare(sql).all(...params) as T[]),
+    get: <T>(sql: string, params: readonly unknown[] = []) => waitWhileBusy(() => this.prepare(sql).get(...params) as T | undefined),
+    run: (sql: string, params: readonly unknown[] = []) => waitWhileBusy(() => ({ changes: this.prepare(sql).run(...params).changes })),
+  };
+  /** Statements outside a transaction, tried once: `outside` waits out a busy one (see there). */
+  private readonly once: Sql = {
+    dialect: 'sqlite',
+    all: <T>(sql: string, params: readonly unknown[] = []) => Promise.resolve(this.prepare(sql).all(...params) as T[]),
+    get: <T>(sql: string, params: readonly unknown[] = []) => Promise.resolve(this.prepare(sql).get(...params) as T | undefined),
+    run: (sql: string, params: readonly unknown[] = []) => Promise.resolve({ changes: this.prepare(sql).run(...params).changes }),
   };
 
   constructor(readonly db: Db) {
     this.gate = gateFor(db);
+    // Waits for another connection's write lock happen in waitWhileBusy, between turns of the event loop.
+    // SQLite's own busy handler sleeps the thread in steps of up to 100 ms: on reactor's loop, every
+    // write that met the writer thread's lock (job events, leases, a training mark) held all requests.
+    if (!db.memory) db.pragma('busy_timeout = 0');
   }
 
   private prepare(sql: string): Statement {
@@ -94,14 +107,21 @@ export class SqliteSql implements SqlDb {
     return s;
   }
 
-  private async outside<T>(f: (q: Sql) => Promise<T>): Promise<T> {
-    if (this.gate.open === 0) return f(this.tx);
-    const release = await this.gate.mutex.lock();
-    try {
-      return await f(this.tx);
-    } finally {
-      release();
-    }
+  /**
+   * One statement outside a transaction: at once when none of this process is open on the file, else after
+   * it. A statement that finds another connection's lock is tried again from the top after a pause, so it
+   * cannot slip into a transaction of this process that began while it waited.
+   */
+  private outside<T>(f: (q: Sql) => Promise<T>): Promise<T> {
+    return waitWhileBusy(async () => {
+      if (this.gate.open === 0) return f(this.once);
+      const release = await this.gate.mutex.lock();
+      try {
+        return await f(this.once);
+      } finally {
+        release();
+      }
+    });
   }
 
   all<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
@@ -122,10 +142,10 @@ export class SqliteSql implements SqlDb {
     try {
       // IMMEDIATE takes the write lock up front, as better-sqlite3's .immediate() did: a read-then-write
       // transaction cannot fail to upgrade when another process wrote in between.
-      this.db.exec('BEGIN IMMEDIATE');
+      await waitWhileBusy(() => this.db.exec('BEGIN IMMEDIATE'));
       try {
         const out = await fn(this.tx);
-        this.db.exec('COMMIT');
+        await waitWhileBusy(() => this.db.exec('COMMIT'));
         return out;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -144,8 +164,31 @@ export class SqliteSql implements SqlDb {
   }
 }
 
-async function attempt<T>(f: () => T): Promise<T> {
-  return f();
+/** How long a statement waits in all for another connection's lock before SQLITE_BUSY reaches its caller. */
+export const SQLITE_BUSY_WAIT_MS = 10_000;
+/** The longest pause between two tries: a lock is held for a transaction's few milliseconds. */
+const BUSY_RETRY_MAX_MS = 8;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Runs `f` (one statement, BEGIN or COMMIT: a busy one had no effect, so trying it again is safe) and,
+ * while another connection holds the lock it needs, tries again after 1, 2, 4, 8, 8… ms without holding
+ * the thread. No pause when the lock is free.
+ */
+async function waitWhileBusy<T>(f: () => T | Promise<T>): Promise<T> {
+  const deadline = performance.now() + SQLITE_BUSY_WAIT_MS;
+  for (let pause = 1; ; pause = Math.min(2 * pause, BUSY_RETRY_MAX_MS)) {
+    try {
+      return await f();
+    } catch (err) {
+      if (!isBusy(err) || performance.now() >= deadline) throw err;
+    }
+    await sleep(pause);
+  }
 }
 
 /** `?` → `$1, $2, …`. Store SQL never has a `?` inside a literal, so a plain scan is enough. */

@@ -1,9 +1,44 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { greatest, inList, listParam, toPgPlaceholders } from '../../src/store/sql.js';
+import { openDatabase } from '../../src/store/database.js';
+import { greatest, inList, listParam, SqliteSql, toPgPlaceholders } from '../../src/store/sql.js';
+import { tempHome } from '../helpers/processes.js';
 import { describeStores } from './harness.js';
 
 it('numbers placeholders for Postgres in order', () => {
   expect(toPgPlaceholders('UPDATE t SET a = ? WHERE b = ? AND c = ANY(?::bigint[])')).toBe('UPDATE t SET a = $1 WHERE b = $2 AND c = ANY($3::bigint[])');
+});
+
+it('waits for another connection\'s write lock between turns of the event loop, not inside SQLite\'s busy handler', async () => {
+  const path = join(tempHome('trinity-busy-'), 'trinity.db');
+  const sql = new SqliteSql(openDatabase({ path }));
+  await sql.run("INSERT INTO fencing_tokens (name, seen) VALUES ('t', 0)");
+  // Another connection (the writer thread, a worker process) holds the write lock for 300 ms; it lets go
+  // on a timer of this thread, which fires only if waiting for the lock leaves the loop free.
+  const other = new Database(path);
+  other.exec('BEGIN IMMEDIATE');
+  setTimeout(() => other.exec('COMMIT'), 300);
+  let ticks = 0;
+  let widestGap = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    widestGap = Math.max(widestGap, performance.now() - last);
+    last = performance.now();
+    ticks++;
+  }, 5);
+  try {
+    await sql.run("UPDATE fencing_tokens SET seen = 1 WHERE name = 't'");
+    await sql.transaction(async (tx) => {
+      await tx.run("UPDATE fencing_tokens SET seen = seen + 1 WHERE name = 't'");
+    });
+  } finally {
+    clearInterval(ticker);
+    other.close();
+  }
+  expect(await sql.get("SELECT seen FROM fencing_tokens WHERE name = 't'")).toEqual({ seen: 2 });
+  expect(ticks).toBeGreaterThan(20);
+  expect(widestGap).toBeLessThan(100);
 });
 
 describeStores('store seam', (fresh, dialect) => {
