@@ -3,7 +3,7 @@
  * unsupervised (holding ports and the home). Each run starts `up` in its own temporary home.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, pollUntil, repoRoot } from './cluster.js';
@@ -62,6 +62,14 @@ export async function upKillRun(): Promise<UpKillRun> {
     result.error = (err as Error).message.slice(0, 600);
     if (proc.exitCode === null) proc.kill('SIGKILL');
     for (const p of processesWithHome(home)) process.kill(p, 'SIGKILL');
+  } finally {
+    // Every process of this home is gone or killed above; what they left is no longer needed. A process
+    // still dying may write one more file: the removal retries, and a leftover never fails the run.
+    try {
+      rmSync(home, { recursive: true, force: true, maxRetries: 5 });
+    } catch {
+      // left in the temp folder
+    }
   }
   return result;
 }
