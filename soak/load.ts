@@ -3,6 +3,7 @@
  * reactor, predictions and feedback to prime, training jobs back to back), and each service's RSS (and V8 heap
  * where /metrics has prom-client's default metrics): the peak of the second half after warm-up against the first's.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { rssBytes } from '../src/util/proc.js';
 import { Traffic } from './background.js';
 import { percentile } from './client.js';
@@ -60,6 +61,11 @@ export interface LoadResult {
   memory: MemoryGrowth[];
   /** The training jobs started during the load, in order. */
   trainingJobs: string[];
+  /**
+   * p99 of this process's own event-loop delay over the measured load: every latency above is timed
+   * here, beside the load this process generates, so an answer can also wait for this loop.
+   */
+  clientLoopDelayP99Ms: number;
 }
 
 const METRICS_PREFIX: Partial<Record<ServiceName, string>> = { reactor: 'trinity_reactor_', prime: 'trinity_prime_' };
@@ -137,6 +143,7 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
   await cycles.tick();
   const rss = new Map<ServiceName, number[]>(SERVICES.map((s) => [s, []]));
   const heap = new Map<ServiceName, number[]>(SERVICES.map((s) => [s, []]));
+  const clientLoop = monitorEventLoopDelay({ resolution: 5 });
   const t0 = Date.now();
   let warm = false;
   for (let i = 0; i < seconds * 10 && Date.now() - t0 < seconds * 1000; i++) {
@@ -146,6 +153,7 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
     if (!warm && elapsed >= minWarmMs && (finished > 0 || elapsed >= maxWarmMs)) {
       warm = true;
       ctx.tally.resetLatencies();
+      clientLoop.enable();
     }
     if (!warm) continue;
     for (const s of SERVICES) {
@@ -155,6 +163,7 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
       if (h !== null) heap.get(s)!.push(h);
     }
   }
+  clientLoop.disable();
   await traffic.stop();
   const p99: Record<string, number> = {};
   for (const api of LATENCY_APIS) p99[api] = percentile(ctx.tally.latencies.get(api) ?? [], 99);
@@ -171,5 +180,6 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
       heapSecondMb: h.length ? heapSecond / MB : null,
     };
   });
-  return { seconds, requests: ctx.tally.requests - requestsBefore, predictions: traffic.predictions, p99, memory, trainingJobs: cycles.jobs };
+  const clientLoopDelayP99Ms = clientLoop.count > 0 ? clientLoop.percentile(99) / 1e6 : NaN;
+  return { seconds, requests: ctx.tally.requests - requestsBefore, predictions: traffic.predictions, p99, memory, trainingJobs: cycles.jobs, clientLoopDelayP99Ms };
 }

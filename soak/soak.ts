@@ -161,6 +161,7 @@ function rowsOf(r: SoakResult): Row[] {
     const factor = load.p99[api] / r.idle[api];
     rows.push({ figure: `p99 ${api} (ms): idle ${r.idle[api].toFixed(1)}, load ${load.p99[api].toFixed(1)}`, value: `${factor.toFixed(2)}×`, target: `≤ ${MAX_P99_FACTOR}×`, ok: factor <= MAX_P99_FACTOR });
   }
+  rows.push({ figure: 'p99 event-loop delay of the soak process itself (ms), which times every request', value: load.clientLoopDelayP99Ms.toFixed(1), target: '', ok: null });
   for (const m of load.memory) {
     rows.push({ figure: `RSS ${m.service}, peak of each half after warm-up (MB): ${m.rssFirstMb.toFixed(0)} → ${m.rssSecondMb.toFixed(0)}`, value: `${(m.rssGrowth * 100).toFixed(1)} %`, target: `≤ ${MAX_RSS_GROWTH * 100} %`, ok: m.rssGrowth <= MAX_RSS_GROWTH });
     if (m.heapFirstMb !== null && m.heapSecondMb !== null) rows.push({ figure: `heap ${m.service}, peak of each half (MB)`, value: `${m.heapFirstMb.toFixed(0)} → ${m.heapSecondMb.toFixed(0)}`, target: '', ok: null });
