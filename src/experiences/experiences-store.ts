@@ -286,6 +286,9 @@ export class ExperienceStore implements ExperienceSink {
   private counted = false;
   /** The last stats at the store's threshold, for synchronous readers (recentStats). */
   private latest: ExperienceStats | null = null;
+  /** Which read `latest` came from: reads overlap on Postgres (a pool), and one begun later must win. */
+  private latestRead = 0;
+  private reads = 0;
   private refreshing = false;
 
   constructor(
@@ -444,6 +447,7 @@ export class ExperienceStore implements ExperienceSink {
   async stats(minQuality: number = this.minQuality): Promise<ExperienceStats> {
     await this.ready();
     const own = minQuality === this.minQuality;
+    const read = ++this.reads;
     const [rows, marks] = await storeCall('read stats', () =>
       Promise.all([
         own ? this.sql.all<StatsRow>(SQL.keptStats) : this.sql.all<StatsRow>(SCAN_STATS, Array<number>(SCAN_PARAMS).fill(minQuality)),
@@ -451,7 +455,10 @@ export class ExperienceStore implements ExperienceSink {
       ]),
     );
     const stats = statsFrom(rows, marks);
-    if (own) this.latest = stats;
+    if (own && read > this.latestRead) {
+      this.latest = stats;
+      this.latestRead = read;
+    }
     return stats;
   }
 

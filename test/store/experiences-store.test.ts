@@ -163,6 +163,32 @@ describeStores('ExperienceStore', (fresh) => {
     await vi.waitFor(() => expect(store.recentStats()?.totals.total).toBe(5));
   });
 
+  it('keeps the figures of the stats read begun last when two reads overlap and the earlier one answers later', async () => {
+    const { db } = await fresh();
+    // The first read of the kept counts answers 100 ms late (a busy pool connection), with what it read then.
+    let lateOnce = true;
+    const slow = new Proxy(db, {
+      get(target, prop, receiver) {
+        if (prop !== 'all') return Reflect.get(target, prop, receiver) as unknown;
+        return async (sql: string, params?: readonly unknown[]) => {
+          const rows = await target.all(sql, params);
+          if (lateOnce && sql.includes('experience_counts c')) {
+            lateOnce = false;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return rows;
+        };
+      },
+    });
+    const store = new ExperienceStore(slow);
+    await store.insertBatch(many(3), { source: 'test' });
+    const early = store.stats();
+    await store.insertBatch(many(5), { source: 'test' });
+    expect((await store.stats()).totals.total).toBe(5);
+    expect((await early).totals.total).toBe(3);
+    expect(store.recentStats()?.totals.total).toBe(5);
+  });
+
   it('stores an id holding U+0000 or a lone surrogate once (Postgres text takes neither as it is)', async () => {
     const store = new ExperienceStore((await fresh()).db);
     const odd = [norm({ ...nlu('a', 'A'), id: 'nul\u0000id' }), norm({ ...nlu('b', 'A'), id: 'lone\ud800' })];
