@@ -24,8 +24,7 @@ async function run(): Promise<BufferThreadReply> {
     }
     const { train, validation, maxSeq } = await data.bufferDataset(req.modelType);
     const tally = DatasetTally.of({ train, validation });
-    const trainable = tally.train > 0 && (req.modelType === 'embedding' || tally.labels.size >= 2);
-    const estimate = trainable ? (getTrainerModule(req.modelType).estimateMemory?.(train, validation, req.work.options) ?? null) : null;
+    const estimate = tally.trainableFor(req.modelType) ? (getTrainerModule(req.modelType).estimateMemory?.(train, validation, req.work.options) ?? null) : null;
     return { maxSeq, counts: tally.toJSON(), estimate };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -1,4 +1,5 @@
 /** What a training start checks of its data, counted as the data goes by: it is never all in memory. */
+import type { ModelType } from '../model-types.js';
 import type { Dataset } from './training-types.js';
 
 export class DatasetTally {
@@ -11,6 +12,11 @@ export class DatasetTally {
     this.train += page.train.length;
     this.validation += page.validation.length;
     for (let i = 0; i < page.train.length && this.labels.size < 2; i++) this.labels.add(page.train[i].label);
+  }
+
+  /** Whether a job of `modelType` can learn from it: examples to train on and, for a classifier, two classes. */
+  trainableFor(modelType: ModelType): boolean {
+    return this.train > 0 && (modelType === 'embedding' || this.labels.size >= 2);
   }
 
   static of(dataset: Dataset): DatasetTally {

@@ -56,16 +56,13 @@ interface StartData {
 
 /** Refuses data a job could not train on (TrainingNoData, 400). */
 function checkTrainable(req: StartRequest, data: DatasetTally, rejected: readonly { error: string }[]): void {
+  if (data.trainableFor(req.modelType)) return;
   if (data.train === 0) {
     const why = rejected.length ? `${rejected.length} rejected, first: ${rejected[0].error}` : 'the buffer has none';
     throw TrainingNoData(req.modelType, why);
   }
-  if (req.modelType !== 'embedding') {
-    // A classifier of one class learns nothing: refuse now rather than fail the job later.
-    if (data.labels.size < 2) {
-      throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${data.train} training examples are labelled ${JSON.stringify([...data.labels][0])}`);
-    }
-  }
+  // A classifier of one class learns nothing: refuse now rather than fail the job later.
+  throw TrainingNoData(req.modelType, `a classifier needs at least 2 classes; all ${data.train} training examples are labelled ${JSON.stringify([...data.labels][0])}`);
 }
 
 export class TrainingService extends EventEmitter {
@@ -212,18 +209,19 @@ export class TrainingService extends EventEmitter {
 
   private async computeEstimate(req: StartRequest): Promise<EstimateResponse> {
     const fromFile = req.datasetPath === undefined ? undefined : await readDropboxFile(req.datasetPath, this.opts.dropboxDir, { rootName: this.opts.dropboxName });
-    const module = getTrainerModule(req.modelType);
     let tally: DatasetTally;
     let e: MemoryEstimate | null;
+    const inline = this.inlineData(req, fromFile);
     const bufferThread = this.opts.bufferThread;
-    if (bufferThread && req.experiences === undefined && fromFile === undefined) {
+    if (!inline && bufferThread) {
       ({ tally, estimate: e } = await bufferThread(req.modelType, { kind: 'estimate', options: trainerOptions(req) }));
       checkTrainable(req, tally, []);
     } else {
-      const { dataset, rejected } = await this.collectData(req, fromFile);
+      // The whole buffer in memory: the estimate hashes every text.
+      const { dataset, rejected } = inline ?? { dataset: await this.opts.data.bufferDataset(req.modelType), rejected: [] };
       tally = DatasetTally.of(dataset);
       checkTrainable(req, tally, rejected);
-      e = module.estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req)) ?? null;
+      e = getTrainerModule(req.modelType).estimateMemory?.(dataset.train, dataset.validation, trainerOptions(req)) ?? null;
     }
     const examples = tally.train + tally.validation;
     if (!e) return { model_type: req.modelType, memory_bytes: null, memory_gb: null, basis: `the ${req.modelType} trainer gives no estimate`, examples };
@@ -332,14 +330,12 @@ export class TrainingService extends EventEmitter {
     return job;
   }
 
-  private async collectData(req: StartRequest, fromFile: unknown[] | undefined): Promise<{ dataset: Dataset; rejected: { index: number; error: string }[] }> {
+  /** Inline experiences (request body or drop-box file) as a dataset, or null when the start names none. */
+  private inlineData(req: StartRequest, fromFile: unknown[] | undefined): { dataset: Dataset; rejected: { index: number; error: string }[] } | null {
     const raw = req.experiences ?? fromFile;
-    if (raw !== undefined) {
-      const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
-      return { dataset: { train, validation }, rejected };
-    }
-    const { train, validation } = await this.opts.data.bufferDataset(req.modelType);
-    return { dataset: { train, validation }, rejected: [] };
+    if (raw === undefined) return null;
+    const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
+    return { dataset: { train, validation }, rejected };
   }
 
   /**
@@ -349,12 +345,10 @@ export class TrainingService extends EventEmitter {
    */
   private async startData(req: StartRequest, fromFile: unknown[] | undefined): Promise<StartData> {
     const writeFile = this.opts.writeDataset ?? writeDatasetFile;
-    const raw = req.experiences ?? fromFile;
-    if (raw !== undefined) {
-      const { train, validation, rejected } = this.opts.data.inlineDataset(raw, req.modelType);
-      const dataset = { train, validation };
-      const counted = DatasetTally.of(dataset);
-      return { counted, rejected, write: async (path) => (await writeFile(path, dataset), { tally: counted, maxSeq: null }) };
+    const inline = this.inlineData(req, fromFile);
+    if (inline) {
+      const counted = DatasetTally.of(inline.dataset);
+      return { counted, rejected: inline.rejected, write: async (path) => (await writeFile(path, inline.dataset), { tally: counted, maxSeq: null }) };
     }
     const bufferThread = this.opts.bufferThread;
     if (bufferThread) return { counted: null, rejected: [], write: (path) => bufferThread(req.modelType, { kind: 'export', path }) };
