@@ -1,7 +1,9 @@
 /**
- * HTTP to the services with every answer tallied: latency per API, 5xx answers (with the request that
- * got them), and back-pressure (503 with Retry-After, which the contract allows while starting or full).
+ * HTTP to the services with every answer tallied: 5xx answers (with the request that got them), and
+ * back-pressure (503 with Retry-After, which the contract allows while starting or full). Latency is
+ * timed by the probe in a process of its own (latency-probe.ts), not here.
  */
+import { isBackPressure } from './probe-process.js';
 
 /** No single soak request may hang the run. */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -28,34 +30,22 @@ export interface ServerError {
 }
 
 export class Tally {
-  readonly latencies = new Map<string, number[]>();
   readonly serverErrors: ServerError[] = [];
   serverErrorCount = 0;
   backPressure = 0;
   networkErrors = 0;
   requests = 0;
-  /** While false, latencies are not recorded (crash runs measure correctness, not speed). */
-  recordLatency = true;
   /** While true (the disk-full case), 507 Insufficient Storage is the expected answer to a write. */
   diskFull = false;
   insufficientStorage = 0;
   /** Set by the soak as it goes, to say when each 5xx came. */
   phase = 'setup';
 
-  record(api: string, ms: number): void {
-    if (!this.recordLatency) return;
-    let list = this.latencies.get(api);
-    if (!list) this.latencies.set(api, (list = []));
-    list.push(ms);
+  /** Counts `count` 5xx answers, keeping the first few verbatim with the current phase. */
+  countServerErrors(count: number, examples: readonly Omit<ServerError, 'phase'>[]): void {
+    this.serverErrorCount += count;
+    for (const e of examples) if (this.serverErrors.length < KEEP_5XX) this.serverErrors.push({ phase: this.phase, ...e });
   }
-
-  resetLatencies(): void {
-    this.latencies.clear();
-  }
-}
-
-export function isBackPressure(a: Answer): boolean {
-  return a.status === 503 && (a.headers?.get('retry-after') != null || (typeof a.body === 'object' && a.body !== null && 'retry_after_seconds' in a.body));
 }
 
 /** Insufficient storage: the honest answer to a write while the disk is full. */
@@ -68,7 +58,6 @@ export class SoakClient {
   ) {}
 
   async request(api: string, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-    const t0 = performance.now();
     this.tally.requests++;
     const h: Record<string, string> = { ...headers };
     if (body !== undefined) h['content-type'] = 'application/json';
@@ -89,13 +78,9 @@ export class SoakClient {
       // not JSON: keep the text
     }
     const answer: Answer = { status: res.status, body: parsed, headers: res.headers, networkError: null };
-    if (res.status < 500) this.tally.record(api, performance.now() - t0);
-    if (isBackPressure(answer)) this.tally.backPressure++;
+    if (isBackPressure(res.status, res.headers, parsed)) this.tally.backPressure++;
     else if (res.status === INSUFFICIENT_STORAGE && this.tally.diskFull) this.tally.insufficientStorage++;
-    else if (res.status >= 500) {
-      this.tally.serverErrorCount++;
-      if (this.tally.serverErrors.length < KEEP_5XX) this.tally.serverErrors.push({ phase: this.tally.phase, api, method, url, status: res.status, body: text.slice(0, 400) });
-    }
+    else if (res.status >= 500) this.tally.countServerErrors(1, [{ api, method, url, status: res.status, body: text.slice(0, 400) }]);
     return answer;
   }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Rng } from '../src/models/kernels/rng.js';
 import type { SoakClient } from './client.js';
 import { sleep } from './cluster.js';
+import { acknowledges, type ProbeExperience } from './probe-process.js';
 
 const INTENTS: Record<string, readonly string[]> = {
   PlayMusic: ['play {a}', 'put on some {g} music', 'play the latest album by {a}', 'i want to hear {g} by {a}'],
@@ -27,14 +28,7 @@ export const INTENT_NAMES = Object.keys(INTENTS);
 
 export type Path = 'reactor-http' | 'jarvis-http' | 'events-file';
 
-export interface SoakExperience {
-  id?: string;
-  type: 'command';
-  input: { text: string };
-  expected_output: { intent: string };
-  success: true;
-  metadata: { soak_nonce: string };
-}
+export type SoakExperience = ProbeExperience;
 
 /** A deterministic stream of experiences for one seed. */
 export class ExperienceSource {
@@ -80,14 +74,6 @@ export class Ledger {
 /** Retries of one batch while its service restarts; the same batch again, as a real client would. */
 const POST_ATTEMPTS = 20;
 const POST_RETRY_MS = 250;
-
-/** Whether an answer acknowledges every experience of the batch. */
-function acknowledges(path: Path, body: unknown, size: number): boolean {
-  if (typeof body !== 'object' || body === null) return false;
-  const b = body as { accepted?: number; duplicates?: number; rejected?: unknown[] };
-  const taken = (b.accepted ?? 0) + (path === 'reactor-http' ? (b.duplicates ?? 0) : 0);
-  return Array.isArray(b.rejected) && b.rejected.length === 0 && taken === size;
-}
 
 /** POSTs a batch to reactor or jarvis until it is acknowledged (or gives up) and records it. */
 export async function postBatch(client: SoakClient, ledger: Ledger, path: 'reactor-http' | 'jarvis-http', baseUrl: string, batch: SoakExperience[], stop?: () => boolean): Promise<boolean> {

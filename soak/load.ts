@@ -3,44 +3,25 @@
  * reactor, predictions and feedback to prime, training jobs back to back), and each service's RSS (and V8 heap
  * where /metrics has prom-client's default metrics): the peak of the second half after warm-up against the first's.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { rssBytes } from '../src/util/proc.js';
 import { Traffic } from './background.js';
 import { percentile } from './client.js';
 import { sleep, SERVICES, type ServiceName } from './cluster.js';
 import type { SoakContext } from './context.js';
-import { postBatch } from './experiences.js';
+import { LatencyProbe } from './latency-probe.js';
+import { LATENCY_APIS, type ProbeReport } from './probe-process.js';
 
-/** The APIs whose latency is compared, each with one request. */
-function probes(ctx: SoakContext): Record<string, () => Promise<unknown>> {
-  const reactor = ctx.cluster.url('reactor');
-  let lastPrediction: string | null = null;
-  return {
-    'jarvis POST /api/experiences': () => postBatch(ctx.client, ctx.ledger, 'jarvis-http', ctx.cluster.url('jarvis'), ctx.source.batch(10)),
-    'reactor POST /api/experiences': () => postBatch(ctx.client, ctx.ledger, 'reactor-http', reactor, ctx.source.batch(10)),
-    'reactor GET /api/experiences/stats': () => ctx.client.get('reactor GET /api/experiences/stats', `${reactor}/api/experiences/stats`),
-    'prime POST /api/predict/nlu': async () => (lastPrediction = await ctx.actions.predict('idle', ctx.source.text().text)),
-    'prime POST /api/feedback': async () => {
-      if (lastPrediction) await ctx.actions.feedback(lastPrediction, true);
-      lastPrediction = await ctx.actions.predict('idle', ctx.source.text().text);
-    },
-  };
+/** The idle rounds take a second or two; a wedged service must not hold the soak longer than this. */
+const IDLE_PROBE_MAX_MS = 300_000;
+
+/** p99 of each API with nothing else running: `n` rounds of the probe after 10 warm-up ones. */
+export async function idleP99(ctx: SoakContext, n: number): Promise<{ p99: Record<string, number>; probeLoopDelayP99Ms: number }> {
+  const report = await new LatencyProbe(ctx, 'idle', 10, n, IDLE_PROBE_MAX_MS).finished();
+  return { p99: p99s(report), probeLoopDelayP99Ms: report.loopDelayP99Ms };
 }
-export const LATENCY_APIS = ['jarvis POST /api/experiences', 'reactor POST /api/experiences', 'reactor GET /api/experiences/stats', 'prime POST /api/predict/nlu', 'prime POST /api/feedback'];
 
-/** p99 of each API with nothing else running: `n` sequential requests each after a few warm-up ones. */
-export async function idleP99(ctx: SoakContext, n: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [api, call] of Object.entries(probes(ctx))) {
-    ctx.tally.recordLatency = false;
-    for (let i = 0; i < 10; i++) await call();
-    ctx.tally.recordLatency = true;
-    ctx.tally.latencies.delete(api);
-    for (let i = 0; i < n; i++) await call();
-    out[api] = percentile(ctx.tally.latencies.get(api) ?? [], 99);
-  }
-  ctx.tally.resetLatencies();
-  return out;
+function p99s(report: ProbeReport): Record<string, number> {
+  return Object.fromEntries(LATENCY_APIS.map((api) => [api, percentile(report.latencies[api] ?? [], 99)]));
 }
 
 /** Each figure is the highest sample of a half of the measured time (after warm-up): see `peaks`. */
@@ -61,11 +42,10 @@ export interface LoadResult {
   memory: MemoryGrowth[];
   /** The training jobs started during the load, in order. */
   trainingJobs: string[];
-  /**
-   * p99 of this process's own event-loop delay over the measured load: every latency above is timed
-   * here, beside the load this process generates, so an answer can also wait for this loop.
-   */
-  clientLoopDelayP99Ms: number;
+  /** p99 of the probe's own event-loop delay while it timed the load: small, or the figures are the probe's. */
+  probeLoopDelayP99Ms: number;
+  /** Timed requests per API. */
+  samples: number;
 }
 
 const METRICS_PREFIX: Partial<Record<ServiceName, string>> = { reactor: 'trinity_reactor_', prime: 'trinity_prime_' };
@@ -143,7 +123,8 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
   await cycles.tick();
   const rss = new Map<ServiceName, number[]>(SERVICES.map((s) => [s, []]));
   const heap = new Map<ServiceName, number[]>(SERVICES.map((s) => [s, []]));
-  const clientLoop = monitorEventLoopDelay({ resolution: 5 });
+  // Latency is timed by the probe, a steady trickle in a process of its own; the traffic above is the load.
+  const probe = new LatencyProbe(ctx, 'load', 0, null, seconds * 1000 + 60_000);
   const t0 = Date.now();
   let warm = false;
   for (let i = 0; i < seconds * 10 && Date.now() - t0 < seconds * 1000; i++) {
@@ -152,8 +133,7 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
     const elapsed = Date.now() - t0;
     if (!warm && elapsed >= minWarmMs && (finished > 0 || elapsed >= maxWarmMs)) {
       warm = true;
-      ctx.tally.resetLatencies();
-      clientLoop.enable();
+      probe.measure();
     }
     if (!warm) continue;
     for (const s of SERVICES) {
@@ -163,10 +143,8 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
       if (h !== null) heap.get(s)!.push(h);
     }
   }
-  clientLoop.disable();
+  const report = await probe.stop();
   await traffic.stop();
-  const p99: Record<string, number> = {};
-  for (const api of LATENCY_APIS) p99[api] = percentile(ctx.tally.latencies.get(api) ?? [], 99);
   const memory = SERVICES.map((service): MemoryGrowth => {
     const [rssFirst, rssSecond] = peaks(rss.get(service)!);
     const h = heap.get(service)!;
@@ -180,6 +158,14 @@ export async function runLoad(ctx: SoakContext, seconds: number, seed: number): 
       heapSecondMb: h.length ? heapSecond / MB : null,
     };
   });
-  const clientLoopDelayP99Ms = clientLoop.count > 0 ? clientLoop.percentile(99) / 1e6 : NaN;
-  return { seconds, requests: ctx.tally.requests - requestsBefore, predictions: traffic.predictions, p99, memory, trainingJobs: cycles.jobs, clientLoopDelayP99Ms };
+  return {
+    seconds,
+    requests: ctx.tally.requests - requestsBefore,
+    predictions: traffic.predictions,
+    p99: p99s(report),
+    memory,
+    trainingJobs: cycles.jobs,
+    probeLoopDelayP99Ms: report.loopDelayP99Ms,
+    samples: Math.min(...LATENCY_APIS.map((api) => report.latencies[api]?.length ?? 0)),
+  };
 }

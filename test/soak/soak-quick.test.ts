@@ -16,5 +16,8 @@ describe('soak (quick)', () => {
     const misses = counts.filter((r) => r.ok === false).map((r) => `${r.figure}: ${r.value}`);
     const details = [...result.fiveXxExamples, ...result.settled.stuckJobs, ...result.settled.failedJobs, ...result.settled.stuckDeployments, ...result.settled.corrupt.map((c) => c.problem), ...result.diskFull.fiveXxExamples, ...result.diskFull.exits];
     expect(misses, `${lines.join('\n')}\n${details.join('\n')}`).toEqual([]);
+    // The latency probe ran in its own process and timed every API, idle and under load.
+    expect(result.load.samples).toBeGreaterThan(0);
+    for (const p99 of [...Object.values(result.idle.p99), ...Object.values(result.load.p99)]) expect(p99).toBeGreaterThan(0);
   }, 300_000);
 });
