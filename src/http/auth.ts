@@ -47,9 +47,9 @@ function givenAuthorization(req: FastifyRequest, stream: boolean): string | unde
 
 export function installBearerAuth(app: FastifyInstance, token: string | undefined): void {
   if (!token) return;
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const stream = isStreamRoute(req);
-    if (SAFE_METHODS.has(req.method) && !stream) return;
-    if (!bearerMatches(givenAuthorization(req, stream), token)) throw HttpUnauthorized();
+    if (SAFE_METHODS.has(req.method) && !stream) return done();
+    done(bearerMatches(givenAuthorization(req, stream), token) ? undefined : HttpUnauthorized());
   });
 }

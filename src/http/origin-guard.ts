@@ -68,12 +68,28 @@ export function crossSiteReason(req: FastifyRequest): string | null {
   return same ? null : `Origin ${origin} is not this service`;
 }
 
+/** Distinct Host headers remembered per service: a client names a service the same way every time. */
+const HOST_CACHE_SIZE = 64;
+
 export function installOriginGuard(app: FastifyInstance, opts: OriginGuardOptions = {}): void {
   const allowed = new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
-  app.addHook('onRequest', async (req) => {
-    if (!hostAllowed(req.headers.host, req.socket.localPort, allowed)) throw HttpForbiddenHost(req.headers.host ?? '(none)');
+  // The verdict per Host header and local port, so the hot path (prime's predictions) parses neither.
+  const verdicts = new Map<string, boolean>();
+  const hostOk = (host: string | undefined, localPort: number | undefined): boolean => {
+    const key = `${localPort}|${host}`;
+    let ok = verdicts.get(key);
+    if (ok === undefined) {
+      ok = hostAllowed(host, localPort, allowed);
+      if (verdicts.size >= HOST_CACHE_SIZE) verdicts.clear();
+      verdicts.set(key, ok);
+    }
+    return ok;
+  };
+  // A callback hook, not an async one: no promise and no microtask per request.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (!hostOk(req.headers.host, req.socket.localPort)) return done(HttpForbiddenHost(req.headers.host ?? '(none)'));
     const why = crossSiteReason(req);
-    if (why !== null) throw HttpForbiddenOrigin(why);
+    done(why === null ? undefined : HttpForbiddenOrigin(why));
   });
 }
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,9 @@ import { readNluModel, type NluModel } from '../../src/models/nlu/files.js';
 import type { FeatureWeighting } from '../../src/models/nlu/features.js';
 import { NLU_TOP_K, loadNluPredictor, topK, type NluPrediction } from '../../src/models/nlu/predictor.js';
 import { poolRows } from '../../src/models/kernels/sparse-embedding.js';
-import { loadSnips, snipsSlice } from './snips.js';
+import { isValidation, loadSnips, snipsSlice } from './snips.js';
+import { parseCsvObjects } from '../../src/util/csv.js';
+import { DATA_DIR } from '../helpers/processes.js';
 
 /** The ranking of the predictor before topK: every index sorted by probability, then index. */
 const sortedTopK = (p: Float64Array, k: number) =>
@@ -147,6 +150,30 @@ describe('NluPredictor', () => {
       threshold = model.calibration!.threshold;
       for (const text of texts) expectations[architecture](predictor.predict({ text }), reference(model, text));
       expect(predictor.probabilities(texts[0])).not.toBe(predictor.probabilities(texts[0]));
+    });
+  }
+
+  // The linear path sums eight columns at a time where the row stride allows, and keeps each rank's idf
+  // weight in a padding column where the row has one: 3 intents (stride 4: plain loop, padded), 8 (one
+  // block, no padding: weights from their own array), 12 (two blocks, padded) must all agree as above.
+  for (const intents of [3, 8, 12]) {
+    it(`predicts what the plain computation gives with ${intents} intents (fasttext, idf weighting)`, async () => {
+      const rows = parseCsvObjects(readFileSync(join(DATA_DIR, 'nlu-hwu64', 'train.csv'), 'utf8'));
+      const labels = [...new Set(rows.map((r) => r.intent))].slice(0, intents);
+      const examples = rows.filter((r) => labels.includes(r.intent)).map((r, i) => ({ id: `hwu-${i}`, input: { text: r.text }, label: r.intent }));
+      const rng = new Rng(3);
+      const trainer = createNluTrainer({ embeddingDim: 8, weighting: 'idf' });
+      await trainer.init(examples.filter((e) => !isValidation(e.id)), examples.filter((e) => isValidation(e.id)), { epochs: 1, architecture: 'fasttext' }, rng);
+      await trainer.runEpoch(1, rng, () => false);
+      const out = join(dir, `linear-${intents}`);
+      await mkdir(out);
+      await trainer.exportModel(out);
+      trainer.dispose();
+      const model = await readNluModel(out);
+      expect(model.labels).toHaveLength(intents);
+      threshold = model.calibration?.threshold ?? NaN;
+      const predictor = await loadNluPredictor(out);
+      for (const text of [...texts, ...examples.slice(0, 60).map((e) => e.input.text)]) expectations.fasttext(predictor.predict({ text }), reference(model, text));
     });
   }
 });
