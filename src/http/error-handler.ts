@@ -1,11 +1,12 @@
 /**
  * One error handler for every service: every failure becomes `{error, details, code}` with a 4xx/5xx
  * status. Bad input is never a 500: Fastify's own validation and parsing errors (FST_ERR_*) become the
- * catalogue's codes (docs/errors.md) with 400/413/415, and a write that failed on a full or read-only disk
- * is a 503 with Retry-After.
+ * catalogue's codes (docs/errors.md) with 400/413/415, and a write that failed on a full or read-only disk,
+ * or on a database another process kept locked, is a 503 with Retry-After.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TrinityError, HttpBadRequest, HttpBodyTooLarge, HttpInternal, HttpInvalidJson, HttpNotFound, HttpUnsupportedMedia, StorageUnavailable } from '../errors.js';
+import { TrinityError, HttpBadRequest, HttpBodyTooLarge, HttpInternal, HttpInvalidJson, HttpNotFound, HttpUnsupportedMedia, StorageUnavailable, StoreBusy } from '../errors.js';
+import { SQLITE_BUSY_WAIT_MS, sqliteBusy } from '../store/sql.js';
 import { storageTrouble } from '../util/fs.js';
 
 export interface ErrorBody {
@@ -37,6 +38,21 @@ function storageError(error: FastifyError | TrinityError): TrinityError | null {
   return StorageUnavailable.with({ cause: error, reason, retry_after_seconds: STORAGE_RETRY_SECONDS }, reason);
 }
 
+/** How long a client is asked to wait after the database stayed locked: a writer's lock is usually brief. */
+const BUSY_RETRY_SECONDS = 1;
+
+/**
+ * SQLite's write lock held by another process for the whole wait (sql.ts): the request did nothing and
+ * can be sent again, so a 503 with Retry-After rather than a 500.
+ */
+function busyError(error: FastifyError | TrinityError): TrinityError | null {
+  if (error instanceof TrinityError && error.statusCode !== 500) return null;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (sqliteBusy(e)) return StoreBusy.with({ cause: error, retry_after_seconds: BUSY_RETRY_SECONDS }, SQLITE_BUSY_WAIT_MS / 1000);
+  }
+  return null;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     const err = HttpNotFound(req.method, req.url.split('?')[0]);
@@ -44,7 +60,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((raw: FastifyError | TrinityError, req: FastifyRequest, reply: FastifyReply) => {
-    const error = storageError(raw) ?? raw;
+    const error = storageError(raw) ?? busyError(raw) ?? raw;
     if (error instanceof TrinityError) {
       if (error.statusCode >= 500) req.log.error({ err: error }, error.message);
       // An error that says when to come back (queue full, starting, disk full) says it in the header too.

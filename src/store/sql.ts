@@ -169,7 +169,8 @@ export const SQLITE_BUSY_WAIT_MS = 10_000;
 /** The longest pause between two tries: a lock is held for a transaction's few milliseconds. */
 const BUSY_RETRY_MAX_MS = 8;
 
-function isBusy(err: unknown): boolean {
+/** Whether `err` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
+export function sqliteBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
@@ -185,7 +186,7 @@ async function waitWhileBusy<T>(f: () => T | Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (err) {
-      if (!isBusy(err) || performance.now() >= deadline) throw err;
+      if (!sqliteBusy(err) || performance.now() >= deadline) throw err;
     }
     await sleep(pause);
   }

@@ -4,9 +4,11 @@
  * TRINITY_ARTIFACT_DIR. Six queued jobs finish once each; then the worker holding a job is SIGKILLed after a
  * checkpoint and the other resumes the job from it within TRAINING_LEASE_TTL + 5 s, ending with the weights
  * of an uninterrupted run, while an SSE stream read from the reactor sees every event id once, in order.
- * A worker paused with SIGSTOP loses its job the same way once its trainer notices the silence.
+ * A worker paused with SIGSTOP loses its job the same way once its trainer notices the silence (on SQLite,
+ * paused between two writes: see pauseOutsideWrite).
  * On SQLite the processes share one JARVIS_HOME; on Postgres each has its own, as on separate machines.
  */
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_STORES, serviceStore, type ServiceStore } from '../helpers/postgres.js';
@@ -56,6 +58,35 @@ async function readSse(url: string, onEvent: (e: StreamedEvent) => void): Promis
     }
   }
   return out;
+}
+
+/** Whether some process holds the SQLite file's write lock at this moment. */
+function writeLocked(dbFile: string): boolean {
+  const db = new Database(dbFile, { timeout: 0 });
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') return true;
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * SIGSTOP. On SQLite, stopped inside a write transaction, a process keeps the file's write lock until it
+ * resumes and every other writer waits (Postgres ends such a session: sql.ts); no takeover can happen
+ * then, so on SQLite the pause is tried again until it falls between two writes.
+ */
+async function pauseOutsideWrite(w: ServiceProcess, sqliteFile: string | null): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    w.proc.kill('SIGSTOP');
+    if (sqliteFile === null || !writeLocked(sqliteFile)) return;
+    w.proc.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 2 + (attempt % 7)));
+  }
 }
 
 for (const { name: storeName, skip } of E2E_STORES) {
@@ -133,7 +164,7 @@ for (const { name: storeName, skip } of E2E_STORES) {
         // Alive but frozen: its lease runs out, and its trainer child (not stopped) keeps the job's lock
         // until it notices that its worker went silent.
         paused = workers.find((w) => w.output().includes('"job_id":"paused"')) ?? null;
-        paused?.proc.kill('SIGSTOP');
+        if (paused) void pauseOutsideWrite(paused, storeName === 'sqlite' ? join(store.home(), 'trinity.db') : null);
       });
       const events = await stream;
       expect(paused).not.toBeNull();

@@ -1,3 +1,7 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -69,5 +73,37 @@ describe('createApp errors of a full or read-only disk', () => {
     // A client's own mistake stays the 4xx it is, whatever lies beneath it.
     expect((await app.inject({ method: 'POST', url: '/bad' })).statusCode).toBe(400);
     await app.close();
+  });
+});
+
+describe('createApp errors of a database another process keeps locked', () => {
+  it('answers a write that found the SQLite file locked for the whole wait with 503 and Retry-After, not a 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trinity-busy-'));
+    const holder = new Database(join(dir, 'x.db'));
+    const other = new Database(join(dir, 'x.db'), { timeout: 0 });
+    try {
+      holder.exec('PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER)');
+      holder.exec('BEGIN IMMEDIATE');
+      let locked: unknown;
+      try {
+        other.exec('INSERT INTO t VALUES (1)');
+      } catch (err) {
+        locked = err;
+      }
+      expect((locked as { code?: string }).code).toBe('SQLITE_BUSY');
+      const app = createApp({ logger: capturingLogger().logger, bodyLimitBytes: 1024 });
+      app.post('/store', () => {
+        throw StoreFailed.with({ cause: locked }, `insert: ${(locked as Error).message}`);
+      });
+      const res = await app.inject({ method: 'POST', url: '/store' });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.json()).toMatchObject({ code: 'TRN_ERR_STORE_BUSY', retry_after_seconds: 1 });
+      await app.close();
+    } finally {
+      holder.close();
+      other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
