@@ -148,7 +148,7 @@ export const ServingClosed = createError('TRN_ERR_SERVING_CLOSED', 'the model se
 // ── store ─────────────────────────────────────────────────────────────────
 export const StoreFailed = createError('TRN_ERR_STORE_FAILED', 'database operation failed: %s', 500);
 /** SQLite: another process held the file's write lock for the whole wait (a stopped or very slow writer). */
-export const StoreBusy = createError('TRN_ERR_STORE_BUSY', 'the database stayed locked by another process for %s s; retry shortly (a Trinity process stopped mid-write, by Ctrl-Z or SIGSTOP, holds the lock until it resumes)', 503);
+export const StoreBusy = createError('TRN_ERR_STORE_BUSY', 'the database stayed locked by another process for %s s; retry shortly (a Trinity process stopped mid-write, by Ctrl-Z or SIGSTOP, holds the lock until it resumes: trinity doctor names it)', 503);
 
 // ── deploy (rollouts, rollback, prime's split) ────────────────────────────
 export const DeployInvalidRequest = createError('TRN_ERR_DEPLOY_INVALID_REQUEST', '%s', 400);

@@ -157,9 +157,27 @@ export function checkAutoTraining(f: DoctorFacts): CheckResult {
   return ok(name, `a job per type after ${a.minExperiences} new experiences, checked as they arrive and every ${a.checkIntervalSeconds} s`);
 }
 
+/**
+ * A process stopped in the middle of a write keeps SQLite's write lock until it resumes: every other
+ * process's writes wait, then answer 503 TRN_ERR_STORE_BUSY. Stopped with the file open is reason enough
+ * to say so (whether it is inside a write cannot be seen from outside).
+ */
+export function checkStoppedProcesses(f: DoctorFacts): CheckResult | null {
+  const stopped = f.stoppedHolders;
+  const name = 'stopped processes';
+  if (stopped === null) return null;
+  if (stopped.length === 0) return ok(name, 'no stopped process holds the database open');
+  return {
+    name,
+    status: 'warn',
+    detail: `${stopped.map((p) => `process ${p.pid} (${p.command})`).join(', ')} ${stopped.length === 1 ? 'is' : 'are'} stopped with the database open: stopped inside a write, ${stopped.length === 1 ? 'it holds' : 'they hold'} every other write (503 TRN_ERR_STORE_BUSY)`,
+    fix: `resume with kill -CONT ${stopped.map((p) => p.pid).join(' ')} (or fg in its terminal), or end ${stopped.length === 1 ? 'it' : 'them'}`,
+  };
+}
+
 /** Every check, in print order (ports only when they were looked at). */
 export function runChecks(f: DoctorFacts): CheckResult[] {
-  return [checkNode, checkHostMemory, checkMemoryCap, checkHomeWritable, checkDisk, checkPorts, checkBinding, checkAutoTraining]
+  return [checkNode, checkHostMemory, checkMemoryCap, checkHomeWritable, checkDisk, checkPorts, checkBinding, checkAutoTraining, checkStoppedProcesses]
     .map((c) => c(f))
     .filter((r): r is CheckResult => r !== null);
 }

@@ -4,7 +4,7 @@
  * those stay pure; everything here degrades to "unknown" rather than throwing.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { rm, statfs, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -17,8 +17,8 @@ import { parseCsv } from '../util/csv.js';
 import { createPlan, localUrl, pidListeningOn, probeHealth } from '../supervisor/index.js';
 import type { ServiceName, ServiceSpec } from '../supervisor/index.js';
 import { PRIVATE_FILE_MODE } from '../util/fs.js';
-import { hostMemory } from '../util/proc.js';
-import type { DoctorFacts, HomeFact, MemoryNeed, PortFact, PortState } from './types.js';
+import { hostMemory, readStat } from '../util/proc.js';
+import type { DoctorFacts, HomeFact, MemoryNeed, PortFact, PortState, StoppedHolder } from './types.js';
 
 /** A health probe of whatever holds one of our ports; short, the doctor should answer at once. */
 export const DOCTOR_PROBE_MS = 1_500;
@@ -139,6 +139,52 @@ export async function portFacts(config: Config, env: Env): Promise<PortFact[]> {
   );
 }
 
+/** How much of a command line a finding quotes. */
+const COMMAND_CHARS = 80;
+
+/**
+ * The processes in the stopped state (T: Ctrl-Z, SIGSTOP; t: a debugger) that hold the SQLite file (or
+ * its -wal, -shm) open, from /proc; null where there is no /proc. Processes of other users cannot be
+ * looked into and are left out.
+ */
+export function stoppedDatabaseHolders(databasePath: string): StoppedHolder[] | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  const files = new Set([databasePath, `${databasePath}-wal`, `${databasePath}-shm`]);
+  const out: StoppedHolder[] = [];
+  for (const dir of pids) {
+    const pid = Number(dir);
+    const state = readStat(pid)?.state;
+    if (state !== 'T' && state !== 't') continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // another user's, or gone
+    }
+    const holds = fds.some((fd) => {
+      try {
+        return files.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+    if (!holds) continue;
+    let command = `process ${pid}`;
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, COMMAND_CHARS) || command;
+    } catch {
+      // gone meanwhile: keep the pid
+    }
+    out.push({ pid, command });
+  }
+  return out;
+}
+
 export interface GatherOptions {
   /** Look at the ports (default true); trinity up skips them once its services hold them. */
   ports?: boolean;
@@ -164,5 +210,6 @@ export async function gatherFacts(config: Config, env: Env, o: GatherOptions = {
       minExperiences: config.training.minExperiencesForTraining,
       checkIntervalSeconds: config.training.checkIntervalSeconds,
     },
+    stoppedHolders: config.databaseUrl ? null : stoppedDatabaseHolders(config.databasePath),
   };
 }

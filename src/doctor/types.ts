@@ -70,4 +70,15 @@ export interface DoctorFacts {
   binds: { hostVar: string; host: string }[];
   apiTokenSet: boolean;
   autoTraining: { enabled: boolean; minExperiences: number; checkIntervalSeconds: number };
+  /**
+   * Processes stopped (Ctrl-Z, SIGSTOP) with the SQLite database open; null when unknown (no /proc) or
+   * not asked (the state lives on Postgres, which ends a stopped session's transaction by itself).
+   */
+  stoppedHolders: StoppedHolder[] | null;
+}
+
+export interface StoppedHolder {
+  pid: number;
+  /** Its command line, shortened. */
+  command: string;
 }

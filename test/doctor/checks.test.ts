@@ -22,6 +22,7 @@ function facts(over: Partial<DoctorFacts> = {}): DoctorFacts {
     ],
     apiTokenSet: false,
     autoTraining: { enabled: true, minExperiences: 100, checkIntervalSeconds: 300 },
+    stoppedHolders: [],
     ...over,
   };
 }
@@ -41,10 +42,18 @@ describe('doctor checks', () => {
       ['ports', 'ok'],
       ['binding', 'ok'],
       ['auto-training', 'ok'],
+      ['stopped processes', 'ok'],
     ]);
     expect(blocksTraining(results)).toBe(false);
     expect(byName(results, 'host memory').detail).toBe('host has 10 GB available of 16 GB ≥ 2 GB per job (TRAINING_MEMORY_RESERVE_GB)');
     expect(byName(results, 'ports').detail).toContain('J-Prime 127.0.0.1:8002 is our own J-Prime, running (healthy)');
+  });
+
+  it('warn about a process stopped with the SQLite database open, naming it and how to resume it; say nothing where it cannot be known', () => {
+    const r = check({ stoppedHolders: [{ pid: 4242, command: 'node /opt/trinity/bin/trinity.js worker' }] }, 'stopped processes');
+    expect(r).toMatchObject({ status: 'warn', fix: expect.stringContaining('kill -CONT 4242') });
+    expect(r.detail).toContain('process 4242 (node /opt/trinity/bin/trinity.js worker) is stopped with the database open');
+    expect(runChecks(facts({ stoppedHolders: null })).map((c) => c.name)).not.toContain('stopped processes');
   });
 
   it('fail on a Node older than 22.12 and name the node that runs', () => {

@@ -1,12 +1,33 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { ReactorClient } from '../../src/client/index.js';
-import { DEMO_JOB_EXPERIENCES, homeFact, memoryNeeds } from '../../src/doctor/index.js';
-import { tempHome } from '../helpers/processes.js';
+import { DEMO_JOB_EXPERIENCES, homeFact, memoryNeeds, stoppedDatabaseHolders } from '../../src/doctor/index.js';
+import { tempHome, waitFor } from '../helpers/processes.js';
 
 describe('doctor facts', () => {
+  it.skipIf(process.platform !== 'linux')('finds a stopped process that holds the SQLite database open, and not a running one', async () => {
+    const db = join(tempHome('trinity-doctor-stopped-'), 'trinity.db');
+    // A process with the database open, the way every service holds it.
+    const child = spawn(process.execPath, ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(db)}); d.pragma('journal_mode = WAL'); console.log('open'); setInterval(() => {}, 1000);`], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      expect(stoppedDatabaseHolders(db)).toEqual([]);
+      child.kill('SIGSTOP');
+      await waitFor(() => (stoppedDatabaseHolders(db)?.length ?? 0) > 0, 5_000, 'the stopped state');
+      expect(stoppedDatabaseHolders(db)).toEqual([{ pid: child.pid, command: expect.stringContaining(' -e const D = require(') }]);
+      child.kill('SIGCONT');
+      await waitFor(() => stoppedDatabaseHolders(db)?.length === 0, 5_000, 'the running state');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('takes the need from TRAINING_MEMORY_RESERVE_GB when set, for every job', async () => {
     const env = { JARVIS_HOME: '/tmp/x', TRAINING_MEMORY_RESERVE_GB: '3' };
     expect(await memoryNeeds(parseConfig(env), null)).toEqual([{ jobs: 'every job', gb: 3, source: 'TRAINING_MEMORY_RESERVE_GB' }]);
