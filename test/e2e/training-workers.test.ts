@@ -184,7 +184,9 @@ for (const { name: storeName, skip } of E2E_STORES) {
 
     it('resumes a job on the other worker within the lease TTL + 5 s after its holder is SIGKILLed, with the weights of an uninterrupted run and a gapless stream', async () => {
       const experiences = snipsExperiences(rows.filter((_, i) => i % 2 === 0));
-      const body = (jobId: string) => ({ job_id: jobId, model_type: 'nlu', experiences, epochs: 4, checkpoint_interval: 1, config: { seed: 1234 } });
+      // Long enough to span several of the stream's polls (POLL_MS, 1 s): with 4 epochs (1.5 s on a busy
+      // machine) the whole job could end between two polls, and the kill came after the completion.
+      const body = (jobId: string) => ({ job_id: jobId, model_type: 'nlu', experiences, epochs: 12, checkpoint_interval: 1, config: { seed: 1234 } });
 
       expect((await postJson(`${reactor.url}/api/training/start`, body('straight'))).status).toBe(200);
       expect(await ended('straight')).toMatchObject({ status: 'completed' });
