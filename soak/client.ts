@@ -3,12 +3,7 @@
  * back-pressure (503 with Retry-After, which the contract allows while starting or full). Latency is
  * timed by the probe in a process of its own (latency-probe.ts), not here.
  */
-import { isBackPressure } from './probe-process.js';
-
-/** No single soak request may hang the run. */
-const REQUEST_TIMEOUT_MS = 15_000;
-/** 5xx answers kept verbatim for the report. */
-const KEEP_5XX = 20;
+import { isBackPressure, KEEP_5XX, REQUEST_TIMEOUT_MS } from './probe-process.js';
 
 export interface Answer {
   status: number;

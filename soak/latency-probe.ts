@@ -12,7 +12,7 @@ import type { ProbeCommand, ProbeJob, ProbeReport } from './probe-process.js';
 const PROBE_TEXTS = 500;
 /** Pause between rounds: a steady trickle, not load of its own. */
 const ROUND_PAUSE_MS = 20;
-/** A report must come this long after `stop` (a round's requests time out after 15 s each). */
+/** A report must come this long after `stop` or the probe's own deadline (a round's requests time out after 15 s each). */
 const REPORT_TIMEOUT_MS = 120_000;
 
 /** The probe's file: the .ts beside this one under vitest (Node strips its types), else the compiled .js. */
@@ -24,6 +24,8 @@ function probeEntry(): { file: string; execArgv: string[] } {
 export class LatencyProbe {
   private readonly child: ChildProcess;
   private readonly report: Promise<ProbeReport>;
+  /** When the probe ends its run by itself (`maxMs` after the start). */
+  private readonly deadline: number;
 
   /** `rounds`: timed rounds after `warmupRounds`; null to time until `stop()` (or `maxMs`). */
   constructor(
@@ -33,6 +35,7 @@ export class LatencyProbe {
     rounds: number | null,
     maxMs: number,
   ) {
+    this.deadline = Date.now() + maxMs;
     const { file, execArgv } = probeEntry();
     this.child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.report = new Promise((resolve, reject) => {
@@ -68,7 +71,8 @@ export class LatencyProbe {
 
   /** The report, once the probe is done, folded into the soak's tallies. */
   async finished(): Promise<ProbeReport> {
-    const timeout = setTimeout(() => this.child.kill('SIGKILL'), REPORT_TIMEOUT_MS);
+    // An idle run is awaited without a stop: it may take until its own deadline.
+    const timeout = setTimeout(() => this.child.kill('SIGKILL'), Math.max(0, this.deadline - Date.now()) + REPORT_TIMEOUT_MS);
     try {
       const report = await this.report;
       this.fold(report);

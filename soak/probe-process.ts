@@ -68,9 +68,11 @@ export interface ProbeExperience {
   metadata: { soak_nonce: string };
 }
 
-const REQUEST_TIMEOUT_MS = 15_000;
+/** No single soak request may hang the run (the soak's own client uses the same bound). */
+export const REQUEST_TIMEOUT_MS = 15_000;
+/** 5xx answers kept verbatim for the report. */
+export const KEEP_5XX = 20;
 const LOOP_RESOLUTION_MS = 5;
-const KEEP_5XX = 20;
 
 /** Whether an answer to a batch POST acknowledges every experience of it (reactor counts duplicates as taken). */
 export function acknowledges(path: 'reactor-http' | 'jarvis-http', body: unknown, size: number): boolean {

@@ -6,8 +6,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TrinityError, HttpBadRequest, HttpBodyTooLarge, HttpInternal, HttpInvalidJson, HttpNotFound, HttpUnsupportedMedia, StorageUnavailable, StoreBusy } from '../errors.js';
-import { SQLITE_BUSY_WAIT_MS, sqliteBusy } from '../store/sql.js';
-import { storageTrouble } from '../util/fs.js';
+import { isSqliteBusy, SQLITE_BUSY_WAIT_MS } from '../store/sql.js';
+import { causeCode, storageTrouble } from '../util/fs.js';
 
 export interface ErrorBody {
   error: string;
@@ -46,11 +46,8 @@ const BUSY_RETRY_SECONDS = 1;
  * can be sent again, so a 503 with Retry-After rather than a 500.
  */
 function busyError(error: FastifyError | TrinityError): TrinityError | null {
-  if (error instanceof TrinityError && error.statusCode !== 500) return null;
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (sqliteBusy(e)) return StoreBusy.with({ cause: error, retry_after_seconds: BUSY_RETRY_SECONDS }, SQLITE_BUSY_WAIT_MS / 1000);
-  }
-  return null;
+  if ((error instanceof TrinityError && error.statusCode !== 500) || causeCode(error, isSqliteBusy) === null) return null;
+  return StoreBusy.with({ cause: error, retry_after_seconds: BUSY_RETRY_SECONDS }, SQLITE_BUSY_WAIT_MS / 1000);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -169,10 +169,12 @@ export const SQLITE_BUSY_WAIT_MS = 10_000;
 /** The longest pause between two tries: a lock is held for a transaction's few milliseconds. */
 const BUSY_RETRY_MAX_MS = 8;
 
-/** Whether `err` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
-export function sqliteBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+/** Whether `code` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
+export const isSqliteBusy = (code: string): boolean => code.startsWith('SQLITE_BUSY');
+
+function sqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && isSqliteBusy(code);
 }
 
 /**

@@ -119,11 +119,16 @@ function fsyncFile(path: string): void {
 /** Error codes of a disk that is full or read-only (SQLite's own for the database): a write can succeed later. */
 const STORAGE_TROUBLE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'SQLITE_FULL', 'SQLITE_READONLY']);
 
-/** The code (ENOSPC, EDQUOT, EROFS, SQLITE_FULL…) when `err` or one of its causes is storage trouble, else null. */
-export function storageTrouble(err: unknown): string | null {
+/** The first `code` of `err` and its causes (five deep) that `accepts`, else null. */
+export function causeCode(err: unknown, accepts: (code: string) => boolean): string | null {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && STORAGE_TROUBLE.has(code)) return code;
+    if (typeof code === 'string' && accepts(code)) return code;
   }
   return null;
+}
+
+/** The code (ENOSPC, EDQUOT, EROFS, SQLITE_FULL…) when `err` or one of its causes is storage trouble, else null. */
+export function storageTrouble(err: unknown): string | null {
+  return causeCode(err, (code) => STORAGE_TROUBLE.has(code));
 }

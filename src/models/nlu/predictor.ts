@@ -49,7 +49,8 @@ export class NluPredictor implements Predictor {
     this.featurizer = new TextFeaturizer(model.vocab);
     this.pooled = new Float32Array(model.layerSizes[0]);
     this.outputs = model.layerSizes.slice(1).map((n) => new Float64Array(n));
-    this.sums = new Float64Array(Math.max(model.layerSizes[1], projectedStride(model.layerSizes[1])));
+    // Whole blocks of the padded row (sumBlock writes eight at a time).
+    this.sums = new Float64Array(projectedStride(model.layerSizes[1]));
     this.linear = model.layerSizes.length === 2 ? projectTable(model, this.featurizer) : null;
     this.threshold = model.calibration?.threshold;
     this.supportRows = model.calibration?.word_support?.rows ?? Infinity;
