@@ -1,7 +1,8 @@
 /**
  * J-Prime under concurrent load: nlu predictions (POST /api/predict/nlu) through the real `trinity prime`
  * process serving a model trained on SNIPS, next to a bare Fastify handler answering the same requests with
- * a fixed answer of the same shape (the ceiling). The load comes from processes of their own
+ * a fixed answer of the same shape (the ceiling), and to prime's own HTTP stack answering that fixed
+ * prediction without a model (peers/prime-stack-fixed.mjs: what the stack alone leaves for a model). The load comes from processes of their own
  * (lib/http-load.ts): wrk flat out for throughput, evenly spaced requests for latency at 1,000 req/s.
  * Both servers get the same SNIPS test texts with session ids, in alternating rounds, and each figure is
  * the median of the rounds. Targets (issue 4, raised by issue 15): prime ≥ 60 % of the bare handler's throughput, and
@@ -60,11 +61,14 @@ export async function benchPrime(): Promise<BenchResult> {
     const bare = await launch([fileURLToPath(new URL('../../bench/peers/bare-fastify.mjs', import.meta.url))], {});
     procs.push(bare.proc);
     const bareTarget: LoadTarget = { url: `http://127.0.0.1:${bare.port}/api/predict/nlu`, pid: bare.proc.pid! };
-    const targets = [primeTarget, bareTarget];
+    const stack = await launch([fileURLToPath(new URL('../../bench/peers/prime-stack-fixed.mjs', import.meta.url))], {});
+    procs.push(stack.proc);
+    const stackTarget: LoadTarget = { url: `http://127.0.0.1:${stack.port}/api/predict/nlu`, pid: stack.proc.pid! };
+    const targets = [primeTarget, bareTarget, stackTarget];
 
     const noWrk = ensureWrk();
-    const max: ThroughputFigures[][] = [[], []];
-    const fixed: RateFigures[][] = [[], []];
+    const max: ThroughputFigures[][] = targets.map(() => []);
+    const fixed: RateFigures[][] = targets.map(() => []);
     const loadBefore = loadavg()[0];
     // Warm-up (JIT, connection pools), not counted.
     for (const t of targets) await measureAtRate(t, bodies, 2 * RATE, 2, RATE_CONNECTIONS);
@@ -76,10 +80,12 @@ export async function benchPrime(): Promise<BenchResult> {
     }
     const loadAfter = loadavg()[0];
 
-    const [pMax, bMax] = max.map((runs) => summarize(runs, ['rps', 'p99Ms', 'cpuUsPerRequest']));
-    const [pFixed, bFixed] = fixed.map((runs) => summarize(runs, ['rps', 'p50Ms', 'p99Ms', 'maxSendLagMs']));
+    const [pMax, bMax, sMax] = max.map((runs) => summarize(runs, ['rps', 'p99Ms', 'cpuUsPerRequest']));
+    const [pFixed, bFixed, sFixed] = fixed.map((runs) => summarize(runs, ['rps', 'p50Ms', 'p99Ms', 'maxSendLagMs']));
     const ratio = pMax.rps / bMax.rps;
     const ratios = max[0].map((p, r) => p.rps / max[1][r].rps);
+    const stackRatios = max[2].map((s, r) => s.rps / max[1][r].rps);
+    const roundPercents = (rs: number[]) => rs.map((r) => `${(r * 100).toFixed(0)} %`).join(', ');
     const row = (system: string, m: Record<string, number> | undefined, f: Record<string, number>) => ({
       system,
       'req/s flat out': m?.rps ?? NaN,
@@ -92,11 +98,20 @@ export async function benchPrime(): Promise<BenchResult> {
     return {
       title: `J-Prime nlu predictions under load (load from separate processes; ${ROUNDS} alternating rounds of ${SECONDS} s, medians)`,
       command: 'npm run bench -- prime',
-      rows: [row('trinity prime (real nlu model)', pMax, pFixed), row('bare Fastify handler (ceiling)', bMax, bFixed)],
+      rows: [
+        row('trinity prime (real nlu model)', pMax, pFixed),
+        row("prime's HTTP stack, fixed answer (no model)", sMax, sFixed),
+        row('bare Fastify handler (ceiling)', bMax, bFixed),
+      ],
       notes: [
         noWrk === null
-          ? `throughput: wrk -t1 -c${CONNECTIONS}, ${bodies.length} SNIPS test texts with ${SESSIONS} session ids in turn; prime reaches ${(ratio * 100).toFixed(0)} % of the bare handler (rounds: ${ratios.map((r) => `${(r * 100).toFixed(0)} %`).join(', ')}; target ≥ ${TARGET_RATIO * 100} %): ${metCell(ratio >= TARGET_RATIO)}`
+          ? `throughput: wrk -t1 -c${CONNECTIONS}, ${bodies.length} SNIPS test texts with ${SESSIONS} session ids in turn; prime reaches ${(ratio * 100).toFixed(0)} % of the bare handler (rounds: ${roundPercents(ratios)}; target ≥ ${TARGET_RATIO * 100} %): ${metCell(ratio >= TARGET_RATIO)}`
           : `throughput not measured: ${noWrk}`,
+        ...(noWrk === null
+          ? [
+              `prime's own HTTP stack answering a fixed prediction without a model reaches ${((sMax.rps / bMax.rps) * 100).toFixed(0)} % of the bare handler (rounds: ${roundPercents(stackRatios)}): the most any model could leave prime; the nlu model costs the rest of the gap`,
+            ]
+          : []),
         `latency: ${RATE} evenly spaced req/s over ≤ ${RATE_CONNECTIONS} keep-alive connections (achieved ${pFixed.rps.toFixed(0)} and ${bFixed.rps.toFixed(0)} req/s, sends at most ${Math.max(pFixed.maxSendLagMs, bFixed.maxSendLagMs).toFixed(1)} ms late); prime p99 ${pFixed.p99Ms.toFixed(2)} ms (target ≤ ${TARGET_P99_MS} ms): ${metCell(pFixed.p99Ms <= TARGET_P99_MS)}`,
         `server CPU per request (user + system, from /proc) is what other load on the machine disturbs least: prime needs ${(pMax.cpuUsPerRequest / bMax.cpuUsPerRequest).toFixed(2)}× the bare handler's; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`,
       ],

@@ -1,20 +1,9 @@
 // The ceiling for prime's HTTP path: a bare Fastify handler (no logger, hooks or schemas) that parses the
 // same request bodies and answers a fixed prediction of the very shape and size prime writes, header included.
 import Fastify from 'fastify';
+import { FIXED_PREDICTION, MODEL_VERSION, PREDICTION_ID } from './fixed-prediction.mjs';
 
-const answer = {
-  prediction_id: '14a15b56-89f2-42e1-b6ce-099c1cb8c3e8',
-  model_version: 'v1.0.0',
-  intent: 'PlayMusic',
-  confidence: 0.999301885015739,
-  top_k: [
-    { intent: 'PlayMusic', score: 0.999301885015739 },
-    { intent: 'SearchCreativeWork', score: 0.0005250956995968323 },
-    { intent: 'AddToPlaylist', score: 0.00012904835661154305 },
-    { intent: 'BookRestaurant', score: 0.000013657520794819686 },
-    { intent: 'SearchScreeningEvent', score: 0.000011665094623570195 },
-  ],
-};
+const answer = { prediction_id: PREDICTION_ID, model_version: MODEL_VERSION, ...FIXED_PREDICTION };
 
 const app = Fastify({ logger: false });
 app.post('/api/predict/nlu', async (_req, reply) => {
