@@ -2,9 +2,10 @@
  * J-Prime under concurrent load: nlu predictions (POST /api/predict/nlu) through the real `trinity prime`
  * process serving a model trained on SNIPS, next to a bare Fastify handler answering the same requests with
  * a fixed answer of the same shape (the ceiling), and to prime's own HTTP stack answering that fixed
- * prediction without a model (peers/prime-stack-fixed.mjs: what the stack alone leaves for a model). The load comes from processes of their own
- * (lib/http-load.ts): wrk flat out for throughput, evenly spaced requests for latency at 1,000 req/s.
- * Both servers get the same SNIPS test texts with session ids, in alternating rounds, and each figure is
+ * prediction without a model (peers/prime-stack-fixed.mjs: what the stack alone leaves for a model). The
+ * load comes from processes of their own (lib/http-load.ts): wrk flat out for throughput, evenly spaced
+ * requests for latency at 1,000 req/s. All three servers get the same SNIPS test texts with session ids,
+ * in alternating rounds, and each figure is
  * the median of the rounds. Targets (issue 4, raised by issue 15): prime ≥ 60 % of the bare handler's throughput, and
  * p99 ≤ 5 ms at 1,000 req/s.
  */

@@ -2,7 +2,8 @@
  * The latency probe, run as a process of its own (latency-probe.ts starts it): one request to each
  * compared API in turn, a short pause, again, and every answer timed. The load around it comes from the
  * soak process; timed there, an answer also waited for that process's own loop (its p99 delay under the
- * load was 12.5 ms, more than the server's answer), so the figure measured the client. Here the loop has
+ * load was 7.5 ms beyond the histogram's 5 ms resolution, as large as the whole miss), so the figure
+ * measured the client. Here the loop has
  * nothing else to do. Node runs this file as it is (type stripping) under vitest, or compiled from
  * dist-soak/: it imports only Node's own modules.
  */
