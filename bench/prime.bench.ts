@@ -5,9 +5,8 @@
  * prediction without a model (peers/prime-stack-fixed.mjs: what the stack alone leaves for a model). The
  * load comes from processes of their own (lib/http-load.ts): wrk flat out for throughput, evenly spaced
  * requests for latency at 1,000 req/s. All three servers get the same SNIPS test texts with session ids,
- * in alternating rounds, and each figure is
- * the median of the rounds. Targets (issue 4, raised by issue 15): prime ≥ 60 % of the bare handler's throughput, and
- * p99 ≤ 5 ms at 1,000 req/s.
+ * in alternating rounds, and each figure is the median of the rounds. Targets (issue 4, raised by issue
+ * 15): prime ≥ 60 % of the bare handler's throughput, and p99 ≤ 5 ms at 1,000 req/s.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
